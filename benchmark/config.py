@@ -1,0 +1,105 @@
+"""params.yaml, validated: a wrong param is an error naming params.yaml and the field.
+
+Each experiment section holds one block per scale; the active scale is `scale` at the top, so
+`dvc exp run -S scale=paper` switches every stage at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from benchmark.errors import ParamsError
+from benchmark.paths import project_root
+
+SCALES = ("embedded", "paper")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MLPExperiment(_Strict):
+    """A sweep of MLPs over label-corruption fractions x seeds."""
+
+    dataset: str
+    arch: Literal["mlp"] = "mlp"
+    hidden: list[int] = Field(min_length=1)
+    label_noise: list[float] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+    epochs: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=1)
+    weight_decay: float = Field(default=0.0, ge=0)
+    fit_threshold: float | None = Field(default=None, gt=0, le=1)
+    train_subset: int | None = Field(default=None, ge=10)
+
+    @field_validator("label_noise")
+    @classmethod
+    def _fractions(cls, v):
+        if any(not 0 <= f <= 1 for f in v):
+            raise ValueError("label-noise fractions must lie in [0, 1]")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be unique")
+        return v
+
+
+class UnitAblationProbe(_Strict):
+    split: Literal["train", "test"] = "test"
+
+
+class CumulativeAblationProbe(_Strict):
+    split: Literal["train", "test"] = "train"
+    orders: int = Field(ge=1)
+    fractions: list[float] = Field(min_length=2)
+    eval_subset: int | None = Field(default=None, ge=10)
+
+
+def load_params(path: Path | None = None) -> dict:
+    path = path or project_root() / "params.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(path, "<file>", "params.yaml not found") from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(path, "<yaml>", str(exc)) from None
+    if not isinstance(data, dict):
+        raise ParamsError(path, "<root>", "must be a mapping")
+    scale = data.get("scale")
+    if scale not in SCALES:
+        raise ParamsError(path, "scale", f"unknown scale {scale!r}; expected one of {SCALES}")
+    workers = data.get("workers", 1)
+    if not isinstance(workers, int) or workers < 1:
+        raise ParamsError(path, "workers", f"must be a positive integer, got {workers!r}")
+    data["_path"] = str(path)
+    return data
+
+
+def section(params: dict, dotted: str, model: type[BaseModel], scaled: bool = True) -> BaseModel:
+    """Validate params[dotted][scale] (or params[dotted]) against `model`."""
+    path = params.get("_path", "params.yaml")
+    node = params
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ParamsError(path, dotted, "missing section")
+        node = node[part]
+    field = dotted
+    if scaled:
+        scale = params["scale"]
+        if not isinstance(node, dict) or scale not in node:
+            raise ParamsError(path, f"{dotted}.{scale}", f"no settings for scale {scale!r}")
+        node, field = node[scale], f"{dotted}.{scale}"
+    try:
+        return model.model_validate(node)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ParamsError(path, f"{field}.{loc}" if loc else field, err["msg"]) from None

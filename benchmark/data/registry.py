@@ -1,0 +1,35 @@
+"""Datasets by name: embedded ones are generated into data/ (pinned by data.dvc); paper-scale ones
+are read from local files in their original format whose location is given in params.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from benchmark.data import idx, mnist1d_gen
+from benchmark.data.splits import Split
+from benchmark.data.store import data_dir, load_split
+from benchmark.errors import ParamsError
+from benchmark.paths import project_root
+
+# name -> generator taking that dataset's params block from params.yaml `data:`
+EMBEDDED: dict[str, Callable[..., Split]] = {
+    "mnist1d": mnist1d_gen.generate,
+}
+# name -> loader taking a local path from params.yaml `paper_data:`
+PAPER: dict[str, Callable[[Path], Split]] = {
+    "mnist": idx.load_mnist,
+}
+
+
+def load_dataset(name: str, params: dict) -> Split:
+    path = params.get("_path", "params.yaml")
+    if name in EMBEDDED:
+        return load_split(data_dir() / name)
+    if name in PAPER:
+        local = (params.get("paper_data") or {}).get(name)
+        if not local:
+            raise ParamsError(path, f"paper_data.{name}", "path to the local files is not set")
+        p = Path(local)
+        return PAPER[name](p if p.is_absolute() else project_root() / p)
+    raise ParamsError(path, "dataset", f"unknown dataset {name!r}; known: {sorted(EMBEDDED) + sorted(PAPER)}")

@@ -1,0 +1,39 @@
+"""Same seed, same result on the CPU.
+
+Thread count changes float reduction order, so every training/evaluation process pins it to one
+thread and parallelism comes from separate processes (one network per worker), which keeps the
+result independent of how many workers run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def pin_threads(n: int = 1) -> None:
+    """Call before heavy torch work; also sets env vars for child processes."""
+    for var in _THREAD_VARS:
+        os.environ[var] = str(n)
+    import torch
+
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(n)
+    except RuntimeError:  # already set once in this process
+        pass
+
+
+def seed_everything(seed: int) -> "np.random.Generator":
+    """Seed python, numpy and torch; return a numpy Generator for explicit use."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    return np.random.default_rng(seed)

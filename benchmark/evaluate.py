@@ -1,0 +1,36 @@
+"""Claim file + evidence table -> verdict record (+ figure). Used by the DVC stage and by
+`claims test`, so bring-your-own evidence takes exactly the pipeline's code path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmark.claims.spec import ClaimSpec
+from benchmark.paths import evidence_path
+from benchmark.stats.evidence import read_table
+from benchmark.stats.kinds import run_test
+from benchmark.stats.result import TestResult
+from benchmark.tracking.provenance import sha256_files
+
+
+def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
+             figure_path: Path | None = None) -> tuple[TestResult, dict[str, Any]]:
+    table_path = Path(table_path) if table_path else evidence_path(spec.evidence.experiment, spec.evidence.table)
+    frame = read_table(table_path)
+    result = run_test(frame, spec, claim_path, table_path)
+    if figure_path is not None:
+        from benchmark.reporting.figures import claim_figure
+
+        claim_figure(frame, spec, result, figure_path)
+    rep = spec.test.params.get("replicate", "seed")
+    record = {
+        "claim_id": spec.id,
+        "version": spec.version,
+        "claim": spec.model_dump(mode="json"),
+        "evidence": {"table": str(table_path), "sha256": sha256_files(table_path), "rows": int(len(frame)),
+                     "replicates": sorted(map(str, frame[rep].unique())) if rep in frame.columns else []},
+        "result": result.to_dict(),
+        "stage_hash": sha256_files(claim_path, table_path),
+    }
+    return result, record

@@ -1,0 +1,1 @@
+"""Experiments: what is trained. A sweep over conditions x seeds, saved once, measured by probes."""

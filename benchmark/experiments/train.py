@@ -1,0 +1,100 @@
+"""One network, trained deterministically from its seed.
+
+The seed fixes the initialization, the label corruption and the data order. Training runs in
+one thread (see benchmark.determinism), so the result does not depend on the worker count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmark.data.splits import Split
+from benchmark.determinism import seed_everything
+from benchmark.models.mlp import build
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    arch: str
+    hidden: tuple[int, ...]
+    epochs: int                 # maximum epochs
+    lr: float
+    batch_size: int
+    weight_decay: float = 0.0
+    fit_threshold: float | None = None  # stop once training accuracy (on the labels trained on) reaches it
+    train_subset: int | None = None     # first N training examples (None: all)
+
+
+@dataclasses.dataclass(frozen=True)
+class Trained:
+    state: dict[str, torch.Tensor]
+    metrics: dict[str, float]
+    train_labels: np.ndarray  # the (possibly corrupted) labels it was trained on
+
+
+def corrupt_labels(y: np.ndarray, fraction: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """Replace a `fraction` of labels (chosen at random) by uniformly random labels (Zhang et al.
+    2017; morcos2018's partially randomized labels). A replaced label may equal the true one."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"label corruption fraction {fraction} outside [0, 1]")
+    y = y.copy()
+    k = int(round(fraction * len(y)))
+    idx = rng.choice(len(y), size=k, replace=False)
+    y[idx] = rng.integers(0, n_classes, size=k)
+    return y
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    return float((model(x).argmax(1) == y).float().mean())
+
+
+def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float = 0.0) -> Trained:
+    rng = seed_everything(seed)
+    n = cfg.train_subset or len(split.y_train)
+    x_tr = torch.from_numpy(split.x_train[:n])
+    y_clean = split.y_train[:n]
+    y_used = corrupt_labels(y_clean, label_noise, split.n_classes, rng)
+    y_tr = torch.from_numpy(y_used)
+    x_te, y_te = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+
+    torch.manual_seed(seed)
+    model = build(cfg.arch, int(np.prod(split.x_train.shape[1:])), split.n_classes, list(cfg.hidden))
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(seed)
+    epochs_run, train_acc = 0, math.nan
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = torch.randperm(n, generator=gen)
+        for start in range(0, n, cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x_tr[idx]), y_tr[idx])
+            loss.backward()
+            opt.step()
+        epochs_run = epoch + 1
+        if cfg.fit_threshold is not None:
+            train_acc = accuracy(model, x_tr, y_tr)
+            if train_acc >= cfg.fit_threshold:
+                break
+    model.eval()
+    with torch.no_grad():
+        test_logits = model(x_te)
+        test_loss = float(loss_fn(test_logits, y_te))
+    metrics = {
+        "epochs": float(epochs_run),
+        "train_acc": accuracy(model, x_tr, y_tr),
+        "train_acc_clean_labels": accuracy(model, x_tr, torch.from_numpy(y_clean)),
+        "test_acc": float((test_logits.argmax(1) == y_te).float().mean()),
+        "test_loss": test_loss,
+    }
+    metrics["fit"] = float(cfg.fit_threshold is None or metrics["train_acc"] >= cfg.fit_threshold)
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    return Trained(state, metrics, y_used)

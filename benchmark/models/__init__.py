@@ -1,0 +1,1 @@
+"""Model architectures, built by name from a config (architecture is a parameter)."""

@@ -1,0 +1,1 @@
+"""Probes: what is measured on a trained model. Probes never train."""

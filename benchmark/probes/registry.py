@@ -1,0 +1,81 @@
+"""Probes by name. A probe measures one saved network and returns tidy rows (dicts).
+
+To add a probe: write `fn(model, meta, split, cfg) -> list[dict]`, register it with its config
+model, and add a stage to dvc.yaml. Probes never train.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from benchmark.config import CumulativeAblationProbe, UnitAblationProbe
+from benchmark.data.splits import Split
+from benchmark.probes.ablation import area_under_curve, cumulative_ablation_curve, single_unit_importance
+from benchmark.probes.selectivity import selectivity_index
+
+
+@dataclasses.dataclass(frozen=True)
+class Probe:
+    name: str
+    config: type[BaseModel]
+    fn: Callable[..., dict[str, list[dict]]]  # returns {table name: rows}
+
+
+PROBES: dict[str, Probe] = {}
+
+
+def register(name: str, config: type[BaseModel]):
+    def deco(fn):
+        PROBES[name] = Probe(name, config, fn)
+        return fn
+    return deco
+
+
+def _xy(split: Split, which: str, meta: dict, train_labels: np.ndarray | None):
+    if which == "test":
+        return torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+    n = len(train_labels) if train_labels is not None else len(split.y_train)
+    y = train_labels if train_labels is not None else split.y_train[:n]
+    return torch.from_numpy(split.x_train[:n]), torch.from_numpy(np.asarray(y))
+
+
+@register("unit_ablation", UnitAblationProbe)
+def unit_ablation(model, meta: dict, split: Split, cfg: UnitAblationProbe, train_labels=None) -> dict[str, list[dict]]:
+    """Per unit: class selectivity and the accuracy drop when it alone is zeroed (morcos2018 M1)."""
+    x, y = _xy(split, cfg.split, meta, train_labels)
+    with torch.no_grad():
+        acts = model.activations(x)
+    rows = []
+    for layer, a in enumerate(acts):
+        si = selectivity_index(a, y, split.n_classes).numpy()
+        imp = single_unit_importance(model, x, y, layer)
+        active = (a > 0).float().mean(0).numpy()
+        for unit in range(a.shape[1]):
+            rows.append({"seed": meta["seed"], "label_noise": meta["label_noise"], "layer": layer, "unit": unit,
+                         "selectivity": float(si[unit]), "importance": float(imp[unit]),
+                         "active_fraction": float(active[unit])})
+    return {"unit_ablation": rows}
+
+
+@register("cumulative_ablation", CumulativeAblationProbe)
+def cumulative_ablation(model, meta: dict, split: Split, cfg: CumulativeAblationProbe, train_labels=None) -> dict[str, list[dict]]:
+    """Accuracy as random units are zeroed cumulatively, and its area (morcos2018 M2)."""
+    x, y = _xy(split, cfg.split, meta, train_labels)
+    if cfg.eval_subset:
+        x, y = x[: cfg.eval_subset], y[: cfg.eval_subset]
+    fractions = np.asarray(cfg.fractions, dtype=float)
+    rng = np.random.default_rng([meta["seed"], 7])  # ablation orders: a fixed function of the seed
+    curves = cumulative_ablation_curve(model, x, y, fractions, rng, cfg.orders)
+    mean_curve = curves.mean(0)
+    auc = float(area_under_curve(fractions, mean_curve))
+    curve_rows = [{"seed": meta["seed"], "label_noise": meta["label_noise"], "order": o, "fraction": float(f),
+                   "accuracy": float(curves[o, k])} for o in range(cfg.orders) for k, f in enumerate(fractions)]
+    auc_rows = [{"seed": meta["seed"], "label_noise": meta["label_noise"], "auc": auc,
+                 "accuracy_unablated": float(mean_curve[0]),
+                 "auc_order_sd": float(np.std(area_under_curve(fractions, curves), ddof=1)) if cfg.orders > 1 else 0.0}]
+    return {"ablation_auc": auc_rows, "ablation_curves": curve_rows}

@@ -1,0 +1,1 @@
+"""Figures and reports. Reads verdict files only; never trains or tests."""

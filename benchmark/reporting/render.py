@@ -1,0 +1,127 @@
+"""Render reports/report.md, reports/report.html (self-contained) and reports/claims.json."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from benchmark.reporting.suite import fmt
+
+VERDICT_BADGE = {"reproduced": "✅ reproduced", "falsified": "❌ falsified", "inconclusive": "⚪ inconclusive"}
+
+
+def _claim_rows(entries: list[dict[str, Any]]) -> list[str]:
+    lines = ["| claim | v | verdict | estimate [CI] | p raw / Holm | power (target) | n |", "|---|---|---|---|---|---|---|"]
+    for e in entries:
+        lines.append(
+            f"| `{e['claim_id']}` | {e['version']} | {VERDICT_BADGE[e['verdict']]} | {fmt(e['estimate'])} "
+            f"[{fmt(e['ci_low'])}, {fmt(e['ci_high'])}] | {fmt(e['p_support_raw'])} / {fmt(e['p_support_holm'])} "
+            f"| {fmt(e['power'], 2)} ({e['power_target']}) | {e['n']} |")
+    return lines
+
+
+def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
+    entries = report["claims"]
+    out = ["# interp-claims report", "",
+           f"Scale: **{report['scale']}**. Git commit `{report['environment']['git']['commit']}`"
+           f"{' (dirty)' if report['environment']['git']['dirty'] else ''}; dvc.lock sha256 `{report['environment']['dvc_lock_sha256'][:12]}`.",
+           "", "Verdicts are decided on Holm-adjusted p-values across the suite; estimates carry (1 - 2 alpha) "
+           "intervals (one-sided tests at alpha). A claim whose required power at its smallest effect of interest "
+           "is not reached is inconclusive whatever its p-value. See README, *Verdicts*.", "",
+           "## Summary", "", *_claim_rows(entries), ""]
+    for e in entries:
+        c = e["claim"]
+        out += [f"## `{e['claim_id']}` (version {e['version']})", "",
+                f"> {c['statement']}", "",
+                f"Source: {c['paper']['cite']}, {c['paper']['where']}.", "",
+                f"**Verdict: {VERDICT_BADGE[e['verdict']]}**: {e['reason']}"
+                + (f" (raw, before multiplicity: {e['verdict_raw']}: {e['reason_raw']})" if e['verdict_raw'] != e['verdict'] else "") + ".", "",
+                f"- H0: {c['hypothesis']['h0']}", f"- H1: {c['hypothesis']['h1']}",
+                f"- Falsified if: {c['hypothesis']['falsified_if']}",
+                f"- Test: `{c['test']['kind']}`, form {c['test']['form']} ({c['test']['direction']}), alpha {c['test']['alpha']}, "
+                + (f"smallest effect of interest {c['test']['sesoi']}" if c['test']['form'] == 'directional' else f"bound {c['test']['bound']}")
+                + f", required power {c['test']['power']}.",
+                f"- Estimate {fmt(e['estimate'], 4)}, {e['ci_level']:.0%} CI [{fmt(e['ci_low'], 4)}, {fmt(e['ci_high'], 4)}], "
+                f"statistic {fmt(e['statistic'])} (df {fmt(e['df'])}), p (support) raw {fmt(e['p_support_raw'])} / Holm {fmt(e['p_support_holm'])}, "
+                f"p (against) raw {fmt(e['p_against_raw'])} / Holm {fmt(e['p_against_holm'])}, power {fmt(e['power'], 3)}, n = {e['n']}.",
+                f"- Replicates: {', '.join(e['replicates'])}.",
+                f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`); MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
+        if e["strata"]:
+            out += ["", "| stratum | estimate | CI | n |", "|---|---|---|---|"]
+            out += [f"| {s['name']} | {fmt(s['estimate'])} | [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}] | {s['n']} |" for s in e["strata"]]
+        if c.get("deviations"):
+            out += ["", "Deviations from the paper:", *[f"- {d}" for d in c["deviations"]]]
+        scale = c["scales"].get(report["scale"])
+        if scale:
+            out += ["", f"Replicates at this scale: {scale['replicates']} ({scale['why']})"]
+        if e["claim_id"] in figure_rel:
+            out += ["", f"![{e['claim_id']}]({figure_rel[e['claim_id']]})"]
+        out.append("")
+    for title, section_md in report.get("extra_sections", []):
+        out += [f"## {title}", "", section_md, ""]
+    env = report["environment"]
+    out += ["## Environment", "", "| package | version |", "|---|---|",
+            *[f"| {k} | {v} |" for k, v in sorted(env["packages"].items())], ""]
+    return "\n".join(out)
+
+
+def html_page(md_text: str, figures: dict[str, Path]) -> str:
+    """A self-contained page: the markdown rendered simply, figures inlined as base64."""
+    body, in_table, in_list = [], False, False
+    for line in md_text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("-: "):
+                continue
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+                tag = "th"
+            else:
+                tag = "td"
+            body.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        if line.startswith("- "):
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            body.append(f"<li>{_inline(line[2:])}</li>")
+            continue
+        if in_list:
+            body.append("</ul>")
+            in_list = False
+        if line.startswith("!["):
+            cid = line[2:line.index("]")]
+            png = figures.get(cid)
+            if png and png.is_file():
+                data = base64.b64encode(png.read_bytes()).decode()
+                body.append(f'<img alt="{html.escape(cid)}" src="data:image/png;base64,{data}">')
+        elif line.startswith("## "):
+            body.append(f"<h2>{_inline(line[3:])}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{_inline(line[2:])}</h1>")
+        elif line.startswith("> "):
+            body.append(f"<blockquote>{_inline(line[2:])}</blockquote>")
+        elif line.strip():
+            body.append(f"<p>{_inline(line)}</p>")
+    if in_table:
+        body.append("</table>")
+    if in_list:
+        body.append("</ul>")
+    style = ("body{font-family:sans-serif;max-width:1000px;margin:auto;padding:1em;line-height:1.4}"
+             "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:3px 6px}"
+             "img{max-width:100%}blockquote{font-style:italic;border-left:3px solid #999;padding-left:.8em}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>interp-claims report</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    parts = text.split("`")
+    text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    parts = text.split("**")
+    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))

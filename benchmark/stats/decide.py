@@ -1,0 +1,134 @@
+"""From an estimate with standard error to p-values, interval, power and a verdict.
+
+Every test kind reduces its evidence to one `Inference` (an estimate on a working scale where it
+is approximately t-distributed, its standard error and df); this module applies the claim's
+decision rule the same way for every kind. The rule (see README "Verdicts"):
+
+* directional claim (effect beyond `null` by at least `sesoi` in `direction`):
+  support null  H0s: effect on the wrong side of `null`      -> rejected: evidence for the claim
+  against null  H0a: effect at least `sesoi` past `null`      -> rejected: effect too small to matter
+* bound claim (effect stays on the `direction` side of `bound`, e.g. rho < 0.1):
+  support null  H0s: effect past the bound                    -> rejected: claim holds (non-superiority)
+  against null  H0a: effect within the bound                  -> rejected: effect beyond the bound
+Power is that of the support test at the design point: `null + sesoi` for directional claims,
+`null` (no effect) for bound claims. A verdict other than inconclusive needs power >= target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable
+
+import numpy as np
+from scipy import stats
+
+from benchmark.claims.spec import TestSpec
+from benchmark.stats.power import one_sided_t_power
+from benchmark.stats.result import Stratum, TestResult, Verdict
+
+TRANSFORMS: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = {
+    # name: (report -> working, working -> report)
+    "identity": (lambda v: v, lambda v: v),
+    "fisher_z": (lambda r: float(np.arctanh(np.clip(r, -0.999999, 0.999999))), lambda z: float(np.tanh(z))),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Inference:
+    estimate: float  # working scale
+    se: float
+    df: float
+    n: int
+    transform: str = "identity"
+
+
+def _t_sf(t: float, df: float) -> float:
+    if math.isnan(t):
+        return math.nan
+    return float(stats.t.sf(t, df))
+
+
+def one_sided_p(inf: Inference, threshold_report: float, side: str) -> float:
+    """p of H0: effect on the opposite side of `threshold`; `side` is where H1 puts it."""
+    to_w, _ = TRANSFORMS[inf.transform]
+    thr = to_w(threshold_report)
+    if inf.se == 0:
+        diff = inf.estimate - thr
+        return 0.0 if (diff > 0 if side == "greater" else diff < 0) else 1.0
+    t = (inf.estimate - thr) / inf.se
+    return _t_sf(t, inf.df) if side == "greater" else _t_sf(-t, inf.df)
+
+
+def interval(inf: Inference, alpha: float) -> tuple[float, float, float]:
+    """(estimate, low, high) on the report scale, (1 - 2 alpha) two-sided."""
+    _, to_r = TRANSFORMS[inf.transform]
+    q = float(stats.t.ppf(1 - alpha, inf.df)) if inf.df > 0 else math.nan
+    half = q * inf.se
+    return to_r(inf.estimate), to_r(inf.estimate - half), to_r(inf.estimate + half)
+
+
+def thresholds(spec: TestSpec) -> tuple[float, float, str, str]:
+    """(support threshold, against threshold, support side, against side), report scale."""
+    sign = 1.0 if spec.direction == "greater" else -1.0
+    other = "less" if spec.direction == "greater" else "greater"
+    if spec.form == "directional":
+        return spec.null, spec.null + sign * spec.sesoi, spec.direction, other
+    return spec.bound, spec.bound, spec.direction, other
+
+
+def design_power(inf: Inference, spec: TestSpec) -> float:
+    to_w, _ = TRANSFORMS[inf.transform]
+    if spec.form == "directional":
+        sign = 1.0 if spec.direction == "greater" else -1.0
+        distance = abs(to_w(spec.null + sign * spec.sesoi) - to_w(spec.null))
+    else:
+        distance = abs(to_w(spec.bound) - to_w(spec.null))
+    return one_sided_t_power(distance, inf.se, inf.df, spec.alpha)
+
+
+def decide(
+    p_support: float,
+    p_against: float,
+    power: float,
+    n: int,
+    spec: TestSpec,
+    blocked_by: tuple[str, ...] = (),
+) -> tuple[Verdict, str]:
+    """The verdict rule, on raw or multiplicity-adjusted p-values."""
+    if blocked_by:
+        return Verdict.INCONCLUSIVE, "manipulation failed: " + ", ".join(blocked_by) + " not reproduced"
+    if n < spec.min_replicates:
+        return Verdict.INCONCLUSIVE, f"too little evidence: {n} replicates < {spec.min_replicates} required"
+    if any(math.isnan(v) for v in (p_support, p_against, power)):
+        return Verdict.INCONCLUSIVE, "too little evidence: the test statistic is undefined (no variance or no data)"
+    if power < spec.power:
+        return Verdict.INCONCLUSIVE, f"under-powered: power {power:.2f} < required {spec.power:.2f}"
+    if p_against < spec.alpha:
+        if spec.form == "directional" and p_support < spec.alpha:
+            return Verdict.FALSIFIED, "the effect is significant but smaller than the smallest effect of interest"
+        what = "smaller than the smallest effect of interest (or reversed)" if spec.form == "directional" else "beyond the bound"
+        return Verdict.FALSIFIED, f"the effect is significantly {what}"
+    if p_support < spec.alpha:
+        what = "in the claimed direction" if spec.form == "directional" else "inside the bound"
+        return Verdict.REPRODUCED, f"the effect is significantly {what}"
+    return Verdict.INCONCLUSIVE, "the interval overlaps both the claim and its contrary"
+
+
+def summarize(kind: str, inf: Inference, spec: TestSpec, strata: tuple[Stratum, ...] = (), details=None,
+              p_support: float | None = None, p_against: float | None = None, power: float | None = None) -> TestResult:
+    """Turn an Inference into a TestResult (p-values/power may be overridden by compound kinds)."""
+    sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
+    p_s = one_sided_p(inf, sup_thr, sup_side) if p_support is None else p_support
+    p_a = one_sided_p(inf, ag_thr, ag_side) if p_against is None else p_against
+    pw = design_power(inf, spec) if power is None else power
+    est, lo, hi = interval(inf, spec.alpha)
+    to_w, _ = TRANSFORMS[inf.transform]
+    stat = (inf.estimate - to_w(sup_thr)) / inf.se if inf.se > 0 else (math.copysign(math.inf, inf.estimate - to_w(sup_thr)) if inf.estimate != to_w(sup_thr) else 0.0)
+    verdict, reason = decide(p_s, p_a, pw, inf.n, spec)
+    return TestResult(
+        kind=kind, estimate=est, ci_low=lo, ci_high=hi, ci_level=1 - 2 * spec.alpha,
+        statistic=float(stat), df=float(inf.df), p_support=float(p_s), p_against=float(p_a),
+        power=float(pw), n=int(inf.n), verdict=verdict, reason=reason, strata=strata,
+        details=dict(details or {}),
+    )

@@ -1,0 +1,233 @@
+"""The vocabulary of test kinds. Each kind turns a validated table into a TestResult.
+
+A kind declares which of its params name numeric columns (validated before it runs). The
+replicate is always the trained network (or generator): per-unit data are first reduced to one
+number per replicate, never pooled across networks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+import statsmodels.api as sm
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from benchmark.claims.spec import ClaimSpec, TestSpec
+from benchmark.errors import ClaimFileError
+from benchmark.stats.decide import Inference, interval, one_sided_p, summarize, thresholds, design_power, decide
+from benchmark.stats.evidence import validate
+from benchmark.stats.result import Stratum, TestResult
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    name: str
+    run: Callable[[pd.DataFrame, TestSpec], TestResult]
+    numeric_params: tuple[str, ...]  # params whose values are numeric column names
+    required_params: tuple[str, ...]
+    doc: str
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register(name: str, numeric: tuple[str, ...], required: tuple[str, ...]):
+    def deco(fn):
+        KINDS[name] = Kind(name, fn, numeric, required, (fn.__doc__ or "").strip().splitlines()[0])
+        return fn
+    return deco
+
+
+def _one_sample(values: np.ndarray, transform: str = "identity") -> Inference:
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n < 2:
+        return Inference(float(values.mean()) if n else math.nan, math.nan, max(n - 1, 0), n, transform)
+    d = DescrStatsW(values)
+    return Inference(float(d.mean), float(d.std_mean), float(n - 1), n, transform)
+
+
+def _filter(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """Optional `where: {column: [allowed values]}` and `range: {column: [lo, hi]}` (inclusive)."""
+    for col, allowed in (p.get("where") or {}).items():
+        frame = frame[frame[col].isin(allowed if isinstance(allowed, list) else [allowed])]
+    for col, (lo, hi) in (p.get("range") or {}).items():
+        vals = pd.to_numeric(frame[col])
+        keep = np.ones(len(frame), bool)
+        if lo is not None:
+            keep &= vals.to_numpy() >= lo
+        if hi is not None:
+            keep &= vals.to_numpy() <= hi
+        frame = frame[keep]
+    return frame
+
+
+def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details: dict) -> TestResult:
+    """Intersection-union over strata: the claim must hold in every stratum.
+
+    Support p = max over strata (IUT, valid without correction); against p = Bonferroni min (the
+    claim fails if it fails in any stratum); power = min over strata; estimate = weakest stratum.
+    """
+    sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
+    strata, sups, ags, pws = [], [], [], []
+    for name, inf in infs.items():
+        est, lo, hi = interval(inf, spec.alpha)
+        ps = one_sided_p(inf, sup_thr, sup_side)
+        strata.append(Stratum(f"{details.get('strata', 'stratum')} {name}", est, lo, hi, inf.n, ps))
+        sups.append(ps)
+        ags.append(one_sided_p(inf, ag_thr, ag_side))
+        pws.append(design_power(inf, spec))
+    weakest = list(infs)[int(np.nanargmax(sups))] if not all(map(math.isnan, sups)) else list(infs)[0]
+    p_against = min(1.0, len(ags) * float(np.nanmin(ags))) if not all(map(math.isnan, ags)) else math.nan
+    return summarize(kind, infs[weakest], spec, tuple(strata), {**details, "weakest_stratum": str(weakest)},
+                     p_support=float(max(sups)), p_against=p_against, power=float(min(pws)))
+
+
+@register("replicate_correlation", numeric=("x", "y"), required=("x", "y"))
+def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
+    """Correlation of x and y within each replicate (network), Fisher-z averaged, t-test across replicates.
+
+    params: x, y, replicate (default seed), strata (optional column, e.g. layer: correlations are
+    computed within each stratum and averaged per replicate; per-stratum results are reported),
+    method: spearman | pearson.
+    """
+    p = spec.params
+    rep, strata_col = p.get("replicate", "seed"), p.get("strata")
+    method = p.get("method", "spearman")
+    corr = stats.spearmanr if method == "spearman" else stats.pearsonr
+    rows = []
+    groups = [rep] + ([strata_col] if strata_col else [])
+    for key, g in frame.groupby(groups, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        if len(g) < 3 or g[p["x"]].nunique() < 2 or g[p["y"]].nunique() < 2:
+            continue  # correlation undefined within this network/stratum
+        r = float(corr(g[p["x"]], g[p["y"]])[0])
+        if math.isfinite(r):
+            rows.append({"rep": key[0], "stratum": key[1] if strata_col else "all", "z": math.atanh(max(-0.999999, min(0.999999, r)))})
+    per = pd.DataFrame(rows, columns=["rep", "stratum", "z"])
+    per_rep = per.groupby("rep")["z"].mean()
+    inf = _one_sample(per_rep.to_numpy(), "fisher_z")
+    strata = []
+    if strata_col:
+        for name, g in per.groupby("stratum", sort=True):
+            s_inf = _one_sample(g["z"].to_numpy(), "fisher_z")
+            est, lo, hi = interval(s_inf, spec.alpha) if s_inf.n >= 2 else (math.tanh(s_inf.estimate), math.nan, math.nan)
+            sup_thr, _, sup_side, _ = thresholds(spec)
+            strata.append(Stratum(f"{strata_col} {name}", est, lo, hi, s_inf.n, one_sided_p(s_inf, sup_thr, sup_side) if s_inf.n >= 2 else math.nan))
+    details = {"per_replicate_r": {str(k): math.tanh(v) for k, v in per_rep.items()}, "method": method,
+               "units_per_replicate": float(frame.groupby(rep).size().mean())}
+    return summarize("replicate_correlation", inf, spec, tuple(strata), details)
+
+
+def _ols_slope(x: np.ndarray, y: np.ndarray) -> Inference:
+    n = len(x)
+    if n < 3 or np.unique(x).size < 2:
+        return Inference(math.nan, math.nan, max(n - 2, 0), n)
+    fit = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    return Inference(float(fit.params[1]), float(fit.bse[1]), float(fit.df_resid), n)
+
+
+@register("trend", numeric=("x", "y"), required=("x", "y"))
+def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
+    """OLS slope of a per-network response y over a factor x, one row per network.
+
+    params: x, y, replicate (default seed), x_scale: linear | rank (levels replaced by their rank,
+    for grids spanning magnitudes), strata (optional column: the claim must hold in every stratum,
+    intersection-union), where / range (row filters).
+    """
+    p = spec.params
+    rep, strata_col = p.get("replicate", "seed"), p.get("strata")
+    frame = _filter(frame, p)
+    x = frame[p["x"]].to_numpy(float)
+    if p.get("x_scale", "linear") == "rank":
+        levels = np.unique(x)
+        x = np.searchsorted(levels, x).astype(float)
+    frame = frame.assign(_x=x)
+    dup_keys = [rep, p["x"]] + ([strata_col] if strata_col else [])
+    dups = frame.duplicated(dup_keys)
+    if dups.any():
+        raise ValueError(f"trend needs one row per network and level; duplicated {dup_keys} rows: {int(dups.sum())}")
+    details = {"levels": sorted(map(float, np.unique(frame[p["x"]]))), "x_scale": p.get("x_scale", "linear"),
+               "strata": strata_col or "stratum"}
+    if strata_col:
+        infs = {name: _ols_slope(g["_x"].to_numpy(), g[p["y"]].to_numpy(float))
+                for name, g in frame.groupby(strata_col, sort=True)}
+        if not infs:
+            return summarize("trend", Inference(math.nan, math.nan, 0, 0), spec, (), details)
+        return _intersection("trend", infs, spec, details)
+    inf = _ols_slope(frame["_x"].to_numpy(), frame[p["y"]].to_numpy(float))
+    details["replicates"] = int(frame[rep].nunique())
+    return summarize("trend", inf, spec, (), details)
+
+
+@register("replicate_mean", numeric=("y",), required=("y",))
+def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
+    """Mean of y over replicates (rows first averaged within each replicate), one-sample t-test.
+
+    params: y, replicate (default seed), where / range (row filters).
+    """
+    p = spec.params
+    rep = p.get("replicate", "seed")
+    frame = _filter(frame, p)
+    per_rep = frame.groupby(rep)[p["y"]].mean()
+    inf = _one_sample(per_rep.to_numpy())
+    return summarize("replicate_mean", inf, spec, (), {"rows_per_replicate": float(frame.groupby(rep).size().mean()) if len(frame) else 0.0})
+
+
+@register("mean_difference", numeric=("y",), required=("y", "group", "treatment", "control"))
+def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
+    """Difference of per-network means, treatment minus control, Welch t (unequal variances).
+
+    params: y, group (column), treatment / control (lists of group values), replicate (default
+    seed; rows are averaged within each replicate and group first).
+    """
+    p = spec.params
+    rep = p.get("replicate", "seed")
+    frame = _filter(frame, p)
+
+    def side(values):
+        values = values if isinstance(values, list) else [values]
+        sub = frame[frame[p["group"]].isin(values)]
+        return sub.groupby([rep, p["group"]])[p["y"]].mean().to_numpy(float)
+
+    a, b = side(p["treatment"]), side(p["control"])
+    n = min(len(a), len(b))
+    if len(a) < 2 or len(b) < 2:
+        inf = Inference(math.nan, math.nan, 0, n)
+    else:
+        cm = CompareMeans(DescrStatsW(a), DescrStatsW(b))
+        se = float(cm.std_meandiff_separatevar)
+        inf = Inference(float(a.mean() - b.mean()), se, float(cm.dof_satt()) if se > 0 else float(len(a) + len(b) - 2), n)
+    return summarize("mean_difference", inf, spec, (), {"n_treatment": len(a), "n_control": len(b),
+                                                       "mean_treatment": float(a.mean()) if len(a) else math.nan,
+                                                       "mean_control": float(b.mean()) if len(b) else math.nan})
+
+
+def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
+    """The test kind exists, its required params are present and name declared columns."""
+    kind = KINDS.get(spec.test.kind)
+    if kind is None:
+        raise ClaimFileError(path, "test.kind", f"unknown test kind {spec.test.kind!r}; known: {sorted(KINDS)}")
+    for req in kind.required_params:
+        if req not in spec.test.params:
+            raise ClaimFileError(path, f"test.params.{req}", f"required by test kind {kind.name!r}")
+    declared = set(spec.evidence.columns)
+    for key in ("x", "y", "replicate", "strata", "group"):
+        col = spec.test.params.get(key, "seed" if key == "replicate" else None)
+        if col is not None and col not in declared:
+            raise ClaimFileError(path, f"test.params.{key}", f"column {col!r} is not declared in evidence.columns")
+    return kind
+
+
+def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table_path: str | Path) -> TestResult:
+    """Validate the table for this claim and run its test kind (raw p-values, no multiplicity)."""
+    kind = check_params(spec, claim_path)
+    numeric = [spec.test.params[k] for k in kind.numeric_params]
+    frame = validate(frame, spec, table_path, numeric)
+    return kind.run(frame, spec.test)

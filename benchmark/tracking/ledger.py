@@ -1,0 +1,139 @@
+"""Logging to MLflow: training runs, claim-test runs, and finding them again.
+
+Store: $MLFLOW_TRACKING_URI when set (any MLflow server); else an absolute sqlite URI inside the
+project (`mlflow.db`, artifacts in `mlartifacts/`), resolved from the real project root even under
+`dvc exp run --temp`. Logging is batched at the end of a stage (sqlite dislikes parallel writers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from benchmark.paths import ledger_root
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+
+TRAINING_EXPERIMENT = "interp-claims/training"
+CLAIMS_EXPERIMENT = "interp-claims/claims"
+
+
+def enabled() -> bool:
+    return os.environ.get("INTERP_CLAIMS_MLFLOW", "on").lower() not in ("off", "0", "false")
+
+
+def tracking_uri() -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    return f"sqlite:///{ledger_root() / 'mlflow.db'}"
+
+
+def _client():
+    import logging
+
+    import mlflow
+
+    for name in ("alembic", "mlflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow, mlflow.MlflowClient()
+
+
+def _experiment_id(client, name: str) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    artifact_location = None
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        artifact_location = (ledger_root() / "mlartifacts").as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=artifact_location)
+    except Exception:  # created by a concurrent process meanwhile
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def _finite(metrics: dict[str, Any]) -> dict[str, float]:
+    """MLflow rejects NaN in some stores; NaN metrics are dropped (the JSON keeps them)."""
+    out = {}
+    for k, v in metrics.items():
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(f):
+            out[k] = f
+    return out
+
+
+def log_training(experiment: str, networks: Iterable[dict[str, Any]], tags: dict[str, str]) -> str | None:
+    """One parent run per training stage, one child run per network (params, metrics, seed)."""
+    if not enabled():
+        return None
+    mlflow, client = _client()
+    from mlflow.entities import Metric, Param, RunTag
+
+    exp_id = _experiment_id(client, TRAINING_EXPERIMENT)
+    parent = client.create_run(exp_id, run_name=experiment, tags={**tags, "experiment": experiment})
+    pid = parent.info.run_id
+    for net in networks:
+        child = client.create_run(exp_id, run_name=net["name"], tags={**tags, "experiment": experiment,
+                                                                    "mlflow.parentRunId": pid})
+        client.log_batch(child.info.run_id,
+                         metrics=[Metric(k, v, 0, 0) for k, v in _finite(net["metrics"]).items()],
+                         params=[Param(k, str(v)) for k, v in net["params"].items()],
+                         tags=[RunTag("seed", str(net["params"].get("seed")))])
+        client.set_terminated(child.info.run_id)
+    client.set_terminated(pid)
+    return pid
+
+
+def log_claim(claim_id: str, params: dict[str, Any], metrics: dict[str, Any], tags: dict[str, str],
+              artifacts: Iterable[Path]) -> str | None:
+    if not enabled():
+        return None
+    mlflow, client = _client()
+    from mlflow.entities import Metric, Param, RunTag
+
+    exp_id = _experiment_id(client, CLAIMS_EXPERIMENT)
+    run = client.create_run(exp_id, run_name=claim_id, tags={**tags, "claim_id": claim_id})
+    rid = run.info.run_id
+    client.log_batch(rid, metrics=[Metric(k, v, 0, 0) for k, v in _finite(metrics).items()],
+                     params=[Param(k, str(v)[:6000]) for k, v in params.items()])
+    for path in artifacts:
+        if Path(path).is_file():
+            client.log_artifact(rid, str(path))
+    client.set_terminated(rid)
+    return rid
+
+
+def find_claim_run(claim_id: str, stage_hash: str) -> str | None:
+    """The latest run of this claim computed from exactly these inputs (None if never logged)."""
+    if not enabled():
+        return None
+    with contextlib.suppress(Exception):
+        mlflow, client = _client()
+        exp = client.get_experiment_by_name(CLAIMS_EXPERIMENT)
+        if exp is None:
+            return None
+        runs = client.search_runs([exp.experiment_id],
+                                  filter_string=f"tags.claim_id = '{claim_id}' and tags.stage_hash = '{stage_hash}'",
+                                  order_by=["attributes.start_time DESC"], max_results=1)
+        return runs[0].info.run_id if runs else None
+    return None
+
+
+def record_final(run_id: str, verdict: str, metrics: dict[str, Any]) -> None:
+    """After multiplicity correction, add the suite-level verdict to a claim's run."""
+    if not enabled() or not run_id:
+        return
+    with contextlib.suppress(Exception):
+        mlflow, client = _client()
+        from mlflow.entities import Metric, RunTag
+
+        client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in _finite(metrics).items()],
+                         tags=[RunTag("verdict_final", verdict)])

@@ -97,7 +97,8 @@ def html_page(md_text: str, figures: dict[str, Path]) -> str:
             in_list = False
         if line.startswith("!["):
             cid = line[2:line.index("]")]
-            png = figures.get(cid)
+            target = line[line.index("](") + 2:line.rindex(")")]
+            png = figures.get(cid) or figures.get(Path(target).name)
             if png and png.is_file():
                 data = base64.b64encode(png.read_bytes()).decode()
                 body.append(f'<img alt="{html.escape(cid)}" src="data:image/png;base64,{data}">')

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -49,8 +50,15 @@ def build_report(scale: str, sections: list[tuple[str, Path]]) -> dict:
     lock = project_root() / "dvc.lock"
     env = {"git": git_state(), "packages": package_versions(),
            "dvc_lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "none"}
-    extra = [(title, p.read_text(encoding="utf-8")) for title, p in sections if p.is_file()]
+    extra = []
+    for title, p in sections:
+        if not p.is_file():
+            raise BenchmarkError(f"{p}: report section {title!r} not found (its stage did not run?)")
+        extra.append((title, p.read_text(encoding="utf-8")))
     return {"scale": scale, "claims": entries, "environment": env, "extra_sections": extra}
+
+
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 
 
 @cli
@@ -72,7 +80,20 @@ def main(argv=None) -> int:
             dst = out / "figures" / f"{e['claim_id']}.png"
             write_bytes(dst, src.read_bytes())
             figures[e["claim_id"]] = dst
-    md = markdown(report, {c: f"figures/{c}.png" for c in figures})
+    # section images: `![alt](path relative to the project root)` -> copied into reports/figures/
+    rewritten = []
+    for title, text in report["extra_sections"]:
+        for src in IMAGE.findall(text):
+            path = project_root() / src
+            if not path.is_file():
+                raise BenchmarkError(f"{path}: image referenced by report section {title!r} is missing")
+            dst = out / "figures" / path.name
+            write_bytes(dst, path.read_bytes())
+            figures[path.name] = dst
+            text = text.replace(f"]({src})", f"](figures/{path.name})")
+        rewritten.append((title, text))
+    report["extra_sections"] = rewritten
+    md = markdown(report, {c: f"figures/{c}.png" for c in figures if not c.endswith(".png")})
     write_text(out / "report.md", md)
     write_text(out / "report.html", html_page(md, figures))
     write_json(out / "claims.json", {k: v for k, v in report.items() if k != "extra_sections"})

@@ -23,8 +23,20 @@ def materialize(params: dict) -> None:
         save_split(gen(**(blocks.get(name) or {})), data_dir() / name)
 
 
+def _only_uncached(status: dict) -> bool:
+    """A fresh clone: data/ matches the pinned hash but DVC's cache does not hold it yet."""
+    entries = status.get("data.dvc") or []
+    changes = [v for e in entries for v in (e.get("changed outs") or {}).values()]
+    return set(status) == {"data.dvc"} and bool(changes) and all(c == "not in cache" for c in changes)
+
+
 def verify() -> None:
     status = dvc_status("data.dvc")
+    if _only_uncached(status):
+        # same content as pinned: store it in the local cache so `dvc repro` can use it
+        subprocess.run([sys.executable, "-m", "dvc", "commit", "--force", "--quiet", "data.dvc"],
+                       cwd=project_root(), check=True)
+        status = dvc_status("data.dvc")
     if status:
         raise DataError(
             f"{project_root() / 'data.dvc'}: data/ differs from the pinned hash ({status}); the generator "

@@ -31,8 +31,11 @@ def single_unit_importance(model: MLP, x: torch.Tensor, y: torch.Tensor, layer: 
     drops = np.empty(h.shape[1])
     for start in range(0, h.shape[1], chunk):
         units = torch.arange(start, min(start + chunk, h.shape[1]))
-        # pre-activation with unit j removed: pre - h[:, j] * W[:, j]  -> (B, N, V)
-        pre_j = pre.unsqueeze(0) - h[:, units].T.unsqueeze(2) * weight[:, units].T.unsqueeze(1)
+        # pre-activation with unit j removed: pre - h[:, j] W[:, j]^T  -> (B, N, V), contiguous
+        # (baddbmm; a broadcast subtraction gives a strided result whose flatten copy costs more
+        # than the matmuls it saves)
+        pre_j = torch.baddbmm(pre.unsqueeze(0).expand(len(units), -1, -1), h[:, units].T.unsqueeze(2),
+                              weight[:, units].T.unsqueeze(1), alpha=-1)
         if layer + 1 < len(model.hidden):
             logits = model.forward_from(layer + 1, torch.relu(pre_j).flatten(0, 1))
         else:

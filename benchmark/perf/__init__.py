@@ -1,0 +1,1 @@
+"""Benchmarks: time and memory goals live here, not in timed tests."""

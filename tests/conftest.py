@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests never touch the real project's outputs or MLflow store: stages run in
+a temporary project (INTERP_CLAIMS_ROOT) with MLflow off unless a test turns it on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture(autouse=True)
+def _no_mlflow(monkeypatch):
+    monkeypatch.setenv("INTERP_CLAIMS_MLFLOW", "off")
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+def write_yaml(path: Path, data) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch) -> Path:
+    """A copy of the project's claims and params, shrunk to seconds of CPU, with data/ linked."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copytree(REPO / "claims", root / "claims")
+    shutil.copy(REPO / "dvc.yaml", root / "dvc.yaml")
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["workers"] = 1
+    sel = params["experiments"]["morcos_selectivity"]["embedded"]
+    sel.update(seeds=[0, 1, 2, 3, 4], epochs=3, hidden=[16, 16])
+    gen = params["experiments"]["morcos_generalization"]["embedded"]
+    gen.update(seeds=[0, 1], epochs=3, hidden=[16, 16], label_noise=[0.0, 0.5, 1.0], train_subset=200)
+    params["probes"]["cumulative_ablation"].update(orders=2, eval_subset=100)
+    write_yaml(root / "params.yaml", params)
+    data = REPO / "data"
+    if not (data / "mnist1d" / "x_train.npy").is_file():
+        pytest.skip("data/ not materialized (run python -m benchmark.data.materialize)")
+    (root / "data").symlink_to(data)
+    monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(root))
+    return root

@@ -1,0 +1,146 @@
+"""Each test kind against an independent computation, the decision rule, and bad evidence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from benchmark.claims.spec import TestSpec
+from benchmark.claims.registry import load_claim
+from benchmark.errors import EvidenceError
+from benchmark.stats.decide import decide
+from benchmark.stats.kinds import mean_difference, replicate_correlation, replicate_mean, run_test, trend
+from benchmark.stats.result import TestResult, Verdict
+from tests.conftest import REPO
+
+
+def spec(**kw) -> TestSpec:
+    base = dict(kind="trend", form="directional", direction="greater", alpha=0.05, power=0.8, sesoi=0.1)
+    base.update(kw)
+    return TestSpec.model_validate(base)
+
+
+def test_trend_slope_matches_scipy_linregress():
+    rng = np.random.default_rng(0)
+    x = np.repeat([0, 0.25, 0.5, 0.75, 1.0], 6)
+    y = -0.3 * x + rng.normal(0, 0.05, len(x))
+    frame = pd.DataFrame({"seed": np.tile(range(6), 5), "x": x, "y": y})
+    res = trend(frame, spec(direction="less", sesoi=0.05, params={"x": "x", "y": "y"}))
+    ref = stats.linregress(x, y)
+    assert res.estimate == pytest.approx(ref.slope)
+    assert res.df == len(x) - 2
+    t_crit = stats.t.ppf(0.95, len(x) - 2)
+    assert res.ci_high == pytest.approx(ref.slope + t_crit * ref.stderr)
+    assert res.p_support == pytest.approx(stats.t.cdf(ref.slope / ref.stderr, len(x) - 2))
+
+
+def test_trend_rejects_duplicate_networks():
+    frame = pd.DataFrame({"seed": [0, 0, 1], "x": [0, 0, 1], "y": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="one row per network"):
+        trend(frame, spec(params={"x": "x", "y": "y"}))
+
+
+def test_replicate_mean_matches_ttest_1samp():
+    rng = np.random.default_rng(1)
+    per_rep = rng.normal(0.2, 0.1, 8)
+    frame = pd.DataFrame({"seed": np.repeat(range(8), 3), "y": np.repeat(per_rep, 3)})
+    res = replicate_mean(frame, spec(params={"y": "y"}))
+    ref = stats.ttest_1samp(per_rep, 0.0, alternative="greater")
+    assert res.estimate == pytest.approx(per_rep.mean())
+    assert res.p_support == pytest.approx(ref.pvalue)
+    assert res.n == 8  # rows averaged within replicate: the network is the unit
+
+
+def test_mean_difference_matches_welch():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(1.0, 0.2, 7), rng.normal(0.8, 0.5, 9)
+    frame = pd.DataFrame({"seed": list(range(7)) + list(range(9)), "g": ["t"] * 7 + ["c"] * 9,
+                          "y": np.concatenate([a, b])})
+    res = mean_difference(frame, spec(params={"y": "y", "group": "g", "treatment": ["t"], "control": ["c"]}))
+    ref = stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+    assert res.estimate == pytest.approx(a.mean() - b.mean())
+    assert res.p_support == pytest.approx(ref.pvalue)
+
+
+def test_replicate_correlation_uses_networks_not_units():
+    """Many units, few networks: n is the number of networks and rho is averaged per network."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for seed, rho in enumerate([0.5, 0.6, 0.4, 0.55]):
+        x = rng.normal(size=500)
+        y = rho * x + math.sqrt(1 - rho ** 2) * rng.normal(size=500)
+        rows += [{"seed": seed, "x": a, "y": b} for a, b in zip(x, y)]
+    frame = pd.DataFrame(rows)
+    res = replicate_correlation(frame, spec(kind="replicate_correlation", params={"x": "x", "y": "y", "method": "pearson"}))
+    assert res.n == 4
+    per = [np.arctanh(stats.pearsonr(g["x"], g["y"])[0]) for _, g in frame.groupby("seed")]
+    assert res.estimate == pytest.approx(np.tanh(np.mean(per)))
+    assert res.details["per_replicate_r"]["0"] == pytest.approx(np.tanh(per[0]))
+
+
+@pytest.mark.parametrize("p_s, p_a, power, n, expected", [
+    (0.01, 0.9, 0.9, 10, Verdict.REPRODUCED),
+    (0.9, 0.01, 0.9, 10, Verdict.FALSIFIED),
+    (0.01, 0.01, 0.9, 10, Verdict.FALSIFIED),    # significant but smaller than matters
+    (0.3, 0.3, 0.9, 10, Verdict.INCONCLUSIVE),
+    (0.001, 0.9, 0.5, 10, Verdict.INCONCLUSIVE),  # under-powered: never a pass
+    (0.001, 0.9, 0.9, 2, Verdict.INCONCLUSIVE),   # too few replicates
+    (math.nan, 0.9, 0.9, 10, Verdict.INCONCLUSIVE),
+])
+def test_decision_rule(p_s, p_a, power, n, expected):
+    s = spec(min_replicates=3)
+    assert decide(p_s, p_a, power, n, s)[0] == expected
+
+
+def test_manipulation_failure_blocks():
+    verdict, reason = decide(0.0, 1.0, 1.0, 10, spec(), blocked_by=("x.check",))
+    assert verdict == Verdict.INCONCLUSIVE and "manipulation failed" in reason
+
+
+def test_result_roundtrip_keeps_nan():
+    res = TestResult("trend", math.nan, math.nan, math.nan, 0.9, math.nan, 0, math.nan, math.nan, math.nan, 1,
+                     Verdict.INCONCLUSIVE, "too little")
+    from benchmark.atomic import dumps_json, restore_floats
+    import json
+    back = TestResult.from_dict(restore_floats(json.loads(dumps_json(res.to_dict()))))
+    assert math.isnan(back.estimate) and back.verdict == Verdict.INCONCLUSIVE
+
+
+# --- bad evidence tables ---------------------------------------------------------------------
+
+CLAIM = REPO / "claims" / "morcos2018-generalizers-resist-ablation.yaml"
+
+
+def good_table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    x = np.repeat([0.0, 0.5, 1.0], 5)
+    return pd.DataFrame({"seed": np.tile(range(5), 3), "label_noise": x, "auc": 0.6 - 0.2 * x + rng.normal(0, 0.01, 15),
+                         "accuracy_unablated": 1.0})
+
+
+@pytest.mark.parametrize("mutate, column", [
+    (lambda f: f.drop(columns=["auc"]), "auc"),
+    (lambda f: f.assign(auc=f["auc"].astype(object).where(f.index != 3, "oops")), "auc"),
+    (lambda f: f.assign(auc=f["auc"].where(f.index != 4, np.nan)), "auc"),
+    (lambda f: f.assign(label_noise=f["label_noise"].where(f.index != 0, np.inf)), "label_noise"),
+    (lambda f: f.iloc[0:0], "<rows>"),
+])
+def test_bad_evidence_names_column(tmp_path, mutate, column):
+    path = tmp_path / "table.csv"
+    mutate(good_table()).to_csv(path, index=False)
+    spec_ = load_claim(CLAIM)
+    frame = pd.read_csv(path)
+    with pytest.raises(EvidenceError) as err:
+        run_test(frame, spec_, CLAIM, path)
+    assert err.value.field == column and str(path) in str(err.value)
+
+
+def test_too_few_replicates_is_inconclusive_not_an_error():
+    spec_ = load_claim(CLAIM)
+    frame = good_table().iloc[:4]
+    res = run_test(frame, spec_, CLAIM, "t.csv")
+    assert res.verdict == Verdict.INCONCLUSIVE and "too little evidence" in res.reason

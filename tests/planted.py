@@ -1,0 +1,108 @@
+"""Evidence tables with a planted answer, shaped like a claim's real table, for any test kind.
+
+Scenarios: `claimed` (a strong effect in the claimed direction), `contrary` (a strong effect the
+other way / beyond the bound), `none` (no effect, ample data), `scarce` (fewer replicates than
+the claim requires). The claim's own TestSpec decides what each should yield.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from benchmark.claims.spec import ClaimSpec
+from benchmark.stats.result import Verdict
+
+SCENARIOS = ("claimed", "contrary", "none", "scarce")
+
+
+def effect(spec: ClaimSpec, scenario: str) -> float:
+    t = spec.test
+    sign = 1.0 if t.direction == "greater" else -1.0
+    if t.form == "directional":
+        return {"claimed": t.null + sign * 4 * t.sesoi, "contrary": t.null - sign * 4 * t.sesoi,
+                "none": t.null, "scarce": t.null + sign * 4 * t.sesoi}[scenario]
+    d = abs(t.bound - t.null)
+    # the claim puts the effect on the `direction` side of the bound
+    return {"claimed": t.null + sign * 2 * d, "contrary": t.bound - sign * 2 * d,
+            "none": t.null, "scarce": t.null + sign * 2 * d}[scenario]
+
+
+def expected(spec: ClaimSpec, scenario: str) -> Verdict:
+    if scenario == "scarce":
+        return Verdict.INCONCLUSIVE
+    if scenario == "none":
+        return Verdict.REPRODUCED if spec.test.form == "bound" else Verdict.FALSIFIED
+    return Verdict.REPRODUCED if scenario == "claimed" else Verdict.FALSIFIED
+
+
+def _scale(spec: ClaimSpec) -> float:
+    t = spec.test
+    return t.sesoi if t.form == "directional" else abs(t.bound - t.null)
+
+
+def _fill(rows: list[dict], spec: ClaimSpec, used: set[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    p = spec.test.params
+    for col, allowed in (p.get("where") or {}).items():
+        frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0]
+        used.add(col)
+    for col in spec.evidence.columns:
+        if col not in frame.columns:
+            frame[col] = 0
+    return frame
+
+
+def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame:
+    t, p = spec.test, spec.test.params
+    rng = np.random.default_rng(seed)
+    e = effect(spec, scenario)
+    rep = p.get("replicate", "seed")
+    n_rep = max(1, t.min_replicates - 1) if scenario == "scarce" else max(t.min_replicates, 30)
+    s = _scale(spec)
+    rows: list[dict] = []
+    if t.kind == "replicate_correlation":
+        strata = [0, 1] if p.get("strata") else [None]
+        e = max(-0.9, min(0.9, e))
+        for r in range(n_rep):
+            for st in strata:
+                x = rng.normal(size=200)
+                y = e * x + math.sqrt(1 - e * e) * rng.normal(size=200)
+                for a, b in zip(x, y):
+                    row = {rep: r, p["x"]: a, p["y"]: b}
+                    if st is not None:
+                        row[p["strata"]] = st
+                    rows.append(row)
+    elif t.kind == "trend":
+        lo, hi = ((p.get("range") or {}).get(p["x"]) or [None, None])
+        lo = 0.0 if lo is None else float(lo)
+        hi = lo + 1.0 if hi is None else float(hi)
+        levels = np.linspace(lo, hi, 6)
+        per_level = max(1, math.ceil(n_rep / len(levels))) if scenario != "scarce" else 0
+        strata = [0, 1] if p.get("strata") else [None]
+        work = np.arange(len(levels), dtype=float) if p.get("x_scale") == "rank" else levels
+        if scenario == "scarce":  # fewer networks in all than required
+            pairs = [(i % len(levels), i) for i in range(max(1, t.min_replicates - 1))]
+        else:
+            pairs = [(li, k) for li in range(len(levels)) for k in range(per_level)]
+        for st in strata:
+            for li, k in pairs:
+                row = {rep: k, p["x"]: levels[li], p["y"]: e * work[li] + rng.normal(0, 0.05 * s)}
+                if st is not None:
+                    row[p["strata"]] = st
+                rows.append(row)
+    elif t.kind == "replicate_mean":
+        for r in range(n_rep):
+            for _ in range(3):
+                rows.append({rep: r, p["y"]: e + rng.normal(0, 0.2 * s)})
+    elif t.kind == "mean_difference":
+        treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
+        ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
+        for r in range(n_rep):
+            rows.append({rep: r, p["group"]: treat[0], p["y"]: e + rng.normal(0, 0.2 * s)})
+            rows.append({rep: r, p["group"]: ctrl[0], p["y"]: rng.normal(0, 0.2 * s)})
+    else:
+        raise NotImplementedError(f"no planted-evidence builder for test kind {t.kind!r}: add one in tests/planted.py")
+    return _fill(rows, spec, set())

@@ -1,0 +1,40 @@
+"""The MLflow store is resolved from the real project, also under `dvc exp run --temp`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmark.paths import ledger_root
+from benchmark.tracking import ledger
+from benchmark.tracking.provenance import sha256_files
+
+
+def test_ledger_root_climbs_out_of_dvc_temp_workspaces(tmp_path):
+    temp_clone = tmp_path / "proj" / ".dvc" / "tmp" / "exps" / "tmpabc123"
+    temp_clone.mkdir(parents=True)
+    assert ledger_root(temp_clone) == tmp_path / "proj"
+    assert ledger_root(tmp_path / "proj") == tmp_path / "proj"
+
+
+def test_default_uri_is_an_absolute_sqlite_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(tmp_path))
+    uri = ledger.tracking_uri()
+    assert uri == f"sqlite:///{tmp_path / 'mlflow.db'}" and Path(uri[len("sqlite:///"):]).is_absolute()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert ledger.tracking_uri() == "http://127.0.0.1:5000"
+
+
+def test_disabled_ledger_logs_nothing(monkeypatch):
+    monkeypatch.setenv("INTERP_CLAIMS_MLFLOW", "off")
+    assert ledger.log_claim("x2000.y", {}, {}, {}, []) is None
+    assert ledger.find_claim_run("x2000.y", "h") is None
+
+
+def test_stage_hash_changes_with_inputs(tmp_path):
+    a = tmp_path / "a.csv"
+    a.write_text("x\n1\n")
+    h1 = sha256_files(a)
+    a.write_text("x\n2\n")
+    assert sha256_files(a) != h1
+    assert sha256_files(a, extra={"k": 1}) != sha256_files(a, extra={"k": 2})

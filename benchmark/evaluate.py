@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.claims.spec import ClaimSpec
-from benchmark.paths import evidence_path
+from benchmark.paths import evidence_path, project_root
 from benchmark.stats.evidence import read_table
 from benchmark.stats.kinds import run_test
 from benchmark.stats.result import TestResult
@@ -24,11 +24,14 @@ def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
 
         claim_figure(frame, spec, result, figure_path)
     rep = spec.test.params.get("replicate", "seed")
+    root = project_root().resolve()
+    shown = table_path.resolve()
+    shown = shown.relative_to(root) if shown.is_relative_to(root) else shown  # no machine paths in outputs
     record = {
         "claim_id": spec.id,
         "version": spec.version,
         "claim": spec.model_dump(mode="json"),
-        "evidence": {"table": str(table_path), "sha256": sha256_files(table_path), "rows": int(len(frame)),
+        "evidence": {"table": str(shown), "sha256": sha256_files(table_path), "rows": int(len(frame)),
                      "replicates": sorted(map(str, frame[rep].unique())) if rep in frame.columns else []},
         "result": result.to_dict(),
         "stage_hash": sha256_files(claim_path, table_path),

@@ -42,8 +42,7 @@ def build_report(scale: str, sections: list[tuple[str, Path]]) -> dict:
             **fin, "claim": rec["claim"], "estimate": res["estimate"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
             "ci_level": res["ci_level"], "statistic": res["statistic"], "df": res["df"], "power": res["power"],
             "power_target": rec["claim"]["test"]["power"], "n": res["n"], "strata": res["strata"],
-            "replicates": rec["evidence"]["replicates"], "evidence_table": str(Path(rec["evidence"]["table"]).relative_to(project_root()))
-            if Path(rec["evidence"]["table"]).is_absolute() and Path(rec["evidence"]["table"]).is_relative_to(project_root()) else rec["evidence"]["table"],
+            "replicates": rec["evidence"]["replicates"], "evidence_table": rec["evidence"]["table"],
             "evidence_sha256": rec["evidence"]["sha256"], "mlflow_run_id": run_id,
             "figure": f"figures/{cid}.png",
         })

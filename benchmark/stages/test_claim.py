@@ -15,7 +15,7 @@ from benchmark.atomic import write_json
 from benchmark.claims.registry import load_claim
 from benchmark.config import load_params
 from benchmark.evaluate import evaluate
-from benchmark.paths import figure_path, verdict_path
+from benchmark.paths import figure_path, project_root, verdict_path
 from benchmark.stages.common import cli, run_tags
 from benchmark.tracking import ledger
 
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
         metrics={"estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high,
                  "p_support_raw": result.p_support, "p_against_raw": result.p_against, "power": result.power,
                  "n": result.n, "statistic": result.statistic},
-        tags=tags, artifacts=[Path(record["evidence"]["table"]), fig, out],
+        tags=tags, artifacts=[project_root() / record["evidence"]["table"], fig, out],
     )
     print(f"{spec.id}: {result.verdict.value} (raw) - est {result.estimate:.4g} "
           f"[{result.ci_low:.4g}, {result.ci_high:.4g}], p {result.p_support:.3g}, power {result.power:.2f}, n {result.n}")

@@ -96,6 +96,11 @@ def main(argv=None) -> int:
     write_text(out / "report.md", md)
     write_text(out / "report.html", html_page(md, figures))
     write_json(out / "claims.json", {k: v for k, v in report.items() if k != "extra_sections"})
+    # flat numbers for `dvc metrics show/diff` and `dvc exp show` (verdict: 1 reproduced, 0 inconclusive, -1 falsified)
+    code = {"reproduced": 1, "inconclusive": 0, "falsified": -1}
+    write_json(out / "metrics.json", {e["claim_id"]: {
+        "verdict": code[e["verdict"]], "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
+        "p_support_holm": e["p_support_holm"], "power": e["power"], "n": e["n"]} for e in report["claims"]}, ndigits=6)
     for e in report["claims"]:
         print(f"{e['verdict']:>12}  {e['claim_id']}  est {e['estimate']:.4g} [{e['ci_low']:.4g}, {e['ci_high']:.4g}] "
               f"p_holm {e['p_support_holm']:.3g} power {e['power']:.2f}")

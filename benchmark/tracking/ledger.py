@@ -70,38 +70,12 @@ def _finite(metrics: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def log_training(experiment: str, networks: Iterable[dict[str, Any]], tags: dict[str, str]) -> str | None:
-    """One parent run per training stage, one child run per network (params, metrics, seed)."""
-    if not enabled():
-        return None
-    mlflow, client = _client()
-    from mlflow.entities import Metric, Param, RunTag
+def _run(client, exp_id: str, name: str, tags: dict[str, str], params: dict[str, Any],
+         metrics: dict[str, Any], artifacts: Iterable[Path] = ()) -> str:
+    """One finished run: tags, params, finite metrics and artifacts, logged in one batch."""
+    from mlflow.entities import Metric, Param
 
-    exp_id = _experiment_id(client, TRAINING_EXPERIMENT)
-    parent = client.create_run(exp_id, run_name=experiment, tags={**tags, "experiment": experiment})
-    pid = parent.info.run_id
-    for net in networks:
-        child = client.create_run(exp_id, run_name=net["name"], tags={**tags, "experiment": experiment,
-                                                                    "mlflow.parentRunId": pid})
-        client.log_batch(child.info.run_id,
-                         metrics=[Metric(k, v, 0, 0) for k, v in _finite(net["metrics"]).items()],
-                         params=[Param(k, str(v)) for k, v in net["params"].items()],
-                         tags=[RunTag("seed", str(net["params"].get("seed")))])
-        client.set_terminated(child.info.run_id)
-    client.set_terminated(pid)
-    return pid
-
-
-def log_claim(claim_id: str, params: dict[str, Any], metrics: dict[str, Any], tags: dict[str, str],
-              artifacts: Iterable[Path]) -> str | None:
-    if not enabled():
-        return None
-    mlflow, client = _client()
-    from mlflow.entities import Metric, Param, RunTag
-
-    exp_id = _experiment_id(client, CLAIMS_EXPERIMENT)
-    run = client.create_run(exp_id, run_name=claim_id, tags={**tags, "claim_id": claim_id})
-    rid = run.info.run_id
+    rid = client.create_run(exp_id, run_name=name, tags=tags).info.run_id
     client.log_batch(rid, metrics=[Metric(k, v, 0, 0) for k, v in _finite(metrics).items()],
                      params=[Param(k, str(v)[:6000]) for k, v in params.items()])
     for path in artifacts:
@@ -109,6 +83,31 @@ def log_claim(claim_id: str, params: dict[str, Any], metrics: dict[str, Any], ta
             client.log_artifact(rid, str(path))
     client.set_terminated(rid)
     return rid
+
+
+def log_training(experiment: str, networks: Iterable[dict[str, Any]], tags: dict[str, str]) -> str | None:
+    """One parent run per training stage, one child run per network (params, metrics, seed)."""
+    if not enabled():
+        return None
+    mlflow, client = _client()
+    exp_id = _experiment_id(client, TRAINING_EXPERIMENT)
+    tags = {**tags, "experiment": experiment}
+    parent = client.create_run(exp_id, run_name=experiment, tags=tags).info.run_id
+    for net in networks:
+        _run(client, exp_id, net["name"], {**tags, "mlflow.parentRunId": parent, "seed": str(net["params"].get("seed"))},
+             net["params"], net["metrics"])
+    client.set_terminated(parent)
+    return parent
+
+
+def log_claim(claim_id: str, params: dict[str, Any], metrics: dict[str, Any], tags: dict[str, str],
+              artifacts: Iterable[Path]) -> str | None:
+    """One run per claim test, with its evidence table, figure and verdict file as artifacts."""
+    if not enabled():
+        return None
+    mlflow, client = _client()
+    exp_id = _experiment_id(client, CLAIMS_EXPERIMENT)
+    return _run(client, exp_id, claim_id, {**tags, "claim_id": claim_id}, params, metrics, artifacts)
 
 
 def find_claim_run(claim_id: str, stage_hash: str) -> str | None:

@@ -32,7 +32,7 @@ def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
         "version": spec.version,
         "claim": spec.model_dump(mode="json"),
         "evidence": {"table": str(shown), "sha256": sha256_files(table_path), "rows": int(len(frame)),
-                     "replicates": sorted(map(str, frame[rep].unique())) if rep in frame.columns else []},
+                     "replicates": [str(v) for v in sorted(frame[rep].unique())] if rep in frame.columns else []},
         "result": result.to_dict(),
         "stage_hash": sha256_files(claim_path, table_path),
     }

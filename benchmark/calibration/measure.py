@@ -18,6 +18,7 @@ from scipy.optimize import brentq
 from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, TrendDesign,
                                            distance_w, rep_z, spearman_z_var)
 from benchmark.claims.spec import ClaimSpec, TestSpec
+from benchmark.errors import BenchmarkError
 from benchmark.stats.decide import TRANSFORMS
 from benchmark.stats.kinds import _filter
 from benchmark.stats.power import verdict_power
@@ -155,7 +156,8 @@ def from_defaults(claim: ClaimSpec, params: dict) -> object:
                                   n_per_group=max(2, n // 2), sd_treatment=1.0, sd_control=1.0,
                                   source="default (no evidence table): noise the design can just afford")
         return afford(design, spec, lambda d, f: dataclasses.replace(d, sd_treatment=f, sd_control=f))
-    raise ValueError(f"no calibration design for test kind {spec.kind!r}")
+    raise BenchmarkError(f"claims/{claim.id}: test kind {spec.kind!r} has no calibration design; add one in "
+                         "benchmark/calibration (designs, simulate, measure, reference)")
 
 
 def design_for_claim(claim: ClaimSpec, frame: pd.DataFrame | None, params: dict) -> object:
@@ -170,4 +172,5 @@ def design_for_claim(claim: ClaimSpec, frame: pd.DataFrame | None, params: dict)
         return mean_from_table(spec, frame)
     if spec.kind == "mean_difference":
         return difference_from_table(spec, frame)
-    raise ValueError(f"no calibration design for test kind {spec.kind!r}")
+    raise BenchmarkError(f"claims/{claim.id}: test kind {spec.kind!r} has no calibration design; add one in "
+                         "benchmark/calibration (designs, simulate, measure, reference)")

@@ -83,8 +83,10 @@ def _power(args) -> int:
     p = plan(pilot, spec.test, se)
     print(f"{spec.id}: pilot n={p.pilot_n}, estimate {pilot.estimate:.4g}, working-scale se {se:.4g}")
     for n in (3, 5, 8, 10, 12, 15, 20, 30, 50):
-        print(f"  n={n:3d}  power {p.power_at[n]:.3f}")
+        print(f"  n={n:3d}  power {p.power_at[n]:.3f}  P(reproduced at the design point) {p.verdict_power_at[n]:.3f}")
     print(f"  replicates needed for power {spec.test.power}: {p.needed_n or '> 200'}")
+    print(f"  replicates needed for P(reproduced) {spec.test.power} (the verdict's power gate included): "
+          f"{p.needed_n_verdict or '> 200'}")
     return 0
 
 

@@ -72,7 +72,10 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
     """Intersection-union over strata: the claim must hold in every stratum.
 
     Support p = max over strata (IUT, valid without correction); against p = Bonferroni min (the
-    claim fails if it fails in any stratum); power = min over strata; estimate = weakest stratum.
+    claim fails if it fails in any stratum); power = product over strata (the support test rejects
+    only if every stratum does: exact when strata are disjoint sets of networks, and a lower bound
+    when they are layers of the same networks, whose tests are positively associated; the minimum
+    would overstate it); estimate = weakest stratum.
     """
     sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
     strata, sups, ags, pws = [], [], [], []
@@ -86,7 +89,7 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
     weakest = list(infs)[int(np.nanargmax(sups))] if not all(map(math.isnan, sups)) else list(infs)[0]
     p_against = min(1.0, len(ags) * float(np.nanmin(ags))) if not all(map(math.isnan, ags)) else math.nan
     return summarize(kind, infs[weakest], spec, tuple(strata), {**details, "weakest_stratum": str(weakest)},
-                     p_support=float(max(sups)), p_against=p_against, power=float(min(pws)))
+                     p_support=float(max(sups)), p_against=p_against, power=float(np.prod(pws)))
 
 
 @register("replicate_correlation", numeric=("x", "y"), required=("x", "y"))

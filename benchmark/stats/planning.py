@@ -4,6 +4,12 @@ The pilot's standard error is projected to n replicates as se * sqrt(n_pilot / n
 grows proportionally: more seeds per condition), and the power of the claim's support test at its
 design point is recomputed for each n. Pilot seeds must be disjoint from the seeds the verdict
 uses, so choosing n never looks at the verdict's data.
+
+Two powers per n: that of the support test alone (`power_at`), and the probability that the
+verdict comes out `reproduced` at the design point (`verdict_power_at`), which is lower because
+the verdict rule also requires the power estimated from the data to reach the target (see
+`benchmark.stats.power.verdict_power`; measured by the calibration stage). `needed_n_verdict` is
+the n to choose when the declared power is meant as the chance of a `reproduced` verdict.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import math
 
 from benchmark.claims.spec import TestSpec
 from benchmark.stats.decide import TRANSFORMS
-from benchmark.stats.power import one_sided_t_power
+from benchmark.stats.power import one_sided_t_power, verdict_power
 from benchmark.stats.result import TestResult
 
 
@@ -23,6 +29,8 @@ class Plan:
     pilot_se: float  # working scale
     needed_n: int | None
     power_at: dict[int, float]
+    needed_n_verdict: int | None = None
+    verdict_power_at: dict[int, float] = dataclasses.field(default_factory=dict)
 
 
 def plan(pilot: TestResult, spec: TestSpec, working_se: float, df_offset: int = 1, max_n: int = 200) -> Plan:
@@ -32,13 +40,23 @@ def plan(pilot: TestResult, spec: TestSpec, working_se: float, df_offset: int = 
         distance = abs(to_w(spec.null + sign * spec.sesoi) - to_w(spec.null))
     else:
         distance = abs(to_w(spec.bound) - to_w(spec.null))
-    power_at, needed = {}, None
+    # a claim that must hold in every stratum (intersection-union) needs every stratum to reject:
+    # power = per-stratum power ** k, n counted per stratum (strata are independent networks)
+    k = len(pilot.strata) if pilot.details.get("weakest_stratum") is not None and pilot.strata else 1
+    power_at, needed, verdict_at, needed_verdict = {}, None, {}, None
     # df scales with replicates: keep the pilot's df per replicate ratio
     df_per_rep = pilot.df / pilot.n if pilot.n else 1.0
     for n in range(2, max_n + 1):
         se = working_se * math.sqrt(pilot.n / n)
-        pw = one_sided_t_power(distance, se, max(1.0, df_per_rep * n), spec.alpha)
+        df = max(1.0, df_per_rep * n)
+        pw = one_sided_t_power(distance, se, df, spec.alpha) ** k
         power_at[n] = pw
         if needed is None and pw >= spec.power:
             needed = n
-    return Plan(pilot.n, working_se, needed, power_at)
+        if n <= 50 or needed_verdict is None:
+            # per stratum against power ** (1/k): slightly conservative for the gate on the product
+            vp = verdict_power(distance, se, df, spec.alpha, spec.power ** (1 / k), spec.form == "directional") ** k
+            verdict_at[n] = vp
+            if needed_verdict is None and n >= spec.min_replicates and vp >= spec.power:
+                needed_verdict = n
+    return Plan(pilot.n, working_se, needed, power_at, needed_verdict, verdict_at)

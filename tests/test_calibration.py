@@ -1,0 +1,120 @@
+"""Calibration of every test kind by simulation (seeded, a few hundred tables per scenario).
+
+On the support test's boundary the verdict `reproduced` must come out at most at alpha (+ 3
+Monte-Carlo SE); at the design point at least at the declared power (- 3 MC SE). The reference
+designs cover each kind in both claim forms (and strata, rank x-scale, Pearson, Welch); their
+replicate counts come from the gate-aware power analysis (`verdict_power`). The fuller run, with
+each claim's own evidence, is the `calibrate` DVC stage.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import pytest
+
+from benchmark.calibration.measure import design_for_claim
+from benchmark.calibration.reference import reference_designs
+from benchmark.calibration.run import Job, analytic, run_job, truths
+from benchmark.calibration.simulate import simulate
+from benchmark.claims.registry import load_claims
+from benchmark.config import load_params
+from benchmark.stats.kinds import KINDS, run_test
+
+SEED = 20260
+# tables per scenario: correlation kinds cost ~10x more per table (a correlation per network and layer)
+SIMS = {"replicate_correlation": 200}
+DEFAULT_SIMS = 300
+
+REFS = {r.claim.id.split(".", 1)[1]: r for r in reference_designs()}
+
+
+@functools.lru_cache(maxsize=None)
+def outcome(name: str, scenario: str) -> dict:
+    ref = REFS[name]
+    n = SIMS.get(ref.claim.test.kind, DEFAULT_SIMS)
+    out = run_job(Job(name, "reference", ref.claim, ref.design, scenario, n, SEED))
+    return {"n": n, "reproduced": out["counts"]["reproduced"] / n, "support": out["support_sig"] / n}
+
+
+def test_every_kind_has_reference_designs_in_both_forms():
+    covered = {(r.claim.test.kind, r.claim.test.form) for r in REFS.values()}
+    assert covered == {(k, f) for k in KINDS for f in ("directional", "bound")}
+
+
+@pytest.mark.parametrize("name", sorted(REFS))
+def test_type_one_error_at_the_boundary(name):
+    spec = REFS[name].claim.test
+    o = outcome(name, "null")
+    limit = spec.alpha + 3 * math.sqrt(spec.alpha * (1 - spec.alpha) / o["n"])
+    assert o["reproduced"] <= limit, f"{name}: reproduced {o['reproduced']:.3f} > {limit:.3f} under the null"
+
+
+@pytest.mark.parametrize("name", sorted(REFS))
+def test_declared_power_at_the_design_point(name):
+    spec = REFS[name].claim.test
+    o = outcome(name, "design")
+    limit = spec.power - 3 * math.sqrt(spec.power * (1 - spec.power) / o["n"])
+    assert o["reproduced"] >= limit, f"{name}: reproduced {o['reproduced']:.3f} < {limit:.3f} at the design point"
+
+
+@pytest.mark.parametrize("name", sorted(REFS))
+def test_analytic_powers_match_the_simulation(name):
+    """The power formulas the planner uses predict what the simulated verdicts do."""
+    ref = REFS[name]
+    o = outcome(name, "design")
+    test_power, verdict_power = analytic(ref.claim.test, ref.design)
+    se = math.sqrt(0.25 / o["n"])
+    assert abs(o["support"] - test_power) <= 4 * se, (o["support"], test_power)
+    if ref.strata == 1:  # for several strata the formula is a conservative approximation
+        assert abs(o["reproduced"] - verdict_power) <= 4 * se, (o["reproduced"], verdict_power)
+    else:
+        assert o["reproduced"] >= verdict_power - 4 * se
+
+
+@pytest.mark.parametrize("cid", sorted(load_claims()))
+def test_claim_designs_without_evidence_match_the_claims_structure(cid):
+    """Every claim gets a design (from params.yaml and defaults when its table is absent) whose
+    simulated table passes the claim's own validation and has the claim's replicate count."""
+    _, claim = load_claims()[cid]
+    params = load_params()
+    design = design_for_claim(claim, None, params)
+    truth = truths(claim.test, design)["design"]
+    frame = simulate(design, truth, np.random.default_rng(SEED), list(claim.evidence.columns))
+    res = run_test(frame, claim, "<claim>", "<simulated>")
+    expected = claim.scales[params["scale"]].replicates
+    if claim.test.kind == "trend":
+        assert len(frame) == expected
+    else:
+        assert res.n == expected
+
+
+def test_planner_sizes_for_the_verdict_not_only_the_test():
+    """`claims power` reports the n at which a `reproduced` verdict reaches the declared power."""
+    from benchmark.stats.planning import plan
+
+    ref = REFS["replicate-mean-directional"]
+    pilot = run_test(simulate(ref.design, truths(ref.claim.test, ref.design)["design"], np.random.default_rng(1),
+                              list(ref.claim.evidence.columns)), ref.claim, "<claim>", "<pilot>")
+    se = (pilot.ci_high - pilot.ci_low) / (2 * float(__import__("scipy").stats.t.ppf(1 - 0.05, pilot.df)))
+    p = plan(pilot, ref.claim.test, se)
+    assert p.needed_n is not None and p.needed_n_verdict is not None
+    assert p.needed_n_verdict > p.needed_n
+    assert p.verdict_power_at[p.needed_n_verdict] >= ref.claim.test.power > p.verdict_power_at[p.needed_n]
+
+
+def test_intersection_union_power_is_the_product_over_strata():
+    """The support test of a claim that must hold in every stratum rejects only if all strata do."""
+    from benchmark.stats.decide import design_power
+    from benchmark.stats.kinds import _ols_slope
+
+    ref = REFS["trend-bound-strata-rank"]
+    frame = simulate(ref.design, truths(ref.claim.test, ref.design)["design"], np.random.default_rng(2),
+                     list(ref.claim.evidence.columns))
+    res = run_test(frame, ref.claim, "<claim>", "<table>")
+    x = np.searchsorted(np.unique(frame["level"]), frame["level"]).astype(float)
+    powers = [design_power(_ols_slope(x[g.index], g["y"].to_numpy()), ref.claim.test) for _, g in frame.groupby("arch")]
+    assert res.power == pytest.approx(float(np.prod(powers)))
+    assert res.power < min(powers)

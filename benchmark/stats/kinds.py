@@ -170,11 +170,17 @@ def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
 def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Mean of y over replicates (rows first averaged within each replicate), one-sample t-test.
 
-    params: y, replicate (default seed), where / range (row filters).
+    params: y, replicate (default seed), where / range (row filters), strata (optional column:
+    the claim must hold in every stratum, intersection-union).
     """
     p = spec.params
     rep = p.get("replicate", "seed")
     frame = _filter(frame, p)
+    if p.get("strata"):
+        infs = {name: _one_sample(g.groupby(rep)[p["y"]].mean().to_numpy())
+                for name, g in frame.groupby(p["strata"], sort=True)}
+        if infs:
+            return _intersection("replicate_mean", infs, spec, {"strata": p["strata"]})
     per_rep = frame.groupby(rep)[p["y"]].mean()
     inf = _one_sample(per_rep.to_numpy())
     return summarize("replicate_mean", inf, spec, (), {"rows_per_replicate": float(frame.groupby(rep).size().mean()) if len(frame) else 0.0})

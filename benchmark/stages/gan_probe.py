@@ -144,7 +144,7 @@ def section(res: dict, p: ProbeParams, fig, training: pd.DataFrame) -> str:
                               [[c, int(len(gr)), float(gr.door_added.mean())] for c, gr in ins.groupby("context")]))
     lines.append(f"\n![Generated scenes before and after zeroing the tree units, with their segmentations]({fig})\n")
     lines.append("\nGAN training (last 100 iterations):\n")
-    lines.append(md_table(list(training.columns), training.to_numpy().tolist()))
+    lines.append(md_table(list(training.columns), [list(r) for r in training.itertuples(index=False)]))
     return "\n".join(lines)
 
 

@@ -94,13 +94,18 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
                     row[p["strata"]] = st
                 rows.append(row)
     elif t.kind == "replicate_mean":
-        for r in range(n_rep):
-            for _ in range(3):
-                rows.append({rep: r, p["y"]: e + rng.normal(0, 0.2 * s)})
+        for st in ([0, 1] if p.get("strata") else [None]):
+            for r in range(n_rep):
+                for _ in range(3):
+                    row = {rep: r, p["y"]: e + rng.normal(0, 0.2 * s)}
+                    if st is not None:
+                        row[p["strata"]] = st
+                    rows.append(row)
     elif t.kind == "mean_difference":
         treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
-        for r in range(n_rep):
+        per_arm = max(1, (t.min_replicates - 1) // 2) if scenario == "scarce" else n_rep  # n counts both arms
+        for r in range(per_arm):
             rows.append({rep: r, p["group"]: treat[0], p["y"]: e + rng.normal(0, 0.2 * s)})
             rows.append({rep: r, p["group"]: ctrl[0], p["y"]: rng.normal(0, 0.2 * s)})
     else:

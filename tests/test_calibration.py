@@ -87,6 +87,10 @@ def test_claim_designs_without_evidence_match_the_claims_structure(cid):
     expected = claim.scales[params["scale"]].replicates
     if claim.test.kind == "trend":
         assert len(frame) == expected
+    elif claim.test.kind == "mean_difference":
+        # arm sizes follow where the probe's samples land (e.g. door contexts): n counts both arms
+        assert res.n == res.details["n_treatment"] + res.details["n_control"]
+        assert min(res.details["n_treatment"], res.details["n_control"]) >= 2
     else:
         assert res.n == expected
 

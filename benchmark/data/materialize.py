@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from benchmark.config import load_params
-from benchmark.data.registry import EMBEDDED
+from benchmark.data.registry import EMBEDDED, WRITERS
 from benchmark.data.store import data_dir, dvc_status, save_split
 from benchmark.errors import BenchmarkError, DataError
 from benchmark.paths import project_root
@@ -21,6 +21,8 @@ def materialize(params: dict) -> None:
     blocks = params.get("data") or {}
     for name, gen in EMBEDDED.items():
         save_split(gen(**(blocks.get(name) or {})), data_dir() / name)
+    for name, writer in WRITERS.items():
+        writer(data_dir() / name, **(blocks.get(name) or {}))
 
 
 def _only_uncached(status: dict) -> bool:
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"data/ matches data.dvc ({', '.join(EMBEDDED)})")
+    print(f"data/ matches data.dvc ({', '.join([*EMBEDDED, *WRITERS])})")
     return 0
 
 

@@ -73,7 +73,7 @@ def _evidence_panel(ax, frame: pd.DataFrame, spec: ClaimSpec, res: TestResult) -
         ax.set_xlabel(spec.figure.get("x", p["x"]))
         ax.set_ylabel(spec.figure.get("y", p["y"]))
     elif "y" in p:
-        col = p.get("group") or rep
+        col = p.get("group") or p.get("strata") or rep
         groups = list(frame.groupby(col))
         for i, (name, g) in enumerate(groups):
             vals = g.groupby(rep)[p["y"]].mean() if col != rep else g[p["y"]]

@@ -20,7 +20,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import ClaimFileError
-from benchmark.stats.decide import Inference, interval, one_sided_p, summarize, thresholds, design_power, decide
+from benchmark.stats.decide import TRANSFORMS, Inference, interval, one_sided_p, summarize, thresholds, design_power, decide
 from benchmark.stats.evidence import validate
 from benchmark.stats.result import Stratum, TestResult
 
@@ -86,7 +86,18 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
         sups.append(ps)
         ags.append(one_sided_p(inf, ag_thr, ag_side))
         pws.append(design_power(inf, spec))
-    weakest = list(infs)[int(np.nanargmax(sups))] if not all(map(math.isnan, sups)) else list(infs)[0]
+    # weakest stratum: largest support p; ties (p underflows to 0 for strong effects) broken by the
+    # smaller support t statistic, oriented so that larger means stronger support
+    to_w, _ = TRANSFORMS[next(iter(infs.values())).transform]
+    sign = 1.0 if sup_side == "greater" else -1.0
+
+    def weakness(item: tuple[str, float]) -> tuple[float, float]:
+        name, p_sup = item
+        inf = infs[name]
+        t = sign * (inf.estimate - to_w(sup_thr)) / inf.se if inf.se > 0 else math.inf
+        return (-1.0 if math.isnan(p_sup) else p_sup, -t if math.isfinite(inf.estimate) else math.inf)
+
+    weakest = max(zip(infs, sups), key=weakness)[0]
     p_against = min(1.0, len(ags) * float(np.nanmin(ags))) if not all(map(math.isnan, ags)) else math.nan
     return summarize(kind, infs[weakest], spec, tuple(strata), {**details, "weakest_stratum": str(weakest)},
                      p_support=float(max(sups)), p_against=p_against, power=float(np.prod(pws)))
@@ -173,11 +184,17 @@ def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
 def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Mean of y over replicates (rows first averaged within each replicate), one-sample t-test.
 
-    params: y, replicate (default seed), where / range (row filters).
+    params: y, replicate (default seed), where / range (row filters), strata (optional column:
+    the claim must hold in every stratum, intersection-union).
     """
     p = spec.params
     rep = p.get("replicate", "seed")
     frame = _filter(frame, p)
+    if p.get("strata"):
+        infs = {name: _one_sample(g.groupby(rep)[p["y"]].mean().to_numpy())
+                for name, g in frame.groupby(p["strata"], sort=True)}
+        if infs:
+            return _intersection("replicate_mean", infs, spec, {"strata": p["strata"]})
     per_rep = frame.groupby(rep)[p["y"]].mean()
     inf = _one_sample(per_rep.to_numpy())
     return summarize("replicate_mean", inf, spec, (), {"rows_per_replicate": float(frame.groupby(rep).size().mean()) if len(frame) else 0.0})
@@ -200,7 +217,7 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         return sub.groupby([rep, p["group"]])[p["y"]].mean().to_numpy(float)
 
     a, b = side(p["treatment"]), side(p["control"])
-    n = min(len(a), len(b))
+    n = len(a) + len(b)  # replicates the verdict rests on (both arms)
     if len(a) < 2 or len(b) < 2:
         inf = Inference(math.nan, math.nan, 0, n)
     else:

@@ -1,0 +1,86 @@
+"""params.yaml `gan_dissection:` validated (one block per scale, like `experiments:`).
+
+The paper block (Progressive GAN on LSUN church, a ResNet/UPerNet segmenter) is a placeholder:
+it needs local files the embedded pipeline cannot make, so using it without them is an error that
+names the missing file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from benchmark.config import _Strict, section
+from benchmark.errors import ParamsError
+from benchmark.paths import project_root
+
+
+class SegmenterParams(_Strict):
+    width: int = Field(ge=4)
+    epochs: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=1)
+    seed: int
+
+
+class GanParams(_Strict):
+    nz: int = Field(ge=2)
+    width: int = Field(ge=4)
+    iterations: int = Field(ge=1)
+    batch_size: int = Field(ge=2)
+    lr: float = Field(gt=0)
+    seeds: list[int] = Field(min_length=1)
+
+
+class ProbeParams(_Strict):
+    layer: int = Field(ge=1, description="generator block whose units are dissected (embedded: 1-3; 8x8 = 2)")
+    quantile: float = Field(gt=0.5, lt=1, description="top-quantile threshold of unit maps (bau2020: 0.99)")
+    iou_cutoff: float = Field(gt=0, lt=1, description="unit detects a concept above this IoU (0.04)")
+    paper_k: int = Field(ge=1, description="units edited in the paper (20)")
+    paper_width: int = Field(ge=1, description="width of the paper's layer (512); k = ceil(paper_k * width / paper_width)")
+    quality_samples: int = Field(ge=10)
+    dissect_samples: int = Field(ge=10)
+    removal_samples: int = Field(ge=10)
+    insertion_samples: int = Field(ge=10)
+    insertion_cells: int = Field(ge=1, description="side of the forced block, in layer cells")
+    insertion_min_pixels: int = Field(ge=1, description="new door pixels that count as 'door added'")
+    classifier_concept: str
+    classifier_min_pixels: int = Field(ge=1, description="concept pixels that make an image positive")
+    classifier_calibration_samples: int = Field(ge=10)
+    classifier_test_samples: int = Field(ge=10)
+    latent_seed: int = Field(description="latents of probe part j use seed latent_seed + j; pilots use other seeds")
+
+
+class GanDissectionEmbedded(_Strict):
+    dataset: Literal["scenes"]
+    segmenter: SegmenterParams
+    gan: GanParams
+    probe: ProbeParams
+
+
+class GanDissectionPaper(_Strict):
+    dataset: Literal["lsun_church"]
+    generator_weights: str
+    segmenter_weights: str
+    probe: ProbeParams
+
+
+def load_gan_params(params: dict) -> GanDissectionEmbedded:
+    if params["scale"] == "paper":
+        paper = section(params, "gan_dissection", GanDissectionPaper)
+        for field in ("generator_weights", "segmenter_weights"):
+            p = Path(getattr(paper, field))
+            p = p if p.is_absolute() else project_root() / p
+            if not p.is_file():
+                raise ParamsError(params.get("_path", "params.yaml"), f"gan_dissection.paper.{field}",
+                                  f"{p} not found: the paper scale needs a Progressive GAN (LSUN church) and a "
+                                  "segmenter as local files; loaders for them are not implemented yet")
+        raise ParamsError(params.get("_path", "params.yaml"), "gan_dissection.paper",
+                          "the paper-scale GAN dissection is a documented placeholder: no loader for Progressive GAN weights yet")
+    cfg = section(params, "gan_dissection", GanDissectionEmbedded)
+    if cfg.probe.layer > 3:
+        raise ParamsError(params.get("_path", "params.yaml"), "gan_dissection.embedded.probe.layer",
+                          f"the embedded generator has hidden blocks 1-3, got {cfg.probe.layer}")
+    return cfg

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from benchmark.data import idx, mnist1d_gen
+from benchmark.data import digits_gen, idx, mnist1d_gen
 from benchmark.data.splits import Split
 from benchmark.data.store import data_dir, load_split
 from benchmark.errors import ParamsError
@@ -15,6 +15,7 @@ from benchmark.paths import project_root
 # name -> generator taking that dataset's params block from params.yaml `data:`
 EMBEDDED: dict[str, Callable[..., Split]] = {
     "mnist1d": mnist1d_gen.generate,
+    "digits": digits_gen.generate,
 }
 # name -> loader taking a local path from params.yaml `paper_data:`
 PAPER: dict[str, Callable[[Path], Split]] = {

@@ -79,6 +79,8 @@ def _evidence_panel(ax, frame: pd.DataFrame, spec: ClaimSpec, res: TestResult) -
                 ax.legend(fontsize=7, frameon=False, title=p["strata"])
             what = "mean over conditions, " if p.get("aggregate") == "mean" else ""
             ax.set_title(f"one point per network ({what}OLS fit per {p.get('strata') or 'table'})", fontsize=8)
+        ax.set_xlabel(spec.figure.get("x", p["x"]))
+        ax.set_ylabel(spec.figure.get("y", p["y"]))
     elif "y" in p:
         col = p.get("group") or rep
         strata = list(frame.groupby(p["strata"])) if p.get("strata") else [(None, frame)]

@@ -63,7 +63,7 @@ def test_attacks_lower_accuracy_and_grow_with_epsilon():
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
-    for _ in range(200):
+    for _ in range(100):
         opt.zero_grad()
         nn.functional.cross_entropy(model(x), y).backward()
         opt.step()

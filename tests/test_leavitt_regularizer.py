@@ -56,7 +56,7 @@ def test_penalty_is_minus_alpha_times_mean_layer_selectivity_and_logits_match_fo
     logits, penalty = SelectivityRegularizer(2.0, 3)(model, x, y)
     acts = model.activations(x)
     per_layer = [float(selectivity_index(a, y, 3).mean().detach()) for a in acts]  # conv units averaged over space
-    assert np.isclose(float(penalty), -2.0 * np.mean(per_layer), rtol=1e-5)
+    assert np.isclose(float(penalty.detach()), -2.0 * np.mean(per_layer), rtol=1e-5)
     assert torch.allclose(logits, model(x))
     assert torch.allclose(forward_with_activations(model, x)[0], model(x))
 

@@ -43,10 +43,12 @@ def test_convnets_expose_post_relu_units_per_layer_and_resume_from_them():
         torch.manual_seed(0)
         model = build(arch, int(np.prod(shape)), 10, [4, 6], in_shape=shape)
         x = torch.randn(5, *shape)
-        acts = model.activations(x)
+        with torch.no_grad():
+            acts = model.activations(x)
         assert [a.shape[1] for a in acts] == [4, 6] and all(float(a.min()) >= 0 for a in acts)
         assert acts[0].shape[2:] == shape  # the first layer keeps the resolution
-        assert torch.allclose(model.forward_from(0, acts[0]), model(x), atol=1e-6)
+        with torch.no_grad():
+            assert torch.allclose(model.forward_from(0, acts[0]), model(x), atol=1e-6)
 
 
 def test_digits_is_a_deterministic_image_dataset_in_unit_range():

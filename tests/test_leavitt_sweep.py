@@ -56,3 +56,16 @@ def test_digits_is_a_deterministic_image_dataset_in_unit_range():
     assert a.x_train.shape[1:] == (8, 8) and a.n_classes == 10
     assert 0 <= a.x_train.min() and a.x_train.max() <= 1
     assert np.array_equal(a.x_test, b.x_test) and len(a.y_train) + len(a.y_test) == 1797
+
+
+def test_unknown_architecture_is_a_params_error(monkeypatch):
+    import pytest
+
+    from benchmark.errors import ParamsError
+
+    monkeypatch.setattr(train_sweep, "load_dataset", lambda name, params: _tiny_split((10,)))
+    sweep = SelectivitySweep.model_validate({
+        "nets": [{"dataset": "sig", "arch": "resnet20", "hidden": [3], "epochs": 1, "lr": 0.01, "batch_size": 16}],
+        "alphas": [-1.0, 1.0], "seeds": [0]})
+    with pytest.raises(ParamsError, match="nets.0.arch"):
+        train_sweep.run_sweep(sweep, {"_path": "params.yaml"}, workers=1)

@@ -11,6 +11,7 @@ import argparse
 import sys
 import time
 
+import numpy as np
 import pandas as pd
 
 from benchmark.atomic import write_csv
@@ -18,7 +19,9 @@ from benchmark.config import SelectivitySweep, load_params, section
 from benchmark.data.registry import load_dataset
 from benchmark.experiments.regularizers import SelectivityRegularizer
 from benchmark.experiments.store import save_models
+from benchmark.errors import ParamsError
 from benchmark.experiments.train import TrainConfig, train_network
+from benchmark.models.mlp import build
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path
 from benchmark.stages.common import cli, run_tags
@@ -46,6 +49,12 @@ def train_one(item: tuple[int, float, int]):
 def run_sweep(sweep: SelectivitySweep, params: dict, workers: int) -> tuple[dict, dict, list[dict]]:
     """Train every network; return (states, metadata, training rows), in a fixed order."""
     splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets}
+    for k, net in enumerate(sweep.nets):  # an unknown architecture is a params error, before any training
+        shape = tuple(splits[net.dataset].x_train.shape[1:])
+        try:
+            build(net.arch, int(np.prod(shape)), splits[net.dataset].n_classes, list(net.hidden), in_shape=shape)
+        except ValueError as exc:
+            raise ParamsError(params.get("_path", "params.yaml"), f"nets.{k}.arch", str(exc)) from None
     _JOB.update(sweep=sweep, splits=splits)
     grid = [(k, alpha, seed) for k in range(len(sweep.nets)) for alpha in sweep.alphas for seed in sweep.seeds]
     results = map_ordered(train_one, grid, workers, desc="train sweep")

@@ -103,3 +103,57 @@ def section(params: dict, dotted: str, model: type[BaseModel], scaled: bool = Tr
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise ParamsError(path, f"{field}.{loc}" if loc else field, err["msg"]) from None
+
+
+class SweepNet(_Strict):
+    """One architecture on one dataset, trained at every alpha x seed of a sweep."""
+
+    dataset: str
+    arch: str
+    hidden: list[int] = Field(min_length=1)
+    epochs: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=2)
+    weight_decay: float = Field(default=0.0, ge=0)
+
+
+class SelectivitySweep(_Strict):
+    """leavitt2021: networks trained with the class-selectivity regularizer at each alpha."""
+
+    nets: list[SweepNet] = Field(min_length=1)
+    alphas: list[float] = Field(min_length=2)
+    seeds: list[int] = Field(min_length=1)
+    regularized_layers: list[int] | None = None  # None: every hidden layer, as in the paper
+
+    @field_validator("seeds", "alphas")
+    @classmethod
+    def _unique_values(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("values must be unique")
+        return v
+
+
+class LayerSelectivityProbe(_Strict):
+    split: Literal["train", "test"] = "test"
+
+
+class CorruptionProbe(_Strict):
+    kinds: dict[str, list[str]] = Field(description="dataset -> corruption kinds (benchmark.probes.corruptions)")
+    severities: list[int] = Field(min_length=1)
+    seed: int = 0
+
+
+class AttackProbe(_Strict):
+    attacks: list[Literal["fgsm", "pgd"]] = Field(min_length=1)
+    epsilons: dict[str, list[float]] = Field(description="dataset -> L-inf budgets, in input units")
+    pgd_steps: int = Field(default=10, ge=1)
+
+
+class DimensionalityProbe(_Strict):
+    variance: float = Field(default=0.95, gt=0, le=1)
+    noise: str = "gaussian_noise"           # average-case perturbation: this corruption ...
+    noise_severity: int = Field(default=2, ge=1)  # ... at this severity
+    attack: Literal["fgsm", "pgd"] = "pgd"  # worst-case perturbation: this attack ...
+    epsilon: dict[str, float]               # ... at this budget per dataset
+    pgd_steps: int = Field(default=10, ge=1)
+    seed: int = 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from benchmark.data import idx, mnist1d_gen, scenes
+from benchmark.data import digits_gen, idx, mnist1d_gen, scenes
 from benchmark.data.splits import Split
 from benchmark.data.store import data_dir, load_split
 from benchmark.errors import ParamsError
@@ -15,6 +15,7 @@ from benchmark.paths import project_root
 # name -> generator taking that dataset's params block from params.yaml `data:`
 EMBEDDED: dict[str, Callable[..., Split]] = {
     "mnist1d": mnist1d_gen.generate,
+    "digits": digits_gen.generate,
 }
 # name -> writer(directory, **params) for embedded datasets with their own file layout (images +
 # masks do not fit a Split); also generated into data/ and pinned by data.dvc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ from torch import nn
 from benchmark.data.splits import Split
 from benchmark.determinism import seed_everything
 from benchmark.models.mlp import build
+
+if TYPE_CHECKING:
+    from benchmark.experiments.regularizers import Regularizer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +59,10 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((model(x).argmax(1) == y).float().mean())
 
 
-def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float = 0.0) -> Trained:
+def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float = 0.0,
+                  regularizer: "Regularizer | None" = None) -> Trained:
+    """`regularizer` (optional, e.g. leavitt2021's selectivity term) adds its penalty to the
+    cross-entropy of every mini-batch; without it the loop is the plain one."""
     rng = seed_everything(seed)
     n = cfg.train_subset or len(split.y_train)
     x_tr = torch.from_numpy(split.x_train[:n])
@@ -65,7 +72,8 @@ def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float 
     x_te, y_te = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
 
     torch.manual_seed(seed)
-    model = build(cfg.arch, int(np.prod(split.x_train.shape[1:])), split.n_classes, list(cfg.hidden))
+    model = build(cfg.arch, int(np.prod(split.x_train.shape[1:])), split.n_classes, list(cfg.hidden),
+                  in_shape=tuple(split.x_train.shape[1:]))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
@@ -76,7 +84,11 @@ def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float 
         for start in range(0, n, cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x_tr[idx]), y_tr[idx])
+            if regularizer is None:
+                loss = loss_fn(model(x_tr[idx]), y_tr[idx])
+            else:
+                logits, penalty = regularizer(model, x_tr[idx], y_tr[idx])
+                loss = loss_fn(logits, y_tr[idx]) + penalty
             loss.backward()
             opt.step()
         epochs_run = epoch + 1

@@ -46,7 +46,16 @@ class MLP(nn.Module):
         return self.out(h)
 
 
-def build(arch: str, d_in: int, n_classes: int, hidden: list[int]) -> nn.Module:
+def build(arch: str, d_in: int, n_classes: int, hidden: list[int], in_shape: tuple[int, ...] | None = None) -> nn.Module:
+    """`hidden`: layer widths (MLP) or channels per conv layer (conv1d / conv2d, which need the
+    per-example `in_shape`)."""
     if arch == "mlp":
         return MLP(d_in, hidden, n_classes)
+    if arch in ("conv1d", "conv2d"):
+        from benchmark.models.convnet import ConvNet
+
+        dims = 1 if arch == "conv1d" else 2
+        if in_shape is None or len(in_shape) != dims:
+            raise ValueError(f"architecture {arch!r} needs a {dims}-D input shape, got {in_shape}")
+        return ConvNet(tuple(in_shape), hidden, n_classes, kernel=5 if dims == 1 else 3)
     raise ValueError(f"unknown architecture {arch!r}")

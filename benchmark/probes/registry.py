@@ -79,3 +79,6 @@ def cumulative_ablation(model, meta: dict, split: Split, cfg: CumulativeAblation
                  "accuracy_unablated": float(mean_curve[0]),
                  "auc_order_sd": float(np.std(area_under_curve(fractions, curves), ddof=1)) if cfg.orders > 1 else 0.0}]
     return {"ablation_auc": auc_rows, "ablation_curves": curve_rows}
+
+
+from benchmark.probes import robustness  # noqa: E402,F401  registers the selectivity-sweep probes

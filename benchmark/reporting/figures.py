@@ -59,28 +59,53 @@ def _evidence_panel(ax, frame: pd.DataFrame, spec: ClaimSpec, res: TestResult) -
                 ax.scatter(g[p["x"]], g[p["y"]], s=4, alpha=0.35, color=cmap(i / max(1, len(reps) - 1)), lw=0)
             ax.set_title(f"units of {len(reps)} networks (colour: {rep})", fontsize=8)
         else:
-            groups = frame.groupby(p["strata"]) if p.get("strata") else [("all", frame)]
+            from benchmark.stats.kinds import trend_frame
+
+            tf = trend_frame(frame, p)  # the rows the test fits: filtered, aggregated, x on its scale
+            groups = list(tf.groupby(p["strata"])) if p.get("strata") else [("all", tf)]
+            width = 0.3 if p.get("x_scale") == "rank" else 0.0
             for j, (name, g) in enumerate(groups):
-                x, y = g[p["x"]].to_numpy(float), g[p["y"]].to_numpy(float)
-                ax.scatter(x, y, s=14, alpha=0.8, label=str(name) if p.get("strata") else None)
+                x, y = g["_x"].to_numpy(float), g[p["y"]].to_numpy(float)
+                shift = width * (j / max(1, len(groups) - 1) - 0.5) if len(groups) > 1 else 0.0
+                ax.scatter(x + shift, y, s=12, alpha=0.75, label=str(name) if p.get("strata") else None)
                 if len(np.unique(x)) > 1:
                     coef = np.polyfit(x, y, 1)
                     xs = np.linspace(x.min(), x.max(), 50)
                     ax.plot(xs, np.polyval(coef, xs), lw=1)
+            if p.get("x_scale") == "rank":  # label the ranks with the levels they stand for
+                levels = sorted(tf[p["x"]].unique())
+                ax.set_xticks(range(len(levels)), [f"{v:g}" for v in levels])
             if p.get("strata"):
                 ax.legend(fontsize=7, frameon=False, title=p["strata"])
-            ax.set_title("one point per network, OLS fit", fontsize=8)
+            what = "mean over conditions, " if p.get("aggregate") == "mean" else ""
+            ax.set_title(f"one point per network ({what}OLS fit per {p.get('strata') or 'table'})", fontsize=8)
         ax.set_xlabel(spec.figure.get("x", p["x"]))
         ax.set_ylabel(spec.figure.get("y", p["y"]))
     elif "y" in p:
+        # x: the compared groups; else the strata (one column per stratum); else the replicates
         col = p.get("group") or p.get("strata") or rep
-        groups = list(frame.groupby(col))
-        for i, (name, g) in enumerate(groups):
-            vals = g.groupby(rep)[p["y"]].mean() if col != rep else g[p["y"]]
-            ax.scatter(np.full(len(vals), i) + np.linspace(-0.15, 0.15, len(vals)), vals, s=10)
-        ax.set_xticks(range(len(groups)), [str(n) for n, _ in groups], rotation=45, fontsize=6)
+        by_strata = p.get("strata") and col != p.get("strata")
+        strata = list(frame.groupby(p["strata"])) if by_strata else [(None, frame)]
+        levels = sorted(frame[col].unique())
+        for j, (sname, sf) in enumerate(strata):
+            shift = 0.3 * (j / max(1, len(strata) - 1) - 0.5) if len(strata) > 1 else 0.0
+            for i, level in enumerate(levels):
+                g = sf[sf[col] == level]
+                vals = g.groupby(rep)[p["y"]].mean() if col != rep else g[p["y"]]
+                ax.scatter(np.full(len(vals), i + shift), vals, s=10, color=f"C{j}",
+                           label=str(sname) if sname is not None and i == 0 else None)
+        for side, marker in (("control", "k"), ("treatment", "#d95f02")):
+            chosen = p.get(side)
+            for v in (chosen if isinstance(chosen, list) else [chosen] if chosen is not None else []):
+                if v in levels:
+                    ax.axvspan(levels.index(v) - 0.45, levels.index(v) + 0.45, color=marker, alpha=0.07, lw=0)
+        ax.set_xticks(range(len(levels)), [f"{v:g}" if isinstance(v, float) else str(v) for v in levels], rotation=45, fontsize=6)
+        if by_strata:
+            ax.legend(fontsize=7, frameon=False, title=p["strata"])
+        if p.get("treatment") is not None:
+            ax.set_title("per network; shaded: control (grey), treatment (orange)", fontsize=8)
         ax.set_ylabel(spec.figure.get("y", p["y"]))
-        ax.set_xlabel(col)
+        ax.set_xlabel(spec.figure.get("x", col))
 
 
 def claim_figure(frame: pd.DataFrame, spec: ClaimSpec, res: TestResult, path: Path) -> None:

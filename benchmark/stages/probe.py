@@ -28,10 +28,10 @@ _JOB: dict = {}
 def _probe_one(name: str):
     meta, state = _JOB["meta"][name], dict(_JOB["nets"][name])
     labels = state.pop("_train_labels", None)
-    model = build(meta["arch"], meta["d_in"], meta["n_classes"], meta["hidden"])
+    model = build(meta["arch"], meta["d_in"], meta["n_classes"], meta["hidden"], in_shape=meta.get("in_shape"))
     model.load_state_dict(state)
     model.eval()
-    return _JOB["probe"].fn(model, meta, _JOB["split"], _JOB["cfg"],
+    return _JOB["probe"].fn(model, meta, _JOB["splits"][meta["dataset"]], _JOB["cfg"],
                             train_labels=labels.numpy() if labels is not None else None)
 
 
@@ -47,10 +47,9 @@ def main(argv=None) -> int:
     probe = PROBES[args.probe]
     cfg = section(params, f"probes.{args.probe}", probe.config, scaled=False)
     nets, meta = load_models(models_path(args.experiment))
-    datasets = {m["dataset"] for m in meta.values()}
-    split = load_dataset(datasets.pop(), params)
-    _JOB.update(nets=nets, meta=meta, split=split, cfg=cfg, probe=probe)
-    names = sorted(nets, key=lambda n: (meta[n]["label_noise"], meta[n]["seed"]))
+    splits = {d: load_dataset(d, params) for d in sorted({m["dataset"] for m in meta.values()})}
+    _JOB.update(nets=nets, meta=meta, splits=splits, cfg=cfg, probe=probe)
+    names = sorted(nets, key=lambda n: (meta[n].get("label_noise", 0.0), meta[n]["seed"], n))
     results = map_ordered(_probe_one, names, params.get("workers", 1), desc=f"{args.probe} {args.experiment}")
     tables: dict[str, list[dict]] = {}
     for res in results:

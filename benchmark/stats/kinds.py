@@ -147,22 +147,35 @@ def _ols_slope(x: np.ndarray, y: np.ndarray) -> Inference:
     return Inference(float(fit.params[1]), float(fit.bse[1]), float(fit.df_resid), n)
 
 
+def trend_frame(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """The rows a trend test fits (filtered; averaged per network if `aggregate: mean`), with the
+    fitted abscissa in column `_x` (the level's rank under `x_scale: rank`). Shared with figures."""
+    rep, strata_col = p.get("replicate", "seed"), p.get("strata")
+    frame = _filter(frame, p)
+    if p.get("aggregate") == "mean":  # several conditions per network (e.g. corruption x severity)
+        keys = [rep, p["x"]] + ([strata_col] if strata_col else [])
+        frame = frame.groupby(keys, sort=True, as_index=False)[p["y"]].mean()
+    elif p.get("aggregate") not in (None, "none"):
+        raise ValueError(f"trend: unknown aggregate {p.get('aggregate')!r} (mean | none)")
+    x = frame[p["x"]].to_numpy(float)
+    if p.get("x_scale", "linear") == "rank":
+        levels = np.unique(x)
+        x = np.searchsorted(levels, x).astype(float)
+    return frame.assign(_x=x)
+
+
 @register("trend", numeric=("x", "y"), required=("x", "y"))
 def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """OLS slope of a per-network response y over a factor x, one row per network.
 
     params: x, y, replicate (default seed), x_scale: linear | rank (levels replaced by their rank,
     for grids spanning magnitudes), strata (optional column: the claim must hold in every stratum,
-    intersection-union), where / range (row filters).
+    intersection-union), where / range (row filters), aggregate: mean (average y over a network's
+    rows first, e.g. over corruption types and severities; the network stays the replicate).
     """
     p = spec.params
     rep, strata_col = p.get("replicate", "seed"), p.get("strata")
-    frame = _filter(frame, p)
-    x = frame[p["x"]].to_numpy(float)
-    if p.get("x_scale", "linear") == "rank":
-        levels = np.unique(x)
-        x = np.searchsorted(levels, x).astype(float)
-    frame = frame.assign(_x=x)
+    frame = trend_frame(frame, p)
     dup_keys = [rep, p["x"]] + ([strata_col] if strata_col else [])
     dups = frame.duplicated(dup_keys)
     if dups.any():
@@ -205,25 +218,36 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Difference of per-network means, treatment minus control, Welch t (unequal variances).
 
     params: y, group (column), treatment / control (lists of group values), replicate (default
-    seed; rows are averaged within each replicate and group first).
+    seed; rows are averaged within each replicate and group first), strata (optional column: the
+    claim must hold in every stratum, intersection-union), where / range (row filters).
     """
     p = spec.params
-    rep = p.get("replicate", "seed")
+    rep, strata_col = p.get("replicate", "seed"), p.get("strata")
     frame = _filter(frame, p)
 
-    def side(values):
+    def side(sub, values):
         values = values if isinstance(values, list) else [values]
-        sub = frame[frame[p["group"]].isin(values)]
+        sub = sub[sub[p["group"]].isin(values)]
         return sub.groupby([rep, p["group"]])[p["y"]].mean().to_numpy(float)
 
-    a, b = side(p["treatment"]), side(p["control"])
-    n = len(a) + len(b)  # replicates the verdict rests on (both arms)
-    if len(a) < 2 or len(b) < 2:
-        inf = Inference(math.nan, math.nan, 0, n)
-    else:
+    def welch(sub) -> tuple[Inference, np.ndarray, np.ndarray]:
+        a, b = side(sub, p["treatment"]), side(sub, p["control"])
+        n = len(a) + len(b)  # replicates the verdict rests on (both arms)
+        if len(a) < 2 or len(b) < 2:
+            return Inference(math.nan, math.nan, 0, n), a, b
         cm = CompareMeans(DescrStatsW(a), DescrStatsW(b))
         se = float(cm.std_meandiff_separatevar)
-        inf = Inference(float(a.mean() - b.mean()), se, float(cm.dof_satt()) if se > 0 else float(len(a) + len(b) - 2), n)
+        return Inference(float(a.mean() - b.mean()), se, float(cm.dof_satt()) if se > 0 else float(len(a) + len(b) - 2), n), a, b
+
+    if strata_col:  # the difference must hold in every stratum (intersection-union)
+        parts = {name: welch(g) for name, g in frame.groupby(strata_col, sort=True)}
+        details = {"strata": strata_col,
+                   "mean_treatment": {str(k): float(v[1].mean()) if len(v[1]) else math.nan for k, v in parts.items()},
+                   "mean_control": {str(k): float(v[2].mean()) if len(v[2]) else math.nan for k, v in parts.items()}}
+        if not parts:
+            return summarize("mean_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
+        return _intersection("mean_difference", {k: v[0] for k, v in parts.items()}, spec, details)
+    inf, a, b = welch(frame)
     return summarize("mean_difference", inf, spec, (), {"n_treatment": len(a), "n_control": len(b),
                                                        "mean_treatment": float(a.mean()) if len(a) else math.nan,
                                                        "mean_control": float(b.mean()) if len(b) else math.nan})

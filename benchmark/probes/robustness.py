@@ -1,0 +1,131 @@
+"""Probes for the selectivity sweep (leavitt2021, leavitt2020): per-layer selectivity, accuracy
+under average-case corruptions and white-box attacks, and PCA dimensionality of representations
+and of the change a perturbation causes. One row per network x condition; no training here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe, LayerSelectivityProbe
+from benchmark.data.splits import Split
+from benchmark.probes.attacks import attack
+from benchmark.probes.corruptions import corrupt, kinds_for
+from benchmark.probes.dimensionality import max_components, n_components
+from benchmark.probes.registry import register
+from benchmark.probes.selectivity import selectivity_index
+
+
+def _base(meta: dict) -> dict:
+    return {"seed": meta["seed"], "alpha": float(meta["alpha"]), "dataset": meta["dataset"]}
+
+
+def _clip(x: np.ndarray) -> tuple[float, float] | None:
+    """Images live in [0, 1]; signals have no bound."""
+    return (0.0, 1.0) if x.ndim == 3 else None
+
+
+@torch.no_grad()
+def _acc(model, x: torch.Tensor, y: torch.Tensor) -> float:
+    return float((model(x).argmax(1) == y).float().mean())
+
+
+_CORRUPTED: dict[tuple, np.ndarray] = {}
+_SOURCES: dict[int, np.ndarray] = {}  # keeps each source array alive, so its id stays unique
+
+
+def corrupted_test_set(split: Split, kind: str, severity: int, seed: int) -> np.ndarray:
+    """The corrupted test set, computed once per process (it is the same for every network)."""
+    _SOURCES.setdefault(id(split.x_test), split.x_test)
+    key = (id(split.x_test), kind, severity, seed)
+    if key not in _CORRUPTED:
+        _CORRUPTED[key] = corrupt(split.x_test, kind, severity, seed)
+    return _CORRUPTED[key]
+
+
+@register("layer_selectivity", LayerSelectivityProbe)
+def layer_selectivity(model, meta: dict, split: Split, cfg: LayerSelectivityProbe, train_labels=None):
+    """Mean class selectivity of each layer's units (the regularizer's target) and clean accuracy."""
+    x_np, y_np = (split.x_test, split.y_test) if cfg.split == "test" else (split.x_train, split.y_train)
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    with torch.no_grad():
+        acts = model.activations(x)
+        acc = _acc(model, x, y)
+    rows = []
+    for layer, a in enumerate(acts):
+        si = selectivity_index(a, y, split.n_classes)
+        dead = float(((a.flatten(2).mean(-1) if a.dim() > 2 else a).amax(0) <= 0).float().mean())
+        rows.append({**_base(meta), "layer": layer, "stratum": f"{meta['dataset']}/layer{layer}",
+                     "mean_selectivity": float(si.mean()), "dead_fraction": dead, "accuracy": acc})
+    return {"layer_selectivity": rows}
+
+
+@register("corruption", CorruptionProbe)
+def corruption(model, meta: dict, split: Split, cfg: CorruptionProbe, train_labels=None):
+    """Test accuracy under each corruption kind x severity, and relative to clean accuracy."""
+    y = torch.from_numpy(split.y_test)
+    clean = _acc(model, torch.from_numpy(split.x_test), y)
+    kinds = cfg.kinds.get(meta["dataset"])
+    if kinds is None:
+        raise ValueError(f"probes.corruption.kinds has no entry for dataset {meta['dataset']!r}")
+    table = kinds_for(split.x_test)
+    rows = []
+    for kind in kinds:
+        for sev in cfg.severities:
+            if kind not in table:
+                raise ValueError(f"corruption {kind!r} does not apply to {meta['dataset']!r}; known: {sorted(table)}")
+            xc = corrupted_test_set(split, kind, sev, cfg.seed)
+            acc = _acc(model, torch.from_numpy(xc), y)
+            rows.append({**_base(meta), "corruption": kind, "severity": sev, "accuracy": acc,
+                         "clean_accuracy": clean, "relative_accuracy": acc / clean if clean > 0 else float("nan")})
+    return {"corruption": rows}
+
+
+@register("attack", AttackProbe)
+def attacks(model, meta: dict, split: Split, cfg: AttackProbe, train_labels=None):
+    """Test accuracy under FGSM / PGD at each L-inf budget, and relative to clean accuracy."""
+    x, y = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+    clean = _acc(model, x, y)
+    eps_list = cfg.epsilons.get(meta["dataset"])
+    if eps_list is None:
+        raise ValueError(f"probes.attack.epsilons has no entry for dataset {meta['dataset']!r}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    rows = []
+    for name in cfg.attacks:
+        for eps in eps_list:
+            adv = attack(name, model, x, y, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps)
+            acc = _acc(model, adv, y)
+            rows.append({**_base(meta), "attack": name, "epsilon": float(eps), "accuracy": acc,
+                         "clean_accuracy": clean, "relative_accuracy": acc / clean if clean > 0 else float("nan")})
+    return {"attack": rows}
+
+
+@register("dimensionality", DimensionalityProbe)
+def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, train_labels=None):
+    """PCA components for `variance` of each layer's (flattened) representation of the test set
+    and of its change under an average-case (noise) and a worst-case (attack) perturbation."""
+    x, y = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+    eps = cfg.epsilon.get(meta["dataset"])
+    if eps is None:
+        raise ValueError(f"probes.dimensionality.epsilon has no entry for dataset {meta['dataset']!r}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    perturbed = {
+        "noise": torch.from_numpy(corrupted_test_set(split, cfg.noise, cfg.noise_severity, cfg.seed)),
+        "adversarial": attack(cfg.attack, model, x, y, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps),
+    }
+    with torch.no_grad():
+        clean = [a.flatten(1).numpy() for a in model.activations(x)]
+        changed = {k: [a.flatten(1).numpy() for a in model.activations(v)] for k, v in perturbed.items()}
+    rows = []
+    for layer, rep in enumerate(clean):
+        reps = {"none": rep, **{k: v[layer] - rep for k, v in changed.items()}}
+        for pert, r in reps.items():
+            k = n_components(r, cfg.variance)
+            top = max_components(r)
+            rows.append({**_base(meta), "layer": layer, "perturbation": pert,
+                         "stratum": f"{meta['dataset']}/{pert}", "n_components": k, "max_components": top,
+                         "dim_fraction": k / top})
+    return {"dimensionality": rows}

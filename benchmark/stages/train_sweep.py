@@ -1,0 +1,100 @@
+"""Train a selectivity-regularization sweep (leavitt2021): every net x alpha x seed, saved once.
+
+    python -m benchmark.stages.train_sweep <experiment>
+Outputs: models/<experiment>.safetensors, evidence/<experiment>/training.csv
+Probes read the saved models; nothing downstream retrains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from benchmark.atomic import write_csv
+from benchmark.config import SelectivitySweep, load_params, section
+from benchmark.data.registry import load_dataset
+from benchmark.experiments.regularizers import SelectivityRegularizer
+from benchmark.experiments.store import save_models
+from benchmark.errors import ParamsError
+from benchmark.experiments.train import TrainConfig, train_network
+from benchmark.models.mlp import build
+from benchmark.parallel import map_ordered
+from benchmark.paths import evidence_path, models_path
+from benchmark.stages.common import cli, run_tags
+from benchmark.tracking import ledger
+from benchmark.tracking.provenance import sha256_files
+
+_JOB: dict = {}
+
+
+def sweep_network_name(dataset: str, arch: str, alpha: float, seed: int) -> str:
+    return f"{dataset}-{arch},alpha={alpha:g},seed={seed}"
+
+
+def train_one(item: tuple[int, float, int]):
+    """One network of the sweep: (index into nets, alpha, seed) -> (state, metrics)."""
+    k, alpha, seed = item
+    net, split = _JOB["sweep"].nets[k], _JOB["splits"][_JOB["sweep"].nets[k].dataset]
+    cfg = TrainConfig(arch=net.arch, hidden=tuple(net.hidden), epochs=net.epochs, lr=net.lr,
+                      batch_size=net.batch_size, weight_decay=net.weight_decay)
+    layers = tuple(_JOB["sweep"].regularized_layers) if _JOB["sweep"].regularized_layers is not None else None
+    res = train_network(cfg, split, seed, regularizer=SelectivityRegularizer(alpha, split.n_classes, layers))
+    return res.state, res.metrics
+
+
+def run_sweep(sweep: SelectivitySweep, params: dict, workers: int) -> tuple[dict, dict, list[dict]]:
+    """Train every network; return (states, metadata, training rows), in a fixed order."""
+    splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets}
+    for k, net in enumerate(sweep.nets):  # an unknown architecture is a params error, before any training
+        shape = tuple(splits[net.dataset].x_train.shape[1:])
+        try:
+            build(net.arch, int(np.prod(shape)), splits[net.dataset].n_classes, list(net.hidden), in_shape=shape)
+        except ValueError as exc:
+            raise ParamsError(params.get("_path", "params.yaml"), f"nets.{k}.arch", str(exc)) from None
+    _JOB.update(sweep=sweep, splits=splits)
+    grid = [(k, alpha, seed) for k in range(len(sweep.nets)) for alpha in sweep.alphas for seed in sweep.seeds]
+    results = map_ordered(train_one, grid, workers, desc="train sweep")
+    nets, meta, rows = {}, {}, []
+    for (k, alpha, seed), (state, metrics) in zip(grid, results):
+        net, split = sweep.nets[k], splits[sweep.nets[k].dataset]
+        name = sweep_network_name(net.dataset, net.arch, alpha, seed)
+        nets[name] = state
+        meta[name] = {"arch": net.arch, "hidden": net.hidden, "d_in": int(split.x_train[0].size),
+                      "in_shape": list(split.x_train.shape[1:]), "n_classes": split.n_classes, "seed": seed,
+                      "alpha": alpha, "dataset": net.dataset, "label_noise": 0.0}
+        rows.append({"seed": seed, "alpha": alpha, "dataset": net.dataset, "arch": net.arch, **metrics})
+    return nets, meta, rows
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("experiment")
+    args = ap.parse_args(argv)
+    params = load_params()
+    sweep: SelectivitySweep = section(params, f"experiments.{args.experiment}", SelectivitySweep)
+    t0 = time.perf_counter()
+    nets, meta, rows = run_sweep(sweep, params, params.get("workers", 1))
+    elapsed = time.perf_counter() - t0
+    save_models(models_path(args.experiment), nets, meta)
+    table = evidence_path(args.experiment, "training")
+    write_csv(table, pd.DataFrame(rows))
+
+    cfg_dump = sweep.model_dump()
+    tags = run_tags(f"train@{args.experiment}", sha256_files(table, extra=cfg_dump))
+    ledger.log_training(args.experiment, [
+        {"name": sweep_network_name(r["dataset"], r["arch"], r["alpha"], r["seed"]),
+         "params": {"dataset": r["dataset"], "arch": r["arch"], "alpha": r["alpha"], "seed": r["seed"],
+                    "scale": params["scale"]},
+         "metrics": {k: v for k, v in r.items() if k not in ("seed", "alpha", "dataset", "arch")}} for r in rows
+    ], {**tags, "scale": params["scale"]})
+    print(f"trained {len(rows)} networks for {args.experiment} in {elapsed:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

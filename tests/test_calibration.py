@@ -89,8 +89,10 @@ def test_claim_designs_without_evidence_match_the_claims_structure(cid):
         assert len(frame) == expected
     elif claim.test.kind == "mean_difference":
         # arm sizes follow where the probe's samples land (e.g. door contexts): n counts both arms
-        assert res.n == res.details["n_treatment"] + res.details["n_control"]
-        assert min(res.details["n_treatment"], res.details["n_control"]) >= 2
+        arms = [res.details["n_treatment"], res.details["n_control"]]
+        arms = [min(a.values()) if isinstance(a, dict) else a for a in arms]  # stratified: per stratum
+        assert res.n == sum(arms)
+        assert min(arms) >= 2
     else:
         assert res.n == expected
 

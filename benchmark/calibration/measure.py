@@ -20,7 +20,7 @@ from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, 
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import BenchmarkError
 from benchmark.stats.decide import TRANSFORMS
-from benchmark.stats.kinds import _filter
+from benchmark.stats.kinds import _filter, trend_frame
 from benchmark.stats.power import verdict_power
 
 # Between-network SD of the true per-network Fisher z in each stratum, used when a correlation
@@ -59,7 +59,8 @@ def correlation_from_table(spec: TestSpec, frame: pd.DataFrame) -> CorrelationDe
 def trend_from_table(spec: TestSpec, frame: pd.DataFrame, columns: list[str]) -> TrendDesign:
     p = spec.params
     rep, strata = p.get("replicate", "seed"), p.get("strata")
-    frame = _filter(frame, p).reset_index(drop=True)
+    # the rows the test fits (filtered, and averaged per network under `aggregate: mean`)
+    frame = trend_frame(frame, p).drop(columns="_x").reset_index(drop=True)
     x_used = _x_used(frame, p)
     y = frame[p["y"]].to_numpy(float)
     keys = frame[strata].to_numpy() if strata else np.full(len(frame), "all", dtype=object)
@@ -138,8 +139,9 @@ def from_defaults(claim: ClaimSpec, params: dict) -> object:
                                  source="default (no evidence table)")
     if spec.kind == "trend":
         levels = exp.get(p["x"]) if isinstance(exp.get(p["x"]), list) else list(np.linspace(0, 1, 6))
-        per = max(2, n // len(levels))
-        rows = pd.DataFrame({rep: np.tile(np.arange(per), len(levels)), p["x"]: np.repeat(levels, per)})
+        n = max(n, 2 * len(levels))  # the declared networks, spread round-robin over the levels
+        idx = np.arange(n)
+        rows = pd.DataFrame({rep: idx // len(levels), p["x"]: np.asarray(levels, dtype=float)[idx % len(levels)]})
         x_used = _x_used(rows, p)
         design = TrendDesign(rep_col=rep, x_col=p["x"], y_col=p["y"], strata_col=None, rows=rows, x_used=x_used,
                              intercept={"all": 0.0}, shape=np.zeros(len(rows)), sd=np.ones(len(rows)),

@@ -207,8 +207,20 @@ def section(table: pd.DataFrame) -> str:
             f"{_f(r['mc_se'])} | {passed} | {_f(r['power_test_analytic'])} | {_f(r['power_verdict_analytic'])} | "
             f"{_f(r['replicate_sd_real'])} / {_f(r['replicate_sd_simulated'])} |")
     failed = table[table["pass"] == "false"]
+    # a design row fails for one of two reasons: the claim's design cannot reach its declared power
+    # (the analytic P(reproduced) is itself below target: the claim is under-powered and its verdict
+    # is gated to inconclusive), or the test misbehaves (simulation disagrees with the analysis)
+    underpowered = failed[(failed["scenario"] == "design")
+                          & (failed["power_verdict_analytic"] < failed["target"] - 3 * failed["mc_se"])]
+    other = failed.drop(underpowered.index)
     lines += ["", f"{len(table[table['pass'] != ''])} rows with a target, {len(failed)} failed"
-              + (": " + ", ".join(f"{a} ({b})" for a, b in zip(failed["name"], failed["scenario"])) if len(failed) else "."),
+              + (f": {len(underpowered)} are under-powered claim designs (their own analytic chance of a "
+                 "`reproduced` verdict is below the declared power, so their verdicts are inconclusive; the fix is "
+                 "more replicates, not a different test): "
+                 + ", ".join(sorted(set(underpowered["name"]))) + "." if len(underpowered) else "")
+              + (f" {len(other)} disagree with the analysis (a test-kind problem): "
+                 + ", ".join(f"{a} ({b})" for a, b in zip(other["name"], other["scenario"])) + "." if len(other) else
+                 (" No test kind misbehaves." if len(failed) else "")),
               "", "How the tables are simulated (benchmark/calibration):", "",
               "- Per-unit claims (`replicate_correlation`): each network's true Fisher z per layer is the tested value "
               "plus the real layer offset plus a between-network deviation whose covariance is the real one minus the "

@@ -243,7 +243,9 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         parts = {name: welch(g) for name, g in frame.groupby(strata_col, sort=True)}
         details = {"strata": strata_col,
                    "mean_treatment": {str(k): float(v[1].mean()) if len(v[1]) else math.nan for k, v in parts.items()},
-                   "mean_control": {str(k): float(v[2].mean()) if len(v[2]) else math.nan for k, v in parts.items()}}
+                   "mean_control": {str(k): float(v[2].mean()) if len(v[2]) else math.nan for k, v in parts.items()},
+                   "n_treatment": {str(k): len(v[1]) for k, v in parts.items()},
+                   "n_control": {str(k): len(v[2]) for k, v in parts.items()}}
         if not parts:
             return summarize("mean_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
         return _intersection("mean_difference", {k: v[0] for k, v in parts.items()}, spec, details)

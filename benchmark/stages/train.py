@@ -13,16 +13,12 @@ import time
 import pandas as pd
 import torch
 
-from benchmark.atomic import write_csv
 from benchmark.config import MLPExperiment, load_params, section
 from benchmark.data.registry import load_dataset
-from benchmark.experiments.store import network_name, save_models
+from benchmark.experiments.store import network_name
 from benchmark.experiments.train import TrainConfig, train_network
 from benchmark.parallel import map_ordered
-from benchmark.paths import evidence_path, models_path
-from benchmark.stages.common import cli, run_tags
-from benchmark.tracking import ledger
-from benchmark.tracking.provenance import sha256_files
+from benchmark.stages.common import cli, publish_training
 
 _JOB: dict = {}
 
@@ -59,16 +55,7 @@ def main(argv=None) -> int:
                       "n_classes": split.n_classes, "seed": seed, "label_noise": noise,
                       "dataset": exp.dataset, "train_subset": exp.train_subset}
         rows.append({"seed": seed, "label_noise": noise, **metrics})
-    save_models(models_path(args.experiment), nets, meta)
-    table = evidence_path(args.experiment, "training")
-    write_csv(table, pd.DataFrame(rows))
-
-    cfg_dump = exp.model_dump()
-    tags = run_tags(f"train@{args.experiment}", sha256_files(table, extra=cfg_dump))
-    ledger.log_training(args.experiment, [
-        {"name": network_name(r["seed"], r["label_noise"]), "params": {**cfg_dump, "seed": r["seed"], "label_noise": r["label_noise"], "scale": params["scale"]},
-         "metrics": {k: v for k, v in r.items() if k not in ("seed", "label_noise")}} for r in rows
-    ], {**tags, "scale": params["scale"]})
+    publish_training(args.experiment, nets, meta, rows, ("seed", "label_noise"), params, exp.model_dump())
     print(f"trained {len(grid)} networks for {args.experiment} in {elapsed:.1f} s "
           f"(mean test acc {pd.DataFrame(rows)['test_acc'].mean():.3f})")
     return 0

@@ -12,21 +12,15 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd
 
-from benchmark.atomic import write_csv
 from benchmark.config import SelectivitySweep, load_params, section
 from benchmark.data.registry import load_dataset
 from benchmark.experiments.regularizers import SelectivityRegularizer
-from benchmark.experiments.store import save_models
 from benchmark.errors import ParamsError
 from benchmark.experiments.train import TrainConfig, train_network
 from benchmark.models.mlp import build
 from benchmark.parallel import map_ordered
-from benchmark.paths import evidence_path, models_path
-from benchmark.stages.common import cli, run_tags
-from benchmark.tracking import ledger
-from benchmark.tracking.provenance import sha256_files
+from benchmark.stages.common import cli, publish_training
 
 _JOB: dict = {}
 
@@ -80,18 +74,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     nets, meta, rows = run_sweep(sweep, params, params.get("workers", 1))
     elapsed = time.perf_counter() - t0
-    save_models(models_path(args.experiment), nets, meta)
-    table = evidence_path(args.experiment, "training")
-    write_csv(table, pd.DataFrame(rows))
-
-    cfg_dump = sweep.model_dump()
-    tags = run_tags(f"train@{args.experiment}", sha256_files(table, extra=cfg_dump))
-    ledger.log_training(args.experiment, [
-        {"name": sweep_network_name(r["dataset"], r["arch"], r["alpha"], r["seed"]),
-         "params": {"dataset": r["dataset"], "arch": r["arch"], "alpha": r["alpha"], "seed": r["seed"],
-                    "scale": params["scale"]},
-         "metrics": {k: v for k, v in r.items() if k not in ("seed", "alpha", "dataset", "arch")}} for r in rows
-    ], {**tags, "scale": params["scale"]})
+    # the sweep's config is large (every net and alpha): log only the conditions per network
+    publish_training(args.experiment, nets, meta, rows, ("seed", "alpha", "dataset", "arch"), params, {})
     print(f"trained {len(rows)} networks for {args.experiment} in {elapsed:.1f} s")
     return 0
 

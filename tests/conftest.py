@@ -9,10 +9,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+# CI runs the same examples every time (a failure there can be replayed); locally hypothesis explores
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.power import TTestPower
 
@@ -74,10 +74,14 @@ def test_holm_is_monotone_and_keeps_nan(ps):
 
 @FAST
 @given(effect=st.floats(0.01, 3.0), n=st.integers(2, 200), alpha=st.floats(0.001, 0.2), sd=st.floats(0.01, 10.0))
+@example(effect=2.875, n=172, alpha=0.125, sd=1.0)  # statsmodels returns NaN here (found in CI)
 def test_power_equals_statsmodels_one_sample(effect, n, alpha, sd):
     ours = one_sided_t_power(effect * sd, sd / math.sqrt(n), n - 1, alpha)
     theirs = TTestPower().power(effect_size=effect, nobs=n, alpha=alpha, alternative="larger")
-    assert ours == pytest.approx(float(theirs), abs=1e-6)
+    if math.isnan(float(theirs)):  # statsmodels gives up at very large noncentrality (power ~ 1)
+        assert effect * math.sqrt(n) > 20 and ours == pytest.approx(1.0, abs=1e-9)
+    else:
+        assert ours == pytest.approx(float(theirs), abs=1e-6)
 
 
 @FAST

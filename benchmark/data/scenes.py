@@ -45,6 +45,11 @@ BOXES = {
 _LO = np.array([BOXES[c][0] for c in CONCEPTS], dtype=np.int16)
 _HI = np.array([BOXES[c][1] for c in CONCEPTS], dtype=np.int16)
 _NOISE = 6  # per-pixel jitter around the per-image colour, clipped to the box
+# door size ranges [low, high) in pixels. Version 2 of the recipe (was 2-3 x 3-5): with doors of a
+# few pixels no generator unit reached the dissection cut-off (door IoU 0.04) at the 8x8 layer, so
+# claim B5 had no door units to test; doors now span at least one 4x4-pixel cell of that layer.
+DOOR_W = (3, 5)
+DOOR_H = (5, 8)
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,8 @@ def _draw_building(lab, rng, base, x0, width, height):
         for wx in range(x0 + 1, x1 - win, win + 2):
             if rng.random() < 0.85:
                 lab[max(0, wy):wy + win, max(0, wx):wx + win] = CID["window"]
-    # door at the bottom
-    dw, dh = int(rng.integers(2, 4)), int(rng.integers(3, 6))
+    # door at the bottom, DOOR_W x DOOR_H pixels: at least a cell of the generators' 8x8 layer (4x4 pixels)
+    dw, dh = int(rng.integers(*DOOR_W)), int(rng.integers(*DOOR_H))
     if width >= dw + 2 and height >= dh + 2:
         dx = x0 + int(rng.integers(1, width - dw))
         lab[base - dh:base, max(0, dx):min(SIZE, dx + dw)] = CID["door"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from benchmark.config import _Strict, section
 from benchmark.errors import ParamsError
@@ -31,7 +31,14 @@ class GanParams(_Strict):
     iterations: int = Field(ge=1)
     batch_size: int = Field(ge=2)
     lr: float = Field(gt=0)
-    seeds: list[int] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1, description="one generator per seed (before seed_offset)")
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be unique")
+        return v
 
 
 class ProbeParams(_Strict):
@@ -65,6 +72,15 @@ class GanDissectionPaper(_Strict):
     generator_weights: str
     segmenter_weights: str
     probe: ProbeParams
+
+
+def seed_offset(params: dict) -> int:
+    """Top-level `seed_offset` (default 0): added to every generator seed and every latent seed of
+    this family, so `dvc exp run -S seed_offset=1000` is a second draw on disjoint seeds."""
+    value = params.get("seed_offset", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ParamsError(params.get("_path", "params.yaml"), "seed_offset", f"must be a non-negative integer, got {value!r}")
+    return value
 
 
 def load_gan_params(params: dict) -> GanDissectionEmbedded:

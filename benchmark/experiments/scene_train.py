@@ -95,7 +95,7 @@ def train_gan(cfg: GanConfig, images: np.ndarray, seed: int) -> tuple[Generator,
         lg.backward()
         og.step()
         if it >= cfg.iterations - 100:
-            ld_sum, lg_sum = ld_sum + float(ld), lg_sum + float(lg)
+            ld_sum, lg_sum = ld_sum + ld.item(), lg_sum + lg.item()
     g.eval()
     last = min(100, cfg.iterations)
     return g, {"loss_d_last100": ld_sum / last, "loss_g_last100": lg_sum / last,

@@ -22,14 +22,14 @@ from benchmark.config import load_params
 from benchmark.data import scenes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
-from benchmark.experiments.scene_config import load_gan_params
+from benchmark.experiments.scene_config import load_gan_params, seed_offset
 from benchmark.experiments.scene_train import GanConfig, SegmenterConfig, segment, train_gan, train_segmenter
 from benchmark.experiments.store import save_models
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path
 from benchmark.probes.streaming import confusion_iou
 from benchmark.reporting.scene_figures import grid, md_table
-from benchmark.stages.common import cli, run_tags
+from benchmark.stages.common import cli, publish_training, run_tags
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import sha256_files
 
@@ -79,25 +79,31 @@ def _train_one(seed: int):
     return g.state_dict(), metrics
 
 
+def train_generators(cfg: GanConfig, images: np.ndarray, seeds: list[int], workers: int) -> list[tuple[dict, dict]]:
+    """One generator per seed, each in its own process on one thread (benchmark.parallel), so the
+    bytes of every generator depend on its seed only, not on `workers`."""
+    _JOB.update(cfg=cfg, images=images)
+    try:
+        return map_ordered(_train_one, seeds, workers, desc="train scene GANs")
+    finally:
+        _JOB.clear()
+
+
 def _gan(params: dict, cfg) -> None:
     train = scenes.load(data_dir() / "scenes", "train")
     gc = GanConfig(**{k: v for k, v in cfg.gan.model_dump().items() if k != "seeds"})
-    _JOB.update(cfg=gc, images=train.images)
+    offset = seed_offset(params)
+    seeds = [s + offset for s in cfg.gan.seeds]
     t0 = time.perf_counter()
-    results = map_ordered(_train_one, cfg.gan.seeds, params.get("workers", 1), desc="train scene GANs")
+    results = train_generators(gc, train.images, seeds, params.get("workers", 1))
     nets, meta, rows = {}, {}, []
-    for seed, (state, metrics) in zip(cfg.gan.seeds, results):
+    for seed, (state, metrics) in zip(seeds, results):
         nets[f"seed={seed}"] = state
         meta[f"seed={seed}"] = {"nz": gc.nz, "width": gc.width, "seed": seed}
-        rows.append({"seed": seed, **metrics})
-    save_models(models_path(EXPERIMENT), nets, meta)
-    table = evidence_path(EXPERIMENT, "training")
-    write_csv(table, pd.DataFrame(rows).drop(columns=["train_seconds"]))
-    tags = run_tags(f"train@{EXPERIMENT}", sha256_files(table, extra=cfg.gan.model_dump()))
-    ledger.log_training(EXPERIMENT, [{"name": f"seed={r['seed']}", "params": {**gc.__dict__, "seed": r["seed"], "scale": params["scale"]},
-                                      "metrics": {k: v for k, v in r.items() if k != "seed"}} for r in rows],
-                        {**tags, "scale": params["scale"]})
-    print(f"trained {len(rows)} scene GANs in {time.perf_counter() - t0:.1f} s")
+        rows.append({"seed": seed, **{k: v for k, v in metrics.items() if k != "train_seconds"}})
+    publish_training(EXPERIMENT, nets, meta, rows, ("seed",), params,
+                     {**cfg.gan.model_dump(), "seed_offset": offset})
+    print(f"trained {len(rows)} scene GANs (seeds {seeds}) in {time.perf_counter() - t0:.1f} s")
 
 
 @cli

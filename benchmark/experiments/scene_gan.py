@@ -15,7 +15,8 @@ from torch import nn
 
 from benchmark.data.scenes import CONCEPTS, Scenes, to_tensor_range
 from benchmark.determinism import seed_everything
-from benchmark.models.scene_nets import Discriminator, Generator, Segmenter
+from benchmark.models.scene_gan import Discriminator, Generator, Segmenter
+from benchmark.parallel import map_ordered
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,3 +106,21 @@ def train_gan(cfg: GanConfig, images: np.ndarray, seed: int) -> tuple[Generator,
 def sample_latents(n: int, nz: int, seed: int) -> torch.Tensor:
     """The latents of a probe: a fixed function of (n, nz, seed), independent of training."""
     return torch.from_numpy(np.random.default_rng(seed).standard_normal((n, nz)).astype(np.float32))
+
+
+_JOB: dict = {}
+
+
+def _train_one(seed: int):
+    g, metrics = train_gan(_JOB["cfg"], _JOB["images"], seed)
+    return g.state_dict(), metrics
+
+
+def train_generators(cfg: GanConfig, images: np.ndarray, seeds: list[int], workers: int) -> list[tuple[dict, dict]]:
+    """One generator per seed, each in its own process on one thread (benchmark.parallel), so the
+    bytes of every generator depend on its seed only, not on `workers`."""
+    _JOB.update(cfg=cfg, images=images)
+    try:
+        return map_ordered(_train_one, seeds, workers, desc="train scene GANs")
+    finally:
+        _JOB.clear()

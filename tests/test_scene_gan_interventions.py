@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.models.scene_nets import Generator, force_units, zero_units
-from benchmark.probes import gan_dissect as D
+from benchmark.models.scene_gan import Generator, force_units, zero_units
+from benchmark.probes import scene_gan as D
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_paper_scale_without_files_fails_clearly(repo=None):
     import yaml
 
     from benchmark.errors import ParamsError
-    from benchmark.experiments.scene_config import load_gan_params
+    from benchmark.experiments.scene_gan_config import load_gan_params
 
     params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     params["scale"] = "paper"

@@ -1,4 +1,5 @@
-"""GAN dissection (bau2019/bau2020) and the unit interventions behind claims B4, B5, B6.
+"""GAN dissection (bau2019/bau2020), the unit interventions behind claims B4, B5, B6, and the probe
+of one generator (quality, dissection, interventions) and of many (one process each).
 
 A unit's activation map at the dissected layer is upsampled (bilinear) to the image size and
 thresholded at the unit's top quantile over generated images; its IoU with each concept of the
@@ -17,8 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.data.scenes import CID, CONCEPTS, SIZE
-from benchmark.experiments.scene_train import segment
-from benchmark.models.scene_nets import Generator, Segmenter, force_units, zero_units
+from benchmark.determinism import seed_everything
+from benchmark.experiments.scene_gan import sample_latents, segment
+from benchmark.experiments.scene_gan_config import ProbeParams
+from benchmark.models.scene_gan import Generator, Segmenter, force_units, zero_units
+from benchmark.parallel import map_ordered
+from benchmark.probes.scene_gan_quality import concept_frequencies, embed, frechet_distance
 from benchmark.probes.streaming import RunningIoU, RunningQuantile
 
 BUILDING_PARTS = tuple(CID[c] for c in ("building", "window", "door", "roof"))
@@ -206,3 +211,127 @@ def balanced_accuracy_evidence(peaks: np.ndarray, labels: np.ndarray, threshold:
     return pd.DataFrame({"generator": seed, "sample": [f"g{seed}-{i}" for i in range(n)], "peak": peaks,
                          "label": labels.astype(int), "predicted": pred.astype(int), "correct": correct,
                          "y": correct * weight})
+
+
+# ------------------------------------------------------------------ one generator, all generators
+def real_reference(seg: Segmenter, p: ProbeParams, real: torch.Tensor, real_ref: torch.Tensor) -> dict:
+    """What every generator is compared with (computed once): features and concept frequencies of
+    real held-out scenes, and the real-vs-real Frechet floor."""
+    n = min(len(real), p.quality_samples)
+    fr = embed(seg, real[:n])
+    pix, pres = concept_frequencies(segment(seg, real[:n]).numpy(), len(CONCEPTS))
+    return {"n": n, "features": fr, "pix": pix, "pres": pres,
+            "frechet_real_vs_real": frechet_distance(fr, embed(seg, real_ref[:n]))}
+
+
+def quality(g: Generator, seg: Segmenter, p: ProbeParams, ref: dict, latent_seed: int) -> dict:
+    n = ref["n"]
+    with torch.no_grad():
+        fake = torch.cat([g(z) for z in sample_latents(n, g.nz, latent_seed).split(200)])
+    pix_r, pres_r = ref["pix"], ref["pres"]
+    pix_f, pres_f = concept_frequencies(segment(seg, fake).numpy(), len(CONCEPTS))
+    out = {"frechet_segmenter": frechet_distance(ref["features"], embed(seg, fake)),
+           "frechet_real_vs_real": ref["frechet_real_vs_real"],
+           "concept_pixel_share_tv": float(0.5 * np.abs(pix_r - pix_f).sum()),
+           "concept_presence_max_abs_diff": float(np.abs(pres_r - pres_f).max())}
+    out.update({f"pixel_share_real_{c}": float(a) for c, a in zip(CONCEPTS, pix_r)})
+    out.update({f"pixel_share_gen_{c}": float(a) for c, a in zip(CONCEPTS, pix_f)})
+    out.update({f"presence_real_{c}": float(a) for c, a in zip(CONCEPTS, pres_r)})
+    out.update({f"presence_gen_{c}": float(a) for c, a in zip(CONCEPTS, pres_f)})
+    return out
+
+
+def _checks(concept: str, iou: np.ndarray, seg_iou: dict[str, float]) -> dict[str, float]:
+    """The instrument checks of a claim about `concept`, as evidence columns: the best unit's IoU
+    for it in this generator, and the segmenter's IoU for it on held-out real scenes."""
+    col = iou[:, CID[concept]]
+    best = float(np.nanmax(col)) if np.isfinite(col).any() else float("nan")
+    return {f"{concept}_unit_iou": best, f"segmenter_{concept}_iou": float(seg_iou[concept])}
+
+
+def probe_generator(seed: int, g: Generator, seg: Segmenter, p: ProbeParams, ref: dict, latent_seed: int,
+                    seg_iou: dict[str, float]) -> dict:
+    """Everything measured on one generator; latents of part j use seed latent_seed + j."""
+    rng = seed_everything(10_000 + seed)
+    q = quality(g, seg, p, ref, latent_seed)
+    d = dissect(g, seg, sample_latents(p.dissect_samples, g.nz, latent_seed + 1), p.layer, p.quantile, rng)
+    width = g.layer_width(p.layer)
+    k = units_for(width, p.paper_k, p.paper_width)
+    iou = d["iou"]
+    dis = pd.DataFrame([{"generator": seed, "unit": u, "concept": c, "iou": float(iou[u, j]),
+                         "threshold": float(d["threshold"][u])} for u in range(width) for j, c in enumerate(CONCEPTS)])
+    tree_units = top_units(iou, "tree", k)
+    per_img, removal_extra = tree_removal(g, seg, sample_latents(p.removal_samples, g.nz, latent_seed + 2),
+                                            p.layer, tree_units, rng)
+    door_units = top_units(iou, "door", k)
+    ins = door_insertion(g, seg, sample_latents(p.insertion_samples, g.nz, latent_seed + 3), p.layer, door_units,
+                           d["max"][door_units], p.insertion_cells, p.insertion_min_pixels, rng)
+    ins.insert(0, "sample", [f"g{seed}-{i}" for i in ins["index"]])
+    ins.insert(0, "generator", seed)
+    ins = ins.assign(**_checks("door", iou, seg_iou))
+    unit = int(top_units(iou, p.classifier_concept, 1)[0])
+    frac_min = p.classifier_min_pixels / SIZE ** 2
+    cal_peaks, cal_frac = peak_and_concept(g, seg, sample_latents(p.classifier_calibration_samples, g.nz, latent_seed + 4),
+                                             p.layer, unit, p.classifier_concept)
+    thr = best_threshold(cal_peaks, cal_frac >= frac_min)
+    peaks, frac = peak_and_concept(g, seg, sample_latents(p.classifier_test_samples, g.nz, latent_seed + 5),
+                                     p.layer, unit, p.classifier_concept)
+    cls = balanced_accuracy_evidence(peaks, frac >= frac_min, thr, seed).assign(**_checks(p.classifier_concept, iou, seg_iou))
+    removal = tree_removal_evidence(per_img, seed).assign(**_checks("tree", iou, seg_iou))
+    best = np.nan_to_num(iou, nan=-1)
+    return {"quality": q, "dissection": dis, "k": k, "tree_units": tree_units.tolist(), "door_units": door_units.tolist(),
+            "tree_unit_iou": iou[tree_units, CID["tree"]].tolist(), "door_unit_iou": iou[door_units, CID["door"]].tolist(),
+            "removal": removal, "removal_per_image": per_img, "removal_extra": removal_extra,
+            "insertion": ins, "classifier": cls, "classifier_unit": unit, "classifier_threshold": thr,
+            "classifier_unit_iou": float(iou[unit, CID[p.classifier_concept]]),
+            "detectors": {c: int(((best.argmax(1) == j) & (best.max(1) > p.iou_cutoff)).sum()) for j, c in enumerate(CONCEPTS)}}
+
+
+_JOB: dict = {}
+
+
+def _probe_one(name: str) -> dict:
+    j = _JOB
+    m = j["meta"][name]
+    g = Generator(m["nz"], m["width"])
+    g.load_state_dict(j["nets"][name])
+    g.eval()
+    return probe_generator(m["seed"], g, j["seg"], j["p"], j["ref"], j["latent_seed"], j["seg_iou"])
+
+
+def probe_generators(nets: dict, meta: dict, seg: Segmenter, p: ProbeParams, ref: dict, latent_seed: int,
+                     seg_iou: dict[str, float], workers: int) -> dict[int, dict]:
+    """probe_generator for every generator (seed order), one process each (results independent of workers)."""
+    names = sorted(nets, key=lambda n: meta[n]["seed"])
+    _JOB.update(nets=nets, meta=meta, seg=seg, p=p, ref=ref, latent_seed=latent_seed, seg_iou=seg_iou)
+    try:
+        results = map_ordered(_probe_one, names, workers, desc="probe scene GANs")
+    finally:
+        _JOB.clear()
+    return {meta[n]["seed"]: r for n, r in zip(names, results)}
+
+
+def claim_tables(res: dict[int, dict]) -> dict[str, pd.DataFrame]:
+    return {"quality": pd.DataFrame([{"generator": s, **r["quality"]} for s, r in res.items()]),
+            "dissection": pd.concat([r["dissection"] for r in res.values()], ignore_index=True),
+            "tree_removal": pd.concat([r["removal"] for r in res.values()], ignore_index=True),
+            "door_insertion": pd.concat([r["insertion"] for r in res.values()], ignore_index=True),
+            "window_unit": pd.concat([r["classifier"] for r in res.values()], ignore_index=True)}
+
+
+def per_generator_summary(res: dict[int, dict]) -> pd.DataFrame:
+    """One row per generator: its quality, instrument checks and the three claims' estimates (the
+    per-generator numbers the claims' tests average)."""
+    rows = []
+    for seed, r in res.items():
+        q, rem, ins, cls = r["quality"], r["removal"], r["insertion"], r["classifier"]
+        ctx = ins.groupby("context").door_added.mean()
+        rows.append({"generator": seed, "frechet": q["frechet_segmenter"], "concept_tv": q["concept_pixel_share_tv"],
+                     "tree_unit_iou": float(rem.tree_unit_iou.iloc[0]), "door_unit_iou": float(ins.door_unit_iou.iloc[0]),
+                     "window_unit_iou": r["classifier_unit_iou"],
+                     "tree_removed": float(rem[rem.contrast == "removed"].y.mean()),
+                     "tree_removed_minus_random": float(rem[rem.contrast == "removed_minus_random"].y.mean()),
+                     "door_rate_building": float(ctx.get("building", np.nan)),
+                     "door_rate_sky_tree": float(ins[ins.context.isin(["sky", "tree"])].door_added.mean()),
+                     "window_balanced_accuracy": float(cls.y.mean())})
+    return pd.DataFrame(rows)

@@ -10,10 +10,13 @@ import pytest
 import torch
 
 from benchmark.data import scenes as S
-from benchmark.experiments.scene_config import ProbeParams
-from benchmark.experiments.scene_train import GanConfig
-from benchmark.models.scene_nets import Generator, Segmenter
-from benchmark.stages import gan_probe, scenes_train
+from benchmark.experiments.scene_gan_config import ProbeParams
+from benchmark.experiments.scene_gan import GanConfig, train_generators
+from benchmark.models.scene_gan import Generator, Segmenter
+from benchmark.probes import scene_gan as probe
+
+# tiny untrained nets: singular feature covariances and empty tree masks are expected here
+pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning", "ignore::RuntimeWarning")
 
 TINY = GanConfig(nz=8, width=4, iterations=3, batch_size=4, lr=0.0002)
 SEEDS = [1, 2, 3]
@@ -30,14 +33,14 @@ def _bytes(state: dict) -> bytes:
 
 @pytest.fixture(scope="module")
 def trained(images):
-    return scenes_train.train_generators(TINY, images, SEEDS, workers=1)
+    return train_generators(TINY, images, SEEDS, workers=1)
 
 
 def test_same_seed_same_bytes_and_workers_do_not_matter(images, trained):
-    again = scenes_train.train_generators(TINY, images, SEEDS, workers=2)
+    again = train_generators(TINY, images, SEEDS, workers=2)
     assert [_bytes(s) for s, _ in trained] == [_bytes(s) for s, _ in again]
     # each generator depends on its own seed only (not on its position in the list)
-    alone = scenes_train.train_generators(TINY, images, [SEEDS[1]], workers=1)
+    alone = train_generators(TINY, images, [SEEDS[1]], workers=1)
     assert _bytes(alone[0][0]) == _bytes(trained[1][0])
 
 
@@ -55,21 +58,19 @@ def _probe(trained, workers: int) -> dict[str, pd.DataFrame]:
     torch.manual_seed(0)
     seg = Segmenter(len(S.CONCEPTS), 4).eval()
     real = torch.from_numpy(S.to_tensor_range(S.generate(40, np.random.default_rng(1)).images))
-    ref = gan_probe.real_reference(seg, PROBE, real[:20], real[20:])
+    ref = probe.real_reference(seg, PROBE, real[:20], real[20:])
     nets = {f"seed={s}": state for s, (state, _) in zip(SEEDS, trained)}
     meta = {f"seed={s}": {"nz": TINY.nz, "width": TINY.width, "seed": s} for s in SEEDS}
     seg_iou = {c: 0.5 for c in S.CONCEPTS}
-    res = gan_probe.probe_generators(nets, meta, seg, PROBE, ref, PROBE.latent_seed, seg_iou, workers)
-    return gan_probe.claim_tables(res)
+    res = probe.probe_generators(nets, meta, seg, PROBE, ref, PROBE.latent_seed, seg_iou, workers)
+    return probe.claim_tables(res)
 
 
 @pytest.fixture(scope="module")
-@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning", "ignore::RuntimeWarning")
 def tables(trained):
     return _probe(trained, workers=1)
 
 
-@pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning", "ignore::RuntimeWarning")
 def test_probe_tables_do_not_depend_on_workers(trained, tables):
     again = _probe(trained, workers=2)
     for name, frame in tables.items():
@@ -110,7 +111,7 @@ def test_per_generator_summary_matches_the_tables(trained, tables):
 
 def test_seed_offset_shifts_generator_seeds(tmp_path):
     from benchmark.errors import ParamsError
-    from benchmark.experiments.scene_config import seed_offset
+    from benchmark.experiments.scene_gan_config import seed_offset
 
     assert seed_offset({}) == 0 and seed_offset({"seed_offset": 1000}) == 1000
     with pytest.raises(ParamsError, match="seed_offset"):

@@ -1,9 +1,9 @@
 """Train the GAN-dissection family's networks: the reference segmenter, or the scene GANs.
 
-    python -m benchmark.stages.scenes_train segmenter
+    python -m benchmark.stages.scene_gan_train segmenter
         -> models/scene_segmenter.safetensors, evidence/scene_gan/segmenter_iou.csv,
            evidence/scene_gan/section_scenes.md (+ scenes_grid.png)
-    python -m benchmark.stages.scenes_train gan
+    python -m benchmark.stages.scene_gan_train gan
         -> models/scene_gan.safetensors, evidence/scene_gan/training.csv
 """
 
@@ -22,21 +22,17 @@ from benchmark.config import load_params
 from benchmark.data import scenes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
-from benchmark.experiments.scene_config import load_gan_params, seed_offset
-from benchmark.experiments.scene_train import GanConfig, SegmenterConfig, segment, train_gan, train_segmenter
+from benchmark.experiments.scene_gan_config import load_gan_params, seed_offset
+from benchmark.experiments.scene_gan import GanConfig, SegmenterConfig, segment, train_generators, train_segmenter
 from benchmark.experiments.store import save_models
-from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path
 from benchmark.probes.streaming import confusion_iou
-from benchmark.reporting.scene_figures import grid, md_table
+from benchmark.reporting.scene_gan import grid, md_table
 from benchmark.stages.common import cli, publish_training, run_tags
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import sha256_files
 
 EXPERIMENT = "scene_gan"
-_JOB: dict = {}
-
-
 def _segmenter(params: dict, cfg) -> None:
     pin_threads(1)
     train, test = scenes.load(data_dir() / "scenes", "train"), scenes.load(data_dir() / "scenes", "test")
@@ -72,21 +68,6 @@ def _segmenter(params: dict, cfg) -> None:
     ledger.log_training("scene_segmenter", [{"name": "segmenter", "params": {**cfg.segmenter.model_dump(), "scale": params["scale"]},
                                              "metrics": metrics}], {**tags, "scale": params["scale"]})
     print(f"segmenter: mean IoU {np.nanmean(ious):.3f} " + " ".join(f"{c}={v:.2f}" for c, v in zip(scenes.CONCEPTS, ious)))
-
-
-def _train_one(seed: int):
-    g, metrics = train_gan(_JOB["cfg"], _JOB["images"], seed)
-    return g.state_dict(), metrics
-
-
-def train_generators(cfg: GanConfig, images: np.ndarray, seeds: list[int], workers: int) -> list[tuple[dict, dict]]:
-    """One generator per seed, each in its own process on one thread (benchmark.parallel), so the
-    bytes of every generator depend on its seed only, not on `workers`."""
-    _JOB.update(cfg=cfg, images=images)
-    try:
-        return map_ordered(_train_one, seeds, workers, desc="train scene GANs")
-    finally:
-        _JOB.clear()
 
 
 def _gan(params: dict, cfg) -> None:

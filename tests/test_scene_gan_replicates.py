@@ -109,13 +109,21 @@ def test_per_generator_summary_matches_the_tables(trained, tables):
         assert 0 <= cls[seed] <= 1
 
 
-def test_seed_offset_shifts_generator_seeds(tmp_path):
-    from benchmark.errors import ParamsError
-    from benchmark.experiments.scene_gan_config import seed_offset
+def test_seed_offset_shifts_generator_and_latent_seeds():
+    from pathlib import Path
 
-    assert seed_offset({}) == 0 and seed_offset({"seed_offset": 1000}) == 1000
-    with pytest.raises(ParamsError, match="seed_offset"):
-        seed_offset({"seed_offset": -1})
+    import yaml
+
+    from benchmark.experiments.scene_gan_config import generator_seeds, latent_seed, load_gan_params
+
+    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+    cfg = load_gan_params(params)
+    base, lat = generator_seeds(params, cfg), latent_seed(params, cfg.probe)
+    assert base == cfg.gan.seeds and lat == cfg.probe.latent_seed
+    params["seed_offset"] = 1000
+    assert generator_seeds(params, cfg) == [s + 1000 for s in base] and latent_seed(params, cfg.probe) == lat + 1000
+    # the second draw's seeds are disjoint from the first's
+    assert not set(generator_seeds(params, cfg)) & set(base)
 
 
 def test_generator_forward_is_batch_invariant():

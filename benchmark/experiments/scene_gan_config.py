@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from benchmark.config import _Strict, section
+from benchmark.config import _Strict, section, seed_offset
 from benchmark.errors import ParamsError
 from benchmark.paths import project_root
 
@@ -74,13 +74,14 @@ class GanDissectionPaper(_Strict):
     probe: ProbeParams
 
 
-def seed_offset(params: dict) -> int:
-    """Top-level `seed_offset` (default 0): added to every generator seed and every latent seed of
-    this family, so `dvc exp run -S seed_offset=1000` is a second draw on disjoint seeds."""
-    value = params.get("seed_offset", 0)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ParamsError(params.get("_path", "params.yaml"), "seed_offset", f"must be a non-negative integer, got {value!r}")
-    return value
+def generator_seeds(params: dict, cfg: "GanDissectionEmbedded") -> list[int]:
+    """The seeds the generators train with: params' seeds shifted by the top-level seed_offset."""
+    return [s + seed_offset(params) for s in cfg.gan.seeds]
+
+
+def latent_seed(params: dict, probe: ProbeParams) -> int:
+    """Base seed of the probe's latents (part j uses latent_seed + j), shifted by seed_offset."""
+    return probe.latent_seed + seed_offset(params)
 
 
 def load_gan_params(params: dict) -> GanDissectionEmbedded:

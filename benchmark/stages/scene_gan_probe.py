@@ -26,7 +26,7 @@ from benchmark.config import load_params
 from benchmark.data import scenes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
-from benchmark.experiments.scene_gan_config import load_gan_params, seed_offset
+from benchmark.experiments.scene_gan_config import latent_seed as latent_base, load_gan_params
 from benchmark.experiments.store import load_models
 from benchmark.models.scene_gan import Generator, Segmenter
 from benchmark.paths import evidence_path, models_path, project_root
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     real = torch.from_numpy(scenes.to_tensor_range(test.images))
     real_ref = torch.from_numpy(scenes.to_tensor_range(train.images[: len(test.images)]))
     ref = real_reference(seg, p, real, real_ref)
-    latent_seed = p.latent_seed + seed_offset(params)
+    latent_seed = latent_base(params, p)
     res = probe_generators(nets, meta, seg, p, ref, latent_seed, seg_iou, params.get("workers", 1))
     first = min(res)
     fig = evidence_path(EXPERIMENT, "removal_grid").with_suffix(".png")

@@ -18,11 +18,11 @@ import pandas as pd
 import torch
 
 from benchmark.atomic import write_csv, write_text
-from benchmark.config import load_params
+from benchmark.config import load_params, seed_offset
 from benchmark.data import scenes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
-from benchmark.experiments.scene_gan_config import load_gan_params, seed_offset
+from benchmark.experiments.scene_gan_config import generator_seeds, load_gan_params
 from benchmark.experiments.scene_gan import GanConfig, SegmenterConfig, segment, train_generators, train_segmenter
 from benchmark.experiments.store import save_models
 from benchmark.paths import evidence_path, models_path
@@ -73,8 +73,7 @@ def _segmenter(params: dict, cfg) -> None:
 def _gan(params: dict, cfg) -> None:
     train = scenes.load(data_dir() / "scenes", "train")
     gc = GanConfig(**{k: v for k, v in cfg.gan.model_dump().items() if k != "seeds"})
-    offset = seed_offset(params)
-    seeds = [s + offset for s in cfg.gan.seeds]
+    seeds = generator_seeds(params, cfg)
     t0 = time.perf_counter()
     results = train_generators(gc, train.images, seeds, params.get("workers", 1))
     nets, meta, rows = {}, {}, []
@@ -83,7 +82,7 @@ def _gan(params: dict, cfg) -> None:
         meta[f"seed={seed}"] = {"nz": gc.nz, "width": gc.width, "seed": seed}
         rows.append({"seed": seed, **{k: v for k, v in metrics.items() if k != "train_seconds"}})
     publish_training(EXPERIMENT, nets, meta, rows, ("seed",), params,
-                     {**cfg.gan.model_dump(), "seed_offset": offset})
+                     {**cfg.gan.model_dump(), "seed_offset": seed_offset(params)})
     print(f"trained {len(rows)} scene GANs (seeds {seeds}) in {time.perf_counter() - t0:.1f} s")
 
 

@@ -170,3 +170,51 @@ def test_metrics_keep_the_verdicts(rendered):
     metrics = json.loads((rendered / "reports" / "metrics.json").read_text())
     for cid in load_claims(rendered / "claims"):
         assert metrics[cid]["verdict"] in (-1, 0, 1)
+
+
+def _dvc(cwd, *args):
+    exe = shutil.which("dvc", path=str(REPO / ".venv" / "bin")) or shutil.which("dvc")
+    proc = subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_dvc_plots_show_diff_and_metrics(rendered, tmp_path):
+    """The project's own `plots:` declarations, on the report's plot tables and small evidence
+    tables: `dvc plots show` renders every plot, `dvc plots diff` compares two revisions, and
+    `dvc metrics show` keeps the verdicts."""
+    import yaml
+
+    repo = tmp_path / "repo"
+    (repo / "reports").mkdir(parents=True)
+    declared = yaml.safe_load((REPO / "dvc.yaml").read_text())
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"plots": declared["plots"], "metrics": ["reports/metrics.json"]}))
+    shutil.copytree(rendered / "reports" / "plots", repo / "reports" / "plots")
+    shutil.copy(rendered / "reports" / "metrics.json", repo / "reports" / "metrics.json")
+    for spec in declared["plots"]:
+        ((name, plot),) = spec.items()
+        for path, field in plot["y"].items():
+            p = repo / path
+            if not p.exists():  # an evidence table the pipeline writes: a two-row stand-in
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(f"seed,{plot['x']},{field}\n0,0,0.5\n1,1,0.25\n")
+    git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    _dvc(repo, "init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    forest = repo / "reports" / "plots" / "forest.csv"
+    frame = pd.read_csv(forest)
+    frame["estimate"] += 0.5
+    frame.to_csv(forest, index=False)
+    shown = json.loads(_dvc(repo, "plots", "diff", "HEAD", "--json"))
+    assert not shown.get("errors"), shown["errors"]
+    names = [next(iter(s)) for s in declared["plots"]]
+    assert set(shown["data"]) == set(names)
+    for name in names:
+        revs = {r for block in shown["data"][name] for r in block["revisions"]}
+        assert revs == {"workspace", "HEAD"}, (name, revs)
+    metrics = json.loads(_dvc(repo, "metrics", "show", "--json"))
+    data = metrics[""]["data"]["reports/metrics.json"]["data"]
+    assert data["report_id"] == _rid(rendered)
+    assert all(data[c]["verdict"] in (-1, 0, 1) for c in load_claims(rendered / "claims"))

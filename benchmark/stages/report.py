@@ -96,7 +96,7 @@ def plot_tables(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     for e in report["claims"]:
         for name, est, lo, hi, n in [("overall", e["estimate"], e["ci_low"], e["ci_high"], e["n"])] + [
                 (s["name"], s["estimate"], s["ci_low"], s["ci_high"], s["n"]) for s in e["strata"]]:
-            summary.append({"claim_id": e["claim_id"], "part": name, "estimate": est, "ci_low": lo, "ci_high": hi,
+            summary.append({"label": f"{e['claim_id']} ({name})", "claim_id": e["claim_id"], "part": name, "estimate": est, "ci_low": lo, "ci_high": hi,
                             "n": n, "verdict": e["verdict"], "report_id": rid})
     return {"forest": forest, "evidence_summary": summary}
 

@@ -64,7 +64,11 @@ def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
              "the claim file gives one.", ""]
     for e in entries:
         scale_ci = f"{fmt(e['estimate'])} [{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
-        lines.append(f"- {VERDICT_BADGE[e['verdict']]} [`{e['claim_id']}`](#{e['claim_id']}) v{e['version']}: "
+        few = ""
+        if e.get("reason_code") == "too_little_evidence":
+            k = len(e["replicates"])
+            few = f" ({k} replicate{'' if k == 1 else 's'}, needs {e.get('replicates_required', '?')})"
+        lines.append(f"- {VERDICT_BADGE[e['verdict']]}{few} [`{e['claim_id']}`](#{e['claim_id']}) v{e['version']}: "
                      f"{e['claim']['statement']} Estimate {scale_ci}, n {e['n']}; replicates {_replicates_of(e)}.")
     return lines + [""]
 

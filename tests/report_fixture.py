@@ -23,6 +23,13 @@ def fixture_project(root: Path, figures: bool = True) -> Path:
     """A project at `root` (INTERP_CLAIMS_ROOT must point at it) with a verdict per claim."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "claims", root / "claims")
+    first = sorted((root / "claims").glob("*.yaml"))[0]  # one claim gives the paper's figure
+    data = yaml.safe_load(first.read_text())
+    if "paper_figure" not in data:
+        sign = 1 if data["test"]["direction"] == "greater" else -1
+        point = data["test"].get("bound", data["test"].get("null", 0.0) + sign * (data["test"].get("sesoi") or 0))
+        data["paper_figure"] = {"value": point, "note": "fixture: the paper's number at the design point"}
+        first.write_text(yaml.safe_dump(data, sort_keys=False))
     shutil.copy(REPO / "params.yaml", root / "params.yaml")
     shutil.copy(REPO / "requirements.lock", root / "requirements.lock")
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {}}))

@@ -51,6 +51,31 @@ def test_standardized_axis():
     assert math.isclose(standardize(shifted, 0.6), 1) and math.isnan(standardize(shifted, float("nan")))
 
 
+def test_paper_figure_is_optional_and_checked(tmp_path):
+    import yaml
+
+    from benchmark.claims.registry import load_claim
+    from benchmark.errors import BenchmarkError
+
+    src = sorted((REPO / "claims").glob("*.yaml"))[0]
+    data = yaml.safe_load(src.read_text())
+    data.pop("paper_figure", None)
+    for bad in ({"value": float("nan"), "note": "x"}, {"value": 0.5}, {"value": 0.5, "note": "x", "page": 3}):
+        f = tmp_path / "c.yaml"
+        f.write_text(yaml.safe_dump({**data, "paper_figure": bad}))
+        with pytest.raises(BenchmarkError, match="paper_figure"):
+            load_claim(f)
+    f.write_text(yaml.safe_dump({**data, "paper_figure": {"value": 0.533, "note": "Fig. 9, read off the plot"}}))
+    assert load_claim(f).paper_figure.value == 0.533
+
+
+def test_paper_figure_on_the_forest_plot(rendered):
+    forest = pd.read_csv(rendered / "reports" / "plots" / "forest.csv")
+    marked = forest[forest["paper"].notna()]
+    assert len(marked) == 1 and marked["paper"].iloc[0] == pytest.approx(1.0)
+    assert "The paper's figure:" in (rendered / "reports" / "report.md").read_text()
+
+
 def test_first_screen_anchors_and_badges(rendered):
     md = (rendered / "reports" / "report.md").read_text()
     page = (rendered / "reports" / "report.html").read_text()

@@ -3,7 +3,8 @@
 Each claim's estimate and interval are mapped linearly so that 0 is the claim's null and 1 its
 design point: the smallest effect of interest (directional claims, null + sign * sesoi) or the
 bound (bound claims). Positive values lie on the claimed side of the null; a directional claim
-wants its interval above 1, a bound claim wants it below 1. The paper's own figure, where the
+is reproduced when its interval lies above 0 and falsified when it lies below 1; a bound claim
+is reproduced when its interval lies below 1 and falsified when it lies above 1. The paper's own figure, where the
 claim file gives one (`paper_figure`), is mapped the same way. Generic over verdict records: it
 reads only each entry's `claim.test`, estimate and interval.
 """
@@ -60,7 +61,7 @@ def forest_png(entries: list[dict[str, Any]], path: Path, report_id: str) -> Pat
     lo_x, hi_x = XLIM
     clip = lambda v: min(max(v, lo_x), hi_x)  # noqa: E731
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8.0, 0.9 + 0.34 * max(1, len(rows))))
+        fig, ax = plt.subplots(figsize=(8.5, 0.9 + 0.34 * max(1, len(rows))))
         ax.axvspan(lo_x, 0, color="#f2f2f2", lw=0)
         ax.axvline(0, color="k", lw=0.8, ls=":")
         ax.axvline(1, color="#d95f02", lw=1, ls="--")
@@ -79,7 +80,8 @@ def forest_png(entries: list[dict[str, Any]], path: Path, report_id: str) -> Pat
                                 ha="left" if est < lo_x else "right", fontsize=6.5, color=color)
             if not math.isnan(r["paper"]):
                 ax.plot([clip(r["paper"])], [i], marker="D", mfc="none", mec="k", ms=6, mew=1)
-            ax.text(hi_x + 0.08, i, {"bound": "want < 1", "directional": "want > 1"}[r["form"]],
+            ax.text(hi_x + 0.08, i, {"bound": "reproduced if all < 1, falsified if all > 1",
+                                      "directional": "reproduced if all > 0, falsified if all < 1"}[r["form"]],
                     va="center", fontsize=6.5, color="#555555")
         ax.set_yticks(range(len(rows)), [r["claim_id"] for r in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)

@@ -133,6 +133,8 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                 f"half-width {fmt(e.get('design_half_width'), 3)} (target {fmt(e.get('design_precision'), 3)}, working scale); "
                 f"observed sensitivity {fmt(e['power'], 3)}.",
                 f"- Replicates: {_replicates_of(e)}.",
+                *([f"- The paper's figure: {fmt(c['paper_figure']['value'], 4)} ({c['paper_figure']['note']}); "
+                   "marked on the forest plot."] if c.get("paper_figure") else []),
                 f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`); MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
         for pre in e.get("preconditions", []):
             out.append(f"- Precondition '{pre['name']}': {pre['column']} {fmt(pre['value'], 3)} (weakest replicate) "

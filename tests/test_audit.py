@@ -92,7 +92,7 @@ class SmallConv(nn.Module):
 
 
 def test_any_module_through_hooks_with_dissection(tmp_path, monkeypatch):
-    monkeypatch.setattr("sys.path", [str(REPO), *__import__("sys").path])
+    monkeypatch.syspath_prepend(str(REPO))  # --arch imports the test module by name
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 1, 8, 8)).astype(np.float32)
     y = rng.integers(0, 3, size=40)

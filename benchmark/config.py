@@ -36,6 +36,9 @@ class MLPExperiment(_Strict):
     weight_decay: float = Field(default=0.0, ge=0)
     fit_threshold: float | None = Field(default=None, gt=0, le=1)
     train_subset: int | None = Field(default=None, ge=10)
+    # networks trained together (benchmark.experiments.ensemble); part of the design, never
+    # derived from `workers`: the bytes of a network may depend on its group, not on workers
+    group_size: int = Field(default=1, ge=1)
 
     @field_validator("label_noise")
     @classmethod
@@ -81,6 +84,16 @@ def load_params(path: Path | None = None) -> dict:
         raise ParamsError(path, "workers", f"must be a positive integer, got {workers!r}")
     data["_path"] = str(path)
     return data
+
+
+def seed_offset(params: dict) -> int:
+    """Top-level `seed_offset` (default 0): added to every seed a training stage uses, so
+    `dvc exp run -S seed_offset=1000` is a second draw on disjoint seeds."""
+    value = params.get("seed_offset", 0)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ParamsError(params.get("_path", "params.yaml"), "seed_offset",
+                          f"must be a non-negative integer, got {value!r}")
+    return value
 
 
 def section(params: dict, dotted: str, model: type[BaseModel], scaled: bool = True) -> BaseModel:

@@ -86,3 +86,23 @@ def test_conv_nets_train_in_groups(split):
     ref = train_network(cfg, split, 1)
     for k in ref.state:
         torch.testing.assert_close(got[1].state[k], ref.state[k], atol=1e-5, rtol=1e-4)
+
+
+def test_seed_offset_shifts_every_seed(tiny_project):
+    """`seed_offset` is a second draw: the stage trains seed + offset and its tables say so."""
+    import pandas as pd
+    import yaml
+
+    from benchmark.experiments.store import load_models
+    from benchmark.stages import train
+
+    root = tiny_project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["seed_offset"] = 1000
+    params["experiments"]["morcos_selectivity"]["embedded"].update(seeds=[0, 1], epochs=1, group_size=2)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    assert train.main(["morcos_selectivity"]) == 0
+    table = pd.read_csv(root / "evidence" / "morcos_selectivity" / "training.csv")
+    assert table["seed"].tolist() == [1000, 1001]
+    _, meta = load_models(root / "models" / "morcos_selectivity.safetensors")
+    assert sorted(m["seed"] for m in meta.values()) == [1000, 1001]

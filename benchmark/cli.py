@@ -67,13 +67,14 @@ def _test(args) -> int:
 
 def _power(args) -> int:
     from benchmark.claims.registry import find_claim
-    from benchmark.stats.evidence import read_table
+    from benchmark.stats.evidence import check_integrity, read_table
     from benchmark.stats.kinds import run_test
     from benchmark.stats.decide import TRANSFORMS
     from benchmark.stats.planning import plan
 
     path, spec = find_claim(args.claim)
     frame = read_table(args.evidence)
+    check_integrity(frame, spec, args.evidence)
     pilot = run_test(frame, spec, path, args.evidence)
     # recover the working-scale standard error from the interval
     to_w, _ = TRANSFORMS["fisher_z" if pilot.kind == "replicate_correlation" else "identity"]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from benchmark.claims.registry import load_claim
 from benchmark.cli import main as claims_main
 from benchmark.errors import EvidenceError
-from benchmark.stats.evidence import read_table, validate
+from benchmark.stats.evidence import check_integrity, read_table, validate
 from benchmark.stats.kinds import run_test
 from tests.conftest import REPO
 
@@ -127,8 +127,14 @@ tables = st.builds(m1_table, seeds=st.integers(5, 8), layers=st.integers(1, 3), 
 
 def _refused(frame: pd.DataFrame) -> EvidenceError:
     with pytest.raises(EvidenceError) as err:
-        validate(frame, M1_SPEC, "t.csv", ["selectivity", "importance"])
+        _check(frame)
     return err.value
+
+
+def _check(frame: pd.DataFrame) -> pd.DataFrame:
+    """What `claims test` and the pipeline apply to a table (benchmark.evaluate)."""
+    check_integrity(frame, M1_SPEC, "t.csv")
+    return validate(frame, M1_SPEC, "t.csv", ["selectivity", "importance"])
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -136,7 +142,7 @@ def _refused(frame: pd.DataFrame) -> EvidenceError:
 def test_valid_tables_pass_in_any_row_order(frame, rnd):
     order = list(range(len(frame)))
     rnd.shuffle(order)
-    out = validate(frame.iloc[order], M1_SPEC, "t.csv", ["selectivity", "importance"])
+    out = _check(frame.iloc[order])
     assert len(out) == len(frame)
 
 
@@ -195,8 +201,20 @@ def test_domain_and_key_declarations_are_checked_in_the_claim_file(tmp_path):
         assert err.value.field.startswith(field), err.value
 
 
-def test_pipeline_frames_go_through_the_same_checks():
-    """A probe's frame (not a CSV) is checked too: the known-answer path cannot bypass it."""
-    frame = pd.concat([m1_table(), m1_table().iloc[[0]]], ignore_index=True)
+def test_the_pipeline_path_applies_the_checks(tmp_path):
+    """The DVC stage and `claims test` share benchmark.evaluate: a probe's table is checked too."""
+    from benchmark.evaluate import evaluate
+
+    path = tmp_path / "unit_ablation.csv"
+    path.write_text(_csv(pd.concat([m1_table(), m1_table().iloc[[0]]], ignore_index=True)))
     with pytest.raises(EvidenceError, match="share the key"):
-        run_test(frame, M1_SPEC, M1_PATH, "probe-output")
+        evaluate(M1_PATH, M1_SPEC, path)
+
+
+def test_simulated_tables_skip_only_the_file_declarations():
+    """Calibration simulates the statistics (values on the working scale, outside the declared
+    domains): the test kind still needs complete replicates, but not the file's key or domains."""
+    frame = m1_table().assign(selectivity=lambda f: f["selectivity"] - 5)
+    assert run_test(frame, M1_SPEC, M1_PATH, "<simulated>").n == 6
+    with pytest.raises(EvidenceError, match="replicate id"):
+        run_test(_set(frame, 3, "seed", np.nan), M1_SPEC, M1_PATH, "<simulated>")

@@ -7,6 +7,8 @@
     claims power ID --evidence PILOT.CSV replicates needed for the claim's power, from pilot data
     claims report                        re-render reports/ from the verdict files
     claims gate --baseline reports/baseline.json [--current reports/claims.json]
+                                         fail on a changed verdict, fewer replicates than designed,
+                                         a NaN estimate or a reason of another category
     claims baseline                      write reports/baseline.json from reports/claims.json
 """
 
@@ -110,7 +112,11 @@ def _gate(args) -> int:
 
     ok, lines = compare(Path(args.baseline), Path(args.current), args.only_regressions)
     print("\n".join(lines))
-    print("gate: PASS" if ok else "gate: FAIL (verdicts changed from the baseline)")
+    n_fail = len({ln.split(":")[0] for ln in lines if ln.startswith("FAIL")})
+    n_warn = sum(ln.startswith("warn") for ln in lines)
+    warned = f" ({n_warn} warnings)" if n_warn else ""
+    print(f"gate: PASS{warned}" if ok else f"gate: FAIL ({n_fail} claims differ from the baseline: "
+          f"verdict, replicates, NaN estimates or reason; see the FAIL lines){warned}")
     return 0 if ok else 1
 
 

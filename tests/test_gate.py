@@ -317,3 +317,50 @@ def test_mutation_dissection_iou_inverted(tmp_path, monkeypatch):
     cur, units = evidence()
     assert 0 not in units and 1 not in units
     _assert_gate_fails(tmp_path, spec, base, cur, 200, "verdict reproduced -> falsified")
+
+
+def thresholded_copies(threshold: float, seed: int, n_classes: int = 10) -> MLP:
+    """Hidden unit c fires when input c exceeds `threshold` (plus a little per-seed jitter) and votes
+    for class c: the higher the threshold, the smaller the L-inf step that silences the true
+    class (a stand-in for a sweep whose worst-case robustness falls with alpha)."""
+    g = torch.Generator().manual_seed(seed)
+    t = threshold + 0.05 * float(torch.rand(1, generator=g))
+    model = MLP(n_classes, [n_classes], n_classes)
+    with torch.no_grad():
+        model.hidden[0].weight.copy_(torch.eye(n_classes))
+        model.hidden[0].bias.fill_(-t)
+        model.out.weight.copy_(torch.eye(n_classes))
+        model.out.bias.zero_()
+    return model.eval()
+
+
+def test_mutation_fgsm_steps_downhill(tmp_path, monkeypatch):
+    """leavitt2020 L4 (selectivity sweep, worst-case robustness): FGSM steps against the gradient
+    (x - eps sign(grad)): the 'attack' helps the network and the robustness trend vanishes."""
+    from benchmark.config import AttackProbe
+    from benchmark.probes import attacks, robustness
+
+    spec = fixture_claim("leavitt2020.fixture-robust-worst", "experiment", "attack",
+                         ["seed", "alpha", "dataset", "attack", "epsilon", "relative_accuracy"], {
+        "kind": "trend", "form": "directional", "direction": "less", "sesoi": 0.01, "alpha": 0.05, "power": 0.8,
+        "min_replicates": 6, "params": {"x": "alpha", "y": "relative_accuracy", "replicate": "seed",
+                                        "x_scale": "rank", "where": {"attack": ["fgsm"]}}})
+    split = class_signal_split(n_per_class=15)
+    cfg = AttackProbe(attacks=["fgsm"], epsilons={"fixture": [1.0]})
+    levels = {-1.0: 1.7, 0.0: 1.9, 1.0: 2.1}  # alpha -> firing threshold
+
+    def evidence():
+        rows = []
+        for a, t in levels.items():
+            for seed in range(3):
+                rows += robustness.attacks(thresholded_copies(t, seed), {"seed": seed, "alpha": a, "dataset": "fixture"},
+                                           split, cfg)["attack"]
+        return run_test(pd.DataFrame(rows), spec, "fixture-claim", "fixture")
+
+    base = evidence()
+    assert base.verdict == Verdict.REPRODUCED, (base.estimate, base.reason)
+    fgsm = mutant(attacks, "fgsm", "_clip(x + eps * _input_grad", "_clip(x - eps * _input_grad")
+    monkeypatch.setitem(attacks.ATTACKS, "fgsm", fgsm)
+    monkeypatch.setattr(attacks, "fgsm", fgsm)
+    cur = evidence()
+    _assert_gate_fails(tmp_path, spec, base, cur, 9, "verdict reproduced ->")

@@ -68,7 +68,7 @@ def _fit_declarations(frame: pd.DataFrame, spec: ClaimSpec, generated: set[str])
         frame[col] = frame.groupby(present_key).cumcount() if present_key else np.arange(len(frame))
         present_key.append(col)
     for col, dom in ev.domains.items():
-        if dom == "integer":
+        if isinstance(dom, str):  # integer, count, binary: fillers (0) and generated ids fit
             continue
         lo = -np.inf if dom[0] is None else dom[0]
         hi = np.inf if dom[1] is None else dom[1]

@@ -218,3 +218,20 @@ def test_simulated_tables_skip_only_the_file_declarations():
     assert run_test(frame, M1_SPEC, M1_PATH, "<simulated>").n == 6
     with pytest.raises(EvidenceError, match="replicate id"):
         run_test(_set(frame, 3, "seed", np.nan), M1_SPEC, M1_PATH, "<simulated>")
+
+
+@pytest.mark.parametrize("domain, good, bad", [
+    ("integer", [-3, 0, 7], [0.5, np.inf, "x"]),
+    ("count", [0, 3, 40], [-1, 2.5, np.nan]),
+    ("binary", [0, 1, 1.0], [2, -1, 0.5]),
+    ((0, None), [0, 1e9, 0.5], [-1e-9, -np.inf, np.nan]),
+    ((None, 1), [-1e9, 1, 0.0], [1.0001, np.inf, "one"]),
+])
+def test_domain_kinds(domain, good, bad):
+    from benchmark.stats.evidence import check_domain
+
+    check_domain(pd.DataFrame({"v": good}), "v", domain, "t.csv")
+    for i, value in enumerate(bad):
+        frame = pd.DataFrame({"v": good + [value]})
+        with pytest.raises(EvidenceError, match=f"row {len(good) + 2}"):
+            check_domain(frame, "v", domain, "t.csv")

@@ -32,7 +32,7 @@ class Hypothesis(Frozen):
     falsified_if: str = Field(min_length=1)
 
 
-Domain = Literal["integer"] | tuple[float | None, float | None]
+Domain = Literal["integer", "count", "binary"] | tuple[float | None, float | None]
 
 
 class EvidenceSpec(Frozen):
@@ -41,8 +41,9 @@ class EvidenceSpec(Frozen):
     key: the columns that identify one observation (e.g. [seed, layer, unit]); no two rows may
          share them (a duplicated row would count a unit twice). Without a key, identical rows
          are refused.
-    domains: per column, `integer` or an inclusive range `[lo, hi]` (null = open end), e.g.
-         `{seed: integer, selectivity: [0, 1]}`; a value outside it is an error naming the row.
+    domains: per column, `integer`, `count` (integer >= 0), `binary` (0 or 1) or an inclusive
+         range `[lo, hi]` (null = open end), e.g. `{seed: integer, selectivity: [0, 1]}`; a value
+         outside it is an error naming the row.
     The replicate column (test.params.replicate) must be complete: no empty, NaN or infinite value.
     """
 
@@ -50,7 +51,7 @@ class EvidenceSpec(Frozen):
     table: str = Field(pattern=r"^[a-z0-9_]+$")
     columns: dict[str, str] = Field(description="column name -> meaning and unit")
     key: tuple[str, ...] = Field(default=(), description="columns identifying one row; unique")
-    domains: dict[str, Domain] = Field(default_factory=dict, description="column -> integer | [lo, hi]")
+    domains: dict[str, Domain] = Field(default_factory=dict, description="column -> integer | count | binary | [lo, hi]")
 
     @field_validator("columns")
     @classmethod

@@ -106,11 +106,17 @@ def check_key(frame: pd.DataFrame, key: tuple[str, ...], path) -> None:
 def check_domain(frame: pd.DataFrame, column: str, domain, path) -> None:
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    if domain == "integer":
-        bad = ~np.isfinite(values) | (np.round(values) != values)
+    if isinstance(domain, str):
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (np.round(values) != values)
+            what = {"integer": "an integer", "count": "an integer >= 0", "binary": "0 or 1"}[domain]
+            if domain == "count":
+                bad |= values < 0
+            elif domain == "binary":
+                bad |= (values != 0) & (values != 1)
         if bad.any():
             i = _first(bad)
-            raise EvidenceError(path, column, f"{row_name(i)}: {_show(raw.iloc[i])} is not an integer (declared domain: integer)")
+            raise EvidenceError(path, column, f"{row_name(i)}: {_show(raw.iloc[i])} is not {what} (declared domain: {domain})")
         return
     lo, hi = domain
     lo_ = -math.inf if lo is None else lo

@@ -141,7 +141,7 @@ def _gate(args) -> int:
     n_fail = len({ln.split(":")[0] for ln in lines if ln.startswith("FAIL")})
     n_warn = sum(ln.startswith("warn") for ln in lines)
     warned = f" ({n_warn} warnings)" if n_warn else ""
-    print(f"gate: PASS{warned}" if ok else f"gate: FAIL ({n_fail} claims differ from the baseline: "
+    print(f"gate: PASS{warned}" if ok else f"gate: FAIL ({n_fail} claim{'s' if n_fail != 1 else ''} differ from the baseline: "
           f"verdict, replicates, NaN estimates or reason; see the FAIL lines){warned}")
     return 0 if ok else 1
 

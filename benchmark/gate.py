@@ -161,11 +161,11 @@ def compare(baseline: Path, current: Path, only_regressions: bool = False) -> tu
         ok = ok and not fails
         for f in fails:
             lines.append(f"FAIL {cid}: {f}")
-        for w in warns:
-            lines.append(f"warn {cid}: {w}")
         if not fails:
             note = f" (not checked, missing: {', '.join(unknown)})" if unknown else ""
             lines.append(f"ok   {cid}: {c['verdict']}, n {_fmt(_num(c, 'n'))}{note}")
+        for w in warns:
+            lines.append(f"warn {cid}: {w}")
     for cid in sorted(set(cur) - set(base)):
         lines.append(f"new  {cid}: {cur[cid]['verdict']} (not in the baseline)")
     return ok, lines

@@ -167,8 +167,11 @@ class Precondition(Frozen):
     """A check the instrument must pass before the claim can be decided (e.g. door units exist).
 
     Read from a numeric column of the claim's own evidence table: reduced within each replicate
-    (`reduce`), then `op threshold` must hold for every replicate. A failure makes the verdict
-    `inconclusive` (precondition failed), never `falsified`.
+    (`reduce`), then `op threshold` is checked for every replicate. `on_fail: inconclusive` (the
+    default): any failing replicate makes the verdict `inconclusive` (precondition failed), never
+    `falsified`. `on_fail: drop`: the claim is about models that have the property (e.g. a
+    generator with door units), so failing replicates are left out of the test, named in the
+    result, and the verdict is `inconclusive` only when fewer than `min_replicates` remain.
     """
 
     name: str = Field(min_length=1)
@@ -176,6 +179,7 @@ class Precondition(Frozen):
     reduce: Literal["max", "min", "mean"] = "mean"
     op: Literal[">", ">=", "<", "<="]
     threshold: float
+    on_fail: Literal["inconclusive", "drop"] = "inconclusive"
     why: str = Field(min_length=1, description="where the threshold comes from (the paper, the instrument)")
 
 

@@ -106,12 +106,16 @@ def check_claim(cid: str, b: dict[str, Any], c: dict[str, Any], only_regressions
 
     n, n_base = _num(c, "n"), _num(b, "n")
     design = _num(c, "replicates_design") or _num(b, "replicates_design")
+    # replicates a declared `on_fail: drop` precondition left out were produced as designed: they
+    # count towards the design (the precondition itself reports them); n = 0 still fails
+    dropped = _num(c, "replicates_dropped") or 0
     if n is None:
         unknown.append("n")
     elif n == 0 or math.isnan(n):
         fails.append("the verdict rests on no replicates (n = 0)")
-    elif design is not None and n < design:
-        fails.append(f"{n:g} replicates < {design:g} in the claim's design")
+    elif design is not None and n + dropped < design:
+        fails.append(f"{n:g} replicates{f' (+ {dropped:g} left out by a precondition)' if dropped else ''} "
+                     f"< {design:g} in the claim's design")
     elif design is None and n_base is not None and n < n_base:
         fails.append(f"{n:g} replicates < {n_base:g} in the baseline (the design is not recorded)")
     if design is None:

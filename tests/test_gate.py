@@ -91,6 +91,14 @@ def test_unchanged_passes_and_missing_fields_are_unknown_not_failures(tmp_path, 
     assert rc == 0 and "not checked, missing: n" in out
 
 
+def test_replicates_left_out_by_a_drop_precondition_count_towards_the_design(tmp_path, capsys):
+    """Generators without door units are left out by design (on_fail: drop): not a lost replicate."""
+    rc, _ = _gate(tmp_path, _entry(), _entry(n=9, replicates_dropped=3))
+    assert rc == 0
+    rc, _ = _gate(tmp_path, _entry(), _entry(n=9, replicates_dropped=1))
+    assert rc == 1 and "(+ 1 left out by a precondition) < 12" in capsys.readouterr().out
+
+
 def test_design_unknown_falls_back_to_the_baseline_n(tmp_path, capsys):
     base, cur = _entry(replicates_design=None), _entry(replicates_design=None, n=11)
     base.pop("replicates_design"), cur.pop("replicates_design")

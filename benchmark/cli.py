@@ -7,7 +7,10 @@
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
     claims report                        re-render reports/ from the verdict files
     claims gate --baseline reports/baseline.json [--current reports/claims.json]
+                                         fail on a changed verdict, fewer replicates than designed,
+                                         a NaN estimate or a reason of another category
     claims baseline                      write reports/baseline.json from reports/claims.json
+    claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
 """
 
 from __future__ import annotations
@@ -89,13 +92,14 @@ def _test(args) -> int:
 def _power(args) -> int:
     from benchmark.claims.registry import find_claim
     from benchmark.stats.design import precision_target, project, replicates_needed, working_transform
-    from benchmark.stats.evidence import read_table
+    from benchmark.stats.evidence import check_integrity, read_table
     from benchmark.stats.kinds import run_test
     from benchmark.stats.decide import TRANSFORMS
     from scipy import stats as _st
 
     path, spec = find_claim(args.claim)
     frame = read_table(args.evidence)
+    check_integrity(frame, spec, args.evidence)
     pilot = run_test(frame, spec, path, args.evidence)
     # the working-scale standard error of the weakest stratum, recovered from its interval
     to_w, _ = TRANSFORMS[working_transform(pilot.kind)]
@@ -134,8 +138,21 @@ def _gate(args) -> int:
 
     ok, lines = compare(Path(args.baseline), Path(args.current), args.only_regressions)
     print("\n".join(lines))
-    print("gate: PASS" if ok else "gate: FAIL (verdicts changed from the baseline)")
+    n_fail = len({ln.split(":")[0] for ln in lines if ln.startswith("FAIL")})
+    n_warn = sum(ln.startswith("warn") for ln in lines)
+    warned = f" ({n_warn} warnings)" if n_warn else ""
+    print(f"gate: PASS{warned}" if ok else f"gate: FAIL ({n_fail} claim{'s' if n_fail != 1 else ''} differ from the baseline: "
+          f"verdict, replicates, NaN estimates or reason; see the FAIL lines){warned}")
     return 0 if ok else 1
+
+
+def _draws(args) -> int:
+    from benchmark.reporting.draws import compare
+
+    rows, share = compare(Path(args.first), Path(args.second))
+    print("\n".join(rows))
+    print(f"\nestimates inside the other draw's interval: {share:.0%} (about 75% expected for equal-width 90% intervals)")
+    return 0
 
 
 def _baseline(args) -> int:
@@ -171,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--current", default="reports/claims.json")
     p.add_argument("--only-regressions", action="store_true", help="fail only on reproduced -> other and missing claims")
     p.set_defaults(fn=_gate)
+    p = sub.add_parser("draws", help="two draws of the suite side by side (e.g. seed_offset 0 and 1000)")
+    p.add_argument("first", help="claims.json of the first draw")
+    p.add_argument("second", help="claims.json of the second draw")
+    p.set_defaults(fn=_draws)
     p = sub.add_parser("baseline")
     p.add_argument("--baseline", default="reports/baseline.json")
     p.add_argument("--current", default="reports/claims.json")

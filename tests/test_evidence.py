@@ -46,7 +46,8 @@ def m2_table(seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = np.repeat([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], 3)
     return pd.DataFrame({"seed": np.tile(range(3), 6), "label_noise": x,
-                         "auc": 0.8 - 0.2 * x + rng.normal(0, 0.01, len(x)), "accuracy_unablated": 0.99})
+                         "auc": 0.8 - 0.2 * x + rng.normal(0, 0.01, len(x)), "accuracy_unablated": 0.99,
+                         "train_acc": 0.995})
 
 
 def _set(frame: pd.DataFrame, row: int, col: str, value) -> pd.DataFrame:

@@ -54,7 +54,7 @@ def _replicates_of(e: dict[str, Any]) -> str:
 def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
     """What holds? The forest plot, then one line per claim linking to its section."""
     counts = {v: sum(e["verdict"] == v for e in entries) for v in VERDICT_BADGE}
-    lines = [f"**What holds:** {len(entries)} claims: " + ", ".join(
+    lines = [f"**What holds:** {len(entries)} claim{'' if len(entries) == 1 else 's'}: " + ", ".join(
                  f"{VERDICT_BADGE[v]} {counts[v]}" for v in VERDICT_BADGE) + ".", "",
              f"![forest plot]({FOREST})", "",
              "Each claim's estimate (dot) and (1 - 2 alpha) interval (bar) on one standardized axis: 0 is the "

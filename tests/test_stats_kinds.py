@@ -125,7 +125,7 @@ def good_table() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     x = np.repeat([0.0, 0.5, 1.0], 5)
     return pd.DataFrame({"seed": np.tile(range(5), 3), "label_noise": x, "auc": 0.6 - 0.2 * x + rng.normal(0, 0.01, 15),
-                         "accuracy_unablated": 1.0})
+                         "accuracy_unablated": 1.0, "train_acc": 1.0})
 
 
 @pytest.mark.parametrize("mutate, column", [

@@ -1,0 +1,65 @@
+"""Stacked training (many same-shape conv nets as one grouped model) follows each network's own
+training: same initialization and data order as `train_network`, the same weights up to float
+rounding, the batched selectivity equal to the per-network one; and the sweep's seed offset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.config import SelectivitySweep
+from benchmark.data.splits import Split
+from benchmark.experiments.regularizers import SelectivityRegularizer
+from benchmark.experiments.stacked import Member, stacked_selectivity, train_stacked
+from benchmark.experiments.train import TrainConfig, train_network
+from benchmark.probes.selectivity import selectivity_index
+from benchmark.stages import train_sweep
+
+
+def _split(shape, n=96, classes=4):
+    rng = np.random.default_rng(1)
+    y = np.arange(n) % classes
+    x = rng.normal(size=(n, *shape)).astype(np.float32)
+    x.reshape(n, -1)[:, :classes] += 2 * np.eye(classes, dtype=np.float32)[y]
+    return Split(x, y.astype(np.int64), x[:24].copy(), y[:24].astype(np.int64), classes)
+
+
+@pytest.mark.parametrize("arch, shape, hidden", [("conv1d", (12,), [3, 4]), ("conv2d", (4, 4), [2, 3])])
+def test_stacked_training_matches_one_network_at_a_time(arch, shape, hidden):
+    split = _split(shape)
+    members = [Member(5, -1.0), Member(5, 0.0), Member(6, 1.0)]
+    stacked = train_stacked(arch, hidden, split, members, epochs=2, lr=0.01, batch_size=16)
+    cfg = TrainConfig(arch=arch, hidden=tuple(hidden), epochs=2, lr=0.01, batch_size=16)
+    for (state, metrics), m in zip(stacked, members):
+        alone = train_network(cfg, split, m.seed, regularizer=SelectivityRegularizer(m.alpha, split.n_classes))
+        assert state.keys() == alone.state.keys()
+        for k in state:
+            assert torch.allclose(state[k], alone.state[k], atol=1e-4), (m, k)
+        assert metrics["test_acc"] == pytest.approx(alone.metrics["test_acc"], abs=1 / 24 + 1e-9)
+
+
+def test_stacked_selectivity_equals_per_network_selectivity_with_absent_classes():
+    torch.manual_seed(0)
+    act = torch.rand(20, 3, 5, 4, 4)             # (N, G, C, H, W)
+    y = torch.randint(0, 3, (20, 3))
+    y[:, 1] = torch.where(y[:, 1] == 2, 0, y[:, 1])  # network 1 sees no class 2 in this batch
+    got = stacked_selectivity(act, y, n_classes=4)
+    for g in range(3):
+        want = selectivity_index(act[:, g], y[:, g], 4).mean()
+        assert float(got[g]) == pytest.approx(float(want), rel=1e-5)
+
+
+def test_seed_offset_shifts_every_seed_of_the_sweep(monkeypatch):
+    split = _split((12,))
+    monkeypatch.setattr(train_sweep, "load_dataset", lambda name, params: split)
+    sweep = SelectivitySweep.model_validate({
+        "nets": [{"dataset": "sig", "arch": "conv1d", "hidden": [2], "epochs": 1, "lr": 0.01, "batch_size": 32}],
+        "alphas": [-1.0, 0.0], "seeds": [0, 1]})
+    base = train_sweep.run_sweep(sweep, {}, workers=1)
+    shifted = train_sweep.run_sweep(sweep, {}, workers=1, seed_offset=1000)
+    assert sorted({r["seed"] for r in shifted[2]}) == [1000, 1001]
+    assert {m["seed"] for m in shifted[1].values()} == {1000, 1001}
+    first = next(iter(base[0].values()))["hidden.0.weight"]
+    assert not torch.equal(first, next(iter(shifted[0].values()))["hidden.0.weight"])  # other seeds, other nets
+    assert train_sweep.seed_offset({"seed_offset": 7}) == 7

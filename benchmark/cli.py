@@ -4,10 +4,11 @@
     claims validate [FILES...]           parse and check claim files (all by default)
     claims test ID|FILE --evidence CSV   run a claim's test on your own evidence table [--json] [--figure PNG]
     claims kinds                         the test kinds and their parameters
-    claims power ID --evidence PILOT.CSV replicates needed for the claim's power, from pilot data
+    claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
     claims report                        re-render reports/ from the verdict files
     claims gate --baseline reports/baseline.json [--current reports/claims.json]
     claims baseline                      write reports/baseline.json from reports/claims.json
+    claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
 """
 
 from __future__ import annotations
@@ -31,16 +32,34 @@ def _list(args) -> int:
 
 def _validate(args) -> int:
     from benchmark.claims.registry import load_claim, load_claims
+    from benchmark.stats.design import check_design
     from benchmark.stats.kinds import check_params
 
     if args.files:
         specs = [(Path(f), load_claim(f)) for f in args.files]
     else:
         specs = list(load_claims().values())
+    failed = 0
     for path, spec in specs:
         check_params(spec, path)
-        print(f"ok  {spec.id} ({path})")
-    return 0
+        problems = []
+        for scale in sorted(spec.scales):
+            design = check_design(spec, scale)
+            if design is None:
+                if scale == "embedded":
+                    problems.append("scales.embedded.pilot: no pilot, so the design is not sized "
+                                    "(run `claims power` on a pilot with disjoint seeds)")
+                continue
+            problems += [f"scales.{scale}: {p}" for p in design.problems]
+        if problems:
+            failed += 1
+            for p in problems:
+                print(f"FAIL {spec.id} ({path}): {p}")
+        else:
+            d = check_design(spec, "embedded")
+            print(f"ok  {spec.id} ({path}): design power {d.power:.3f}, half-width {d.half_width:.3g} "
+                  f"<= {d.precision:.3g} at {d.replicates} replicates")
+    return 1 if failed else 0
 
 
 def _test(args) -> int:
@@ -55,11 +74,14 @@ def _test(args) -> int:
         r = result
         print(f"{spec.id} (v{spec.version}): {r.verdict.value}: {r.reason}")
         print(f"  estimate {r.estimate:.4g}, {r.ci_level:.0%} CI [{r.ci_low:.4g}, {r.ci_high:.4g}], "
-              f"p(support) {r.p_support:.3g}, p(against) {r.p_against:.3g}, power {r.power:.2f} "
-              f"(target {spec.test.power}), n {r.n}")
+              f"p(support) {r.p_support:.3g}, p(against) {r.p_against:.3g}, observed sensitivity {r.power:.2f}, "
+              f"n {r.n} (alpha {spec.test.alpha})")
         for s in r.strata:
             print(f"  {s.name}: {s.estimate:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}] n {s.n}")
-        print("  (single claim: raw p-values; the suite report applies Holm across claims)")
+        for pre in r.preconditions:
+            print(f"  precondition {pre.name}: {pre.column} {pre.value:.4g} {pre.op} {pre.threshold:g}: "
+                  f"{'passed' if pre.passed else 'FAILED'}")
+        print("  (decided at the claim's own alpha; the suite report adds Holm within the paper and BH q)")
         if args.figure:
             print(f"  figure: {args.figure}")
     return 0
@@ -67,26 +89,30 @@ def _test(args) -> int:
 
 def _power(args) -> int:
     from benchmark.claims.registry import find_claim
+    from benchmark.stats.design import precision_target, project, replicates_needed, working_transform
     from benchmark.stats.evidence import read_table
     from benchmark.stats.kinds import run_test
     from benchmark.stats.decide import TRANSFORMS
-    from benchmark.stats.planning import plan
+    from scipy import stats as _st
 
     path, spec = find_claim(args.claim)
     frame = read_table(args.evidence)
     pilot = run_test(frame, spec, path, args.evidence)
-    # recover the working-scale standard error from the interval
-    to_w, _ = TRANSFORMS["fisher_z" if pilot.kind == "replicate_correlation" else "identity"]
-    from scipy import stats as _st
+    # the working-scale standard error of the weakest stratum, recovered from its interval
+    to_w, _ = TRANSFORMS[working_transform(pilot.kind)]
     q = _st.t.ppf(1 - spec.test.alpha, pilot.df)
     se = (to_w(pilot.ci_high) - to_w(pilot.ci_low)) / (2 * q)
-    p = plan(pilot, spec.test, se)
-    print(f"{spec.id}: pilot n={p.pilot_n}, estimate {pilot.estimate:.4g}, working-scale se {se:.4g}")
+    strata = len(pilot.strata) if pilot.details.get("weakest_stratum") is not None and pilot.strata else 1
+    test = spec.test
+    print(f"{spec.id}: pilot n={pilot.n}, estimate {pilot.estimate:.4g}, working-scale se {se:.4g}, df {pilot.df:g}, "
+          f"strata {strata}; target half-width {precision_target(test):.4g}")
     for n in (3, 5, 8, 10, 12, 15, 20, 30, 50):
-        print(f"  n={n:3d}  power {p.power_at[n]:.3f}  P(reproduced at the design point) {p.verdict_power_at[n]:.3f}")
-    print(f"  replicates needed for power {spec.test.power}: {p.needed_n or '> 200'}")
-    print(f"  replicates needed for P(reproduced) {spec.test.power} (the verdict's power gate included): "
-          f"{p.needed_n_verdict or '> 200'}")
+        _, _, pw, half = project(test, se, pilot.n, pilot.df, strata, n)
+        print(f"  n={n:3d}  design power {pw:.3f}  half-width {half:.4g}")
+    need = replicates_needed(test, se, pilot.n, pilot.df, strata)
+    print(f"  replicates needed for power {test.power} and the target precision: {need or '> 2000'}")
+    print("  claim file block (scales.<scale>.pilot), with the pilot's seeds filled in:")
+    print(f"    pilot: {{seeds: \"{args.seeds or '?'}\", n: {pilot.n}, se: {se:.4g}, df: {pilot.df:g}, strata: {strata}}}")
     return 0
 
 
@@ -111,6 +137,15 @@ def _gate(args) -> int:
     print("\n".join(lines))
     print("gate: PASS" if ok else "gate: FAIL (verdicts changed from the baseline)")
     return 0 if ok else 1
+
+
+def _draws(args) -> int:
+    from benchmark.reporting.draws import compare
+
+    rows, share = compare(Path(args.first), Path(args.second))
+    print("\n".join(rows))
+    print(f"\nestimates inside the other draw's interval: {share:.0%} (about 75% expected for equal-width 90% intervals)")
+    return 0
 
 
 def _baseline(args) -> int:
@@ -138,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("power", help="replicates needed, from a pilot evidence table")
     p.add_argument("claim")
     p.add_argument("--evidence", type=Path, required=True)
+    p.add_argument("--seeds", help="the pilot's seeds, as written into the claim file (e.g. 100-104)")
     p.set_defaults(fn=_power)
     sub.add_parser("report").set_defaults(fn=_report)
     p = sub.add_parser("gate")
@@ -145,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--current", default="reports/claims.json")
     p.add_argument("--only-regressions", action="store_true", help="fail only on reproduced -> other and missing claims")
     p.set_defaults(fn=_gate)
+    p = sub.add_parser("draws", help="two draws of the suite side by side (e.g. seed_offset 0 and 1000)")
+    p.add_argument("first", help="claims.json of the first draw")
+    p.add_argument("second", help="claims.json of the second draw")
+    p.set_defaults(fn=_draws)
     p = sub.add_parser("baseline")
     p.add_argument("--baseline", default="reports/baseline.json")
     p.add_argument("--current", default="reports/claims.json")

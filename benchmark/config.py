@@ -79,8 +79,17 @@ def load_params(path: Path | None = None) -> dict:
     workers = data.get("workers", 1)
     if not isinstance(workers, int) or workers < 1:
         raise ParamsError(path, "workers", f"must be a positive integer, got {workers!r}")
+    offset = data.get("seed_offset", 0)
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        raise ParamsError(path, "seed_offset", f"must be a non-negative integer, got {offset!r}")
     data["_path"] = str(path)
     return data
+
+
+def seed_offset(params: dict) -> int:
+    """Added to every seed a stage trains or samples with (networks, generators, latents), so that
+    `dvc exp run -S seed_offset=1000` reruns the whole suite on disjoint seeds: a second draw."""
+    return int(params.get("seed_offset", 0))
 
 
 def section(params: dict, dotted: str, model: type[BaseModel], scaled: bool = True) -> BaseModel:

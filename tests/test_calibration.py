@@ -113,7 +113,7 @@ def test_planner_sizes_for_the_verdict_not_only_the_test():
 
 def test_intersection_union_power_is_the_product_over_strata():
     """The support test of a claim that must hold in every stratum rejects only if all strata do."""
-    from benchmark.stats.decide import design_power
+    from benchmark.stats.decide import observed_power
     from benchmark.stats.kinds import _ols_slope
 
     ref = REFS["trend-bound-strata-rank"]
@@ -121,6 +121,6 @@ def test_intersection_union_power_is_the_product_over_strata():
                      list(ref.claim.evidence.columns))
     res = run_test(frame, ref.claim, "<claim>", "<table>")
     x = np.searchsorted(np.unique(frame["level"]), frame["level"]).astype(float)
-    powers = [design_power(_ols_slope(x[g.index], g["y"].to_numpy()), ref.claim.test) for _, g in frame.groupby("arch")]
+    powers = [observed_power(_ols_slope(x[g.index], g["y"].to_numpy()), ref.claim.test) for _, g in frame.groupby("arch")]
     assert res.power == pytest.approx(float(np.prod(powers)))
     assert res.power < min(powers)

@@ -35,6 +35,18 @@ def test_every_claim_file_is_valid_versioned_and_testable(path):
     assert spec.scales["embedded"].why.strip()
 
 
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
+def test_every_embedded_design_is_sized_to_decide(path):
+    """No claim design is under-powered or imprecise by construction: its pilot (seeds disjoint from
+    the verdict's) projects power >= the declared power and a half-width within the target."""
+    from benchmark.stats.design import check_design
+
+    spec = load_claim(path)
+    design = check_design(spec, "embedded")
+    assert design is not None, f"{path.name}: scales.embedded.pilot is missing"
+    assert design.ok, design.problems
+
+
 def test_ids_unique_and_requires_resolve():
     claims = load_claims(REPO / "claims")
     assert len(claims) == len(REAL)

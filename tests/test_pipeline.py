@@ -125,7 +125,7 @@ def test_mlflow_logs_training_and_claims(tiny_project, monkeypatch, tmp_path):
                                                              "morcos2018.generalizers-resist-ablation"}
     for r in claim_runs:
         assert {"verdict_raw", "verdict_final", "git_commit", "stage_hash"} <= set(r.data.tags)
-        assert {"estimate", "ci_low", "ci_high", "power", "p_support_raw", "p_support_holm"} <= set(r.data.metrics)
+        assert {"estimate", "ci_low", "ci_high", "power", "p_support_raw", "p_support_holm_paper", "q_support_bh"} <= set(r.data.metrics)
         arts = {a.path for a in client.list_artifacts(r.info.run_id)}
         assert any(a.endswith(".csv") for a in arts) and any(a.endswith(".png") for a in arts)
     listed = read_json(tiny_project / "reports" / "claims.json")

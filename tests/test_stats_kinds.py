@@ -14,7 +14,7 @@ from benchmark.claims.registry import load_claim
 from benchmark.errors import EvidenceError
 from benchmark.stats.decide import decide
 from benchmark.stats.kinds import mean_difference, replicate_correlation, replicate_mean, run_test, trend
-from benchmark.stats.result import TestResult, Verdict
+from benchmark.stats.result import Reason, TestResult, Verdict
 from tests.conftest import REPO
 
 
@@ -82,23 +82,29 @@ def test_replicate_correlation_uses_networks_not_units():
     assert res.details["per_replicate_r"]["0"] == pytest.approx(np.tanh(per[0]))
 
 
-@pytest.mark.parametrize("p_s, p_a, power, n, expected", [
-    (0.01, 0.9, 0.9, 10, Verdict.REPRODUCED),
-    (0.9, 0.01, 0.9, 10, Verdict.FALSIFIED),
-    (0.01, 0.01, 0.9, 10, Verdict.FALSIFIED),    # significant but smaller than matters
-    (0.3, 0.3, 0.9, 10, Verdict.INCONCLUSIVE),
-    (0.001, 0.9, 0.5, 10, Verdict.INCONCLUSIVE),  # under-powered: never a pass
-    (0.001, 0.9, 0.9, 2, Verdict.INCONCLUSIVE),   # too few replicates
-    (math.nan, 0.9, 0.9, 10, Verdict.INCONCLUSIVE),
+@pytest.mark.parametrize("p_s, p_a, n, expected, code", [
+    (0.01, 0.9, 10, Verdict.REPRODUCED, Reason.SUPPORTED),
+    (0.9, 0.01, 10, Verdict.FALSIFIED, Reason.CONTRARY),
+    (0.01, 0.01, 10, Verdict.FALSIFIED, Reason.CONTRARY),    # significant but smaller than matters
+    (0.3, 0.3, 10, Verdict.INCONCLUSIVE, Reason.OVERLAP),
+    (0.001, 0.9, 2, Verdict.INCONCLUSIVE, Reason.TOO_LITTLE_EVIDENCE),   # too few replicates
+    (math.nan, 0.9, 10, Verdict.INCONCLUSIVE, Reason.UNDEFINED),
 ])
-def test_decision_rule(p_s, p_a, power, n, expected):
+def test_decision_rule(p_s, p_a, n, expected, code):
     s = spec(min_replicates=3)
-    assert decide(p_s, p_a, power, n, s)[0] == expected
+    assert decide(p_s, p_a, n, s)[0::2] == (expected, code)
+
+
+def test_decided_at_the_claims_own_alpha():
+    """The same p decides differently under a claim's own stricter alpha: no suite-wide level."""
+    assert decide(0.03, 0.9, 10, spec(alpha=0.05))[0] == Verdict.REPRODUCED
+    assert decide(0.03, 0.9, 10, spec(alpha=0.01))[0] == Verdict.INCONCLUSIVE
 
 
 def test_manipulation_failure_blocks():
-    verdict, reason = decide(0.0, 1.0, 1.0, 10, spec(), blocked_by=("x.check",))
+    verdict, reason, code = decide(0.0, 1.0, 10, spec(), blocked_by=("x.check",))
     assert verdict == Verdict.INCONCLUSIVE and "manipulation failed" in reason
+    assert code == Reason.MANIPULATION_FAILED
 
 
 def test_result_roundtrip_keeps_nan():

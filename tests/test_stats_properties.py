@@ -16,7 +16,7 @@ from benchmark.calibration.simulate import simulate
 from benchmark.stats.decide import Inference, interval, one_sided_p
 from benchmark.stats.kinds import run_test
 from benchmark.stats.multiplicity import holm
-from benchmark.stats.power import gate_se, one_sided_t_power, verdict_power
+from benchmark.stats.power import one_sided_t_power, verdict_power
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -72,6 +72,18 @@ def test_holm_is_monotone_and_keeps_nan(ps):
     assert kept == pytest.approx([a for _, a in pairs], abs=1e-12)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.lists(p_or_nan, min_size=1, max_size=30))
+def test_holm_and_bh_agree_with_statsmodels(ps):
+    """The suite's own step-down/step-up code is statsmodels' (which is too slow to call per claim)."""
+    from benchmark.stats.multiplicity import bh, reference
+
+    for ours, method in ((holm(ps), "holm"), (bh(ps), "fdr_bh")):
+        theirs = reference(ps, method)
+        assert [math.isnan(v) for v in ours] == [math.isnan(v) for v in theirs]
+        assert [v for v in ours if not math.isnan(v)] == pytest.approx([v for v in theirs if not math.isnan(v)], abs=1e-12)
+
+
 @FAST
 @given(effect=st.floats(0.01, 3.0), n=st.integers(2, 200), alpha=st.floats(0.001, 0.2), sd=st.floats(0.01, 10.0))
 @example(effect=2.875, n=172, alpha=0.125, sd=1.0)  # statsmodels returns NaN here (found in CI)
@@ -99,10 +111,11 @@ def test_interval_excludes_threshold_iff_one_sided_p_below_alpha(estimate, se, d
 
 @FAST
 @given(distance=st.floats(0.05, 3.0), se=st.floats(0.02, 2.0), df=st.floats(2.0, 100.0),
-       alpha=st.floats(0.01, 0.1), target=st.floats(0.5, 0.95), directional=st.booleans())
-def test_verdict_power_never_exceeds_test_power_and_gate_is_exact(distance, se, df, alpha, target, directional):
+       alpha=st.floats(0.01, 0.1), directional=st.booleans())
+def test_verdict_power_never_exceeds_test_power(distance, se, df, alpha, directional):
+    """P(reproduced) <= the support test's power; equal for bound claims (no contrary to check first)."""
     tp = one_sided_t_power(distance, se, df, alpha)
-    vp = verdict_power(distance, se, df, alpha, target, directional)
+    vp = verdict_power(distance, se, df, alpha, directional)
     assert 0.0 <= vp <= tp + 1e-6
-    s = gate_se(distance, df, alpha, target)
-    assert one_sided_t_power(distance, s, df, alpha) == pytest.approx(target, abs=1e-6)
+    if not directional:
+        assert vp == pytest.approx(tp)

@@ -201,3 +201,32 @@ def rep_z(frame: pd.DataFrame, rep: str, strata: str | None, x: str, y: str, met
             rows.append({"rep": key[0], "stratum": key[1] if strata else "all", "n": len(g),
                          "z": math.atanh(max(-0.999999, min(0.999999, r)))})
     return pd.DataFrame(rows, columns=["rep", "stratum", "n", "z"])
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedDesign:
+    """Replicates measured under both arms (a seed trained at every alpha, a generator's images in
+    both contexts): per replicate, control = u, treatment = u + effect + sd_diff * e, so the
+    per-replicate difference has SD `sd_diff` in each stratum (strata: intersection-union)."""
+
+    kind = "paired_difference"
+    rep_col: str
+    y_col: str
+    group_col: str
+    treatment: tuple
+    control: tuple
+    n_reps: int
+    strata_col: str | None
+    strata: tuple            # stratum labels ("all" without strata)
+    sd_diff: tuple           # per stratum
+    source: str
+    real_rep_sd: float = math.nan
+
+    def true_se(self, effect_w: float = 0.0) -> tuple[float, float]:
+        return max(self.sd_diff) / math.sqrt(self.n_reps), float(self.n_reps - 1)
+
+    def with_reps(self, n: int) -> "PairedDesign":
+        return dataclasses.replace(self, n_reps=n)
+
+    def n_strata(self) -> int:
+        return len(self.strata) if self.strata_col else 1

@@ -15,7 +15,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.optimize import brentq
 
-from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, TrendDesign,
+from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign, TrendDesign,
                                            distance_w, rep_z, spearman_z_var)
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import BenchmarkError
@@ -111,13 +111,33 @@ def difference_from_table(spec: TestSpec, frame: pd.DataFrame) -> DifferenceDesi
                             real_rep_sd=float(arms["control"][1].std(ddof=1)))
 
 
+def paired_from_table(spec: TestSpec, frame: pd.DataFrame) -> PairedDesign:
+    """Per-replicate differences measured exactly as the kind forms them, per stratum."""
+    p = spec.params
+    rep, strata = p.get("replicate", "seed"), p.get("strata")
+    frame = _filter(frame, p)
+    t = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
+    c = p["control"] if isinstance(p["control"], list) else [p["control"]]
+    groups = list(frame.groupby(strata, sort=True)) if strata else [("all", frame)]
+    labels, sds, ns = [], [], []
+    for label, g in groups:
+        d = (g[g[p["group"]].isin(t)].groupby(rep)[p["y"]].mean()
+             - g[g[p["group"]].isin(c)].groupby(rep)[p["y"]].mean()).dropna()
+        labels.append(label)
+        sds.append(float(d.std(ddof=1)) if len(d) > 1 else 0.0)
+        ns.append(len(d))
+    return PairedDesign(rep_col=rep, y_col=p["y"], group_col=p["group"], treatment=tuple(t), control=tuple(c),
+                        n_reps=max(min(ns), 2), strata_col=strata, strata=tuple(labels), sd_diff=tuple(sds),
+                        source="evidence table", real_rep_sd=max(sds))
+
+
 def afford(design, spec: TestSpec, scale_fn) -> object:
     """Without real variance: the largest noise at which the design still reaches its declared
     power for a `reproduced` verdict (what the claim's own power analysis promises)."""
     to_w = TRANSFORMS["identity"][0]
     dist = distance_w(spec, to_w)
     se, df = design.true_se()
-    target = brentq(lambda s: verdict_power(dist, s, df, spec.alpha, spec.power, spec.form == "directional")
+    target = brentq(lambda s: verdict_power(dist, s, df, spec.alpha, spec.form == "directional")
                     - spec.power, dist * 1e-3, dist * 10)
     return scale_fn(design, target / se)
 
@@ -158,6 +178,13 @@ def from_defaults(claim: ClaimSpec, params: dict) -> object:
                                   n_per_group=max(2, n // 2), sd_treatment=1.0, sd_control=1.0,
                                   source="default (no evidence table): noise the design can just afford")
         return afford(design, spec, lambda d, f: dataclasses.replace(d, sd_treatment=f, sd_control=f))
+    if spec.kind == "paired_difference":
+        t = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
+        c = p["control"] if isinstance(p["control"], list) else [p["control"]]
+        design = PairedDesign(rep_col=rep, y_col=p["y"], group_col=p["group"], treatment=tuple(t), control=tuple(c),
+                              n_reps=n, strata_col=None, strata=("all",), sd_diff=(1.0,),
+                              source="default (no evidence table): noise the design can just afford")
+        return afford(design, spec, lambda d, f: dataclasses.replace(d, sd_diff=(f,)))
     raise BenchmarkError(f"claims/{claim.id}: test kind {spec.kind!r} has no calibration design; add one in "
                          "benchmark/calibration (designs, simulate, measure, reference)")
 
@@ -174,5 +201,7 @@ def design_for_claim(claim: ClaimSpec, frame: pd.DataFrame | None, params: dict)
         return mean_from_table(spec, frame)
     if spec.kind == "mean_difference":
         return difference_from_table(spec, frame)
+    if spec.kind == "paired_difference":
+        return paired_from_table(spec, frame)
     raise BenchmarkError(f"claims/{claim.id}: test kind {spec.kind!r} has no calibration design; add one in "
                          "benchmark/calibration (designs, simulate, measure, reference)")

@@ -64,7 +64,7 @@ def _sized(make, claim: ClaimSpec, use_verdict: bool, strata: int = 1) -> tuple[
         design = make(n)
         se, df = design.true_se(to_w(spec.null))
         if use_verdict:  # per stratum at power ** (1/k): conservative for the gate on the product
-            pw = verdict_power(dist, se, df, spec.alpha, spec.power ** (1 / strata), spec.form == "directional")
+            pw = verdict_power(dist, se, df, spec.alpha, spec.form == "directional")
         else:
             pw = one_sided_t_power(dist, se, df, spec.alpha)
         if pw ** strata >= spec.power:

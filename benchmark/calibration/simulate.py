@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, TrendDesign,
-                                           psd_root)
+from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign,
+                                           TrendDesign, psd_root)
 
 
 def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -68,6 +68,20 @@ def difference_table(d: DifferenceDesign, effect_w: float, rng: np.random.Genera
     return pd.concat(parts, ignore_index=True)
 
 
+def paired_table(d: PairedDesign, effects: dict, rng: np.random.Generator) -> pd.DataFrame:
+    """`effects`: stratum -> true within-replicate difference."""
+    parts = []
+    for label, sd in zip(d.strata, d.sd_diff):
+        u = rng.standard_normal(d.n_reps)
+        treat = u + effects[label] + sd * rng.standard_normal(d.n_reps)
+        for values, y in ((d.control, u), (d.treatment, treat)):
+            part = {d.rep_col: np.arange(d.n_reps), d.group_col: values[0], d.y_col: y}
+            if d.strata_col:
+                part[d.strata_col] = label
+            parts.append(pd.DataFrame(part))
+    return pd.concat(parts, ignore_index=True)
+
+
 def simulate(design, truth, rng: np.random.Generator, columns: list[str]) -> pd.DataFrame:
     """One table. `truth`: working-scale effect (a float), or stratum -> slope for trends."""
     if isinstance(design, CorrelationDesign):
@@ -79,6 +93,9 @@ def simulate(design, truth, rng: np.random.Generator, columns: list[str]) -> pd.
         frame = mean_table(design, float(truth), rng)
     elif isinstance(design, DifferenceDesign):
         frame = difference_table(design, float(truth), rng)
+    elif isinstance(design, PairedDesign):
+        effects = truth if isinstance(truth, dict) else {k: float(truth) for k in design.strata}
+        frame = paired_table(design, effects, rng)
     else:
         raise TypeError(f"no simulator for {type(design).__name__}")
     return _complete(frame, columns)

@@ -68,6 +68,10 @@ class TestSpec(Frozen):
     bound: float | None = None
     null: float = 0.0
     min_replicates: int = Field(default=3, ge=2)
+    precision: float | None = Field(
+        default=None, gt=0,
+        description="target (1 - 2 alpha) half-width on the report scale; default: half the distance "
+                    "between the null and the design point (null + sesoi, or the bound)")
     params: dict[str, object] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -88,9 +92,45 @@ class TestSpec(Frozen):
         return self
 
 
+class Pilot(Frozen):
+    """What a pilot on seeds disjoint from the verdict's said about the claim's estimator.
+
+    `se` is the pilot estimate's standard error on the test's working scale (Fisher z for
+    correlations), of the weakest stratum for claims that must hold in every stratum; `n` and `df`
+    are the pilot's; `strata` is the number of strata the claim must hold in (intersection-union).
+    The design's power and precision are projected from it (se * sqrt(n / replicates)) and checked
+    by `claims validate`: a design is fixed before the verdict's data exist, so its power never
+    flips between reruns.
+    """
+
+    seeds: str = Field(min_length=1, description="the pilot's seeds, e.g. '100-104' (disjoint from the verdict's)")
+    n: int = Field(ge=2)
+    se: float = Field(gt=0)
+    df: float | None = Field(default=None, gt=0, description="default n - 1")
+    strata: int = Field(default=1, ge=1)
+
+
 class ScaleSetting(Frozen):
-    replicates: int = Field(ge=1, description="networks (seeds) the verdict rests on")
+    replicates: int = Field(ge=1, description="the n the test reports when the pipeline runs as designed "
+                                              "(networks or generators; the weakest stratum's n with strata)")
     why: str = Field(min_length=1)
+    pilot: Pilot | None = None
+
+
+class Precondition(Frozen):
+    """A check the instrument must pass before the claim can be decided (e.g. door units exist).
+
+    Read from a numeric column of the claim's own evidence table: reduced within each replicate
+    (`reduce`), then `op threshold` must hold for every replicate. A failure makes the verdict
+    `inconclusive` (precondition failed), never `falsified`.
+    """
+
+    name: str = Field(min_length=1)
+    column: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    reduce: Literal["max", "min", "mean"] = "mean"
+    op: Literal[">", ">=", "<", "<="]
+    threshold: float
+    why: str = Field(min_length=1, description="where the threshold comes from (the paper, the instrument)")
 
 
 class ClaimSpec(Frozen):
@@ -106,6 +146,7 @@ class ClaimSpec(Frozen):
     requires: list[str] = Field(
         default_factory=list, description="manipulation-check claims that must be reproduced first"
     )
+    preconditions: list[Precondition] = Field(default_factory=list)
     deviations: list[str] = Field(default_factory=list)
     figure: dict[str, str] = Field(default_factory=dict, description="axis labels etc.")
 
@@ -131,4 +172,9 @@ class ClaimSpec(Frozen):
             raise ValueError("a claim cannot require itself")
         if len(self.changelog) < self.version:
             raise ValueError(f"version {self.version} needs a changelog line per version")
+        undeclared = [p.column for p in self.preconditions if p.column not in self.evidence.columns]
+        if undeclared:
+            raise ValueError(f"precondition columns {undeclared} are not declared in evidence.columns")
+        if len({p.name for p in self.preconditions}) != len(self.preconditions):
+            raise ValueError("precondition names must be unique")
         return self

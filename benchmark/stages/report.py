@@ -19,6 +19,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.paths import figure_path, project_root, reports_dir, verdict_path
 from benchmark.reporting.render import html_page, markdown
 from benchmark.reporting.suite import finalize
+from benchmark.stats.design import check_design
 from benchmark.stages.common import cli
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import git_state, package_versions
@@ -37,11 +38,18 @@ def build_report(scale: str, sections: list[tuple[str, Path]]) -> dict:
     for cid in sorted(records):
         rec, res, fin = records[cid], records[cid]["result"], final[cid]
         run_id = ledger.find_claim_run(cid, rec["stage_hash"])
-        ledger.record_final(run_id, fin["verdict"], {"p_support_holm": fin["p_support_holm"], "p_against_holm": fin["p_against_holm"]})
+        ledger.record_final(run_id, fin["verdict"], {k: fin[k] for k in (
+            "p_support_holm_paper", "p_against_holm_paper", "q_support_bh", "q_against_bh")})
+        design = check_design(claims[cid][1], scale)
         entries.append({
             **fin, "claim": rec["claim"], "estimate": res["estimate"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
             "ci_level": res["ci_level"], "statistic": res["statistic"], "df": res["df"], "power": res["power"],
             "power_target": rec["claim"]["test"]["power"], "n": res["n"], "strata": res["strata"],
+            "preconditions": res.get("preconditions", []),
+            "replicates_design": claims[cid][1].scales[scale].replicates if scale in claims[cid][1].scales else None,
+            "design_power": design.power if design else None,
+            "design_half_width": design.half_width if design else None,
+            "design_precision": design.precision if design else None,
             "replicates": rec["evidence"]["replicates"], "evidence_table": rec["evidence"]["table"],
             "evidence_sha256": rec["evidence"]["sha256"], "mlflow_run_id": run_id,
             "figure": f"figures/{cid}.png",
@@ -100,10 +108,11 @@ def main(argv=None) -> int:
     code = {"reproduced": 1, "inconclusive": 0, "falsified": -1}
     write_json(out / "metrics.json", {e["claim_id"]: {
         "verdict": code[e["verdict"]], "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
-        "p_support_holm": e["p_support_holm"], "power": e["power"], "n": e["n"]} for e in report["claims"]}, ndigits=6)
+        "p_support": e["p_support_raw"], "p_against": e["p_against_raw"], "power_observed": e["power"],
+        "n": e["n"]} for e in report["claims"]}, ndigits=6)
     for e in report["claims"]:
         print(f"{e['verdict']:>12}  {e['claim_id']}  est {e['estimate']:.4g} [{e['ci_low']:.4g}, {e['ci_high']:.4g}] "
-              f"p_holm {e['p_support_holm']:.3g} power {e['power']:.2f}")
+              f"p {e['p_support_raw']:.3g}/{e['p_against_raw']:.3g} n {e['n']}")
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")
     return 0
 

@@ -10,8 +10,12 @@ decision rule the same way for every kind. The rule (see README "Verdicts"):
 * bound claim (effect stays on the `direction` side of `bound`, e.g. rho < 0.1):
   support null  H0s: effect past the bound                    -> rejected: claim holds (non-superiority)
   against null  H0a: effect within the bound                  -> rejected: effect beyond the bound
-Power is that of the support test at the design point: `null + sesoi` for directional claims,
-`null` (no effect) for bound claims. A verdict other than inconclusive needs power >= target.
+The verdict is decided on the raw one-sided p-values at the claim's own alpha (multiplicity
+across claims is reported beside it, never used to decide: one claim must not change another's
+verdict). Power is not a gate at run time: a power recomputed from a few replicates' variance is
+itself noisy and would flip a well-designed claim between reruns. The design's power is fixed
+from a pilot in the claim file and checked by `claims validate` (`benchmark.stats.design`); the
+power from the fitted variance is reported beside it as the observed sensitivity.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from scipy import stats
 
 from benchmark.claims.spec import TestSpec
 from benchmark.stats.power import one_sided_t_power
-from benchmark.stats.result import Stratum, TestResult, Verdict
+from benchmark.stats.result import PreconditionResult, Reason, Stratum, TestResult, Verdict
 
 TRANSFORMS: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = {
     # name: (report -> working, working -> report)
@@ -77,7 +81,7 @@ def thresholds(spec: TestSpec) -> tuple[float, float, str, str]:
     return spec.bound, spec.bound, spec.direction, other
 
 
-def design_power(inf: Inference, spec: TestSpec) -> float:
+def observed_power(inf: Inference, spec: TestSpec) -> float:
     to_w, _ = TRANSFORMS[inf.transform]
     if spec.form == "directional":
         sign = 1.0 if spec.direction == "greater" else -1.0
@@ -90,29 +94,36 @@ def design_power(inf: Inference, spec: TestSpec) -> float:
 def decide(
     p_support: float,
     p_against: float,
-    power: float,
     n: int,
     spec: TestSpec,
     blocked_by: tuple[str, ...] = (),
-) -> tuple[Verdict, str]:
-    """The verdict rule, on raw or multiplicity-adjusted p-values."""
+    failed_preconditions: tuple[PreconditionResult, ...] = (),
+) -> tuple[Verdict, str, Reason]:
+    """The verdict rule at the claim's own alpha: (verdict, reason in words, reason category)."""
     if blocked_by:
-        return Verdict.INCONCLUSIVE, "manipulation failed: " + ", ".join(blocked_by) + " not reproduced"
+        return (Verdict.INCONCLUSIVE, "manipulation failed: " + ", ".join(blocked_by) + " not reproduced",
+                Reason.MANIPULATION_FAILED)
+    if failed_preconditions:
+        what = "; ".join(f"{p.name} ({p.column} {p.value:.3g}, needs {p.op} {p.threshold:g}"
+                         + (f"; fails in {len(p.failing)} replicate(s)" if p.failing else "") + ")"
+                         for p in failed_preconditions)
+        return Verdict.INCONCLUSIVE, f"precondition failed: {what}", Reason.PRECONDITION_FAILED
     if n < spec.min_replicates:
-        return Verdict.INCONCLUSIVE, f"too little evidence: {n} replicates < {spec.min_replicates} required"
-    if any(math.isnan(v) for v in (p_support, p_against, power)):
-        return Verdict.INCONCLUSIVE, "too little evidence: the test statistic is undefined (no variance or no data)"
-    if power < spec.power:
-        return Verdict.INCONCLUSIVE, f"under-powered: power {power:.2f} < required {spec.power:.2f}"
+        return (Verdict.INCONCLUSIVE, f"too little evidence: {n} replicates < {spec.min_replicates} required",
+                Reason.TOO_LITTLE_EVIDENCE)
+    if any(math.isnan(v) for v in (p_support, p_against)):
+        return (Verdict.INCONCLUSIVE, "too little evidence: the test statistic is undefined (no variance or no data)",
+                Reason.UNDEFINED)
     if p_against < spec.alpha:
         if spec.form == "directional" and p_support < spec.alpha:
-            return Verdict.FALSIFIED, "the effect is significant but smaller than the smallest effect of interest"
+            return (Verdict.FALSIFIED, "the effect is significant but smaller than the smallest effect of interest",
+                    Reason.CONTRARY)
         what = "smaller than the smallest effect of interest (or reversed)" if spec.form == "directional" else "beyond the bound"
-        return Verdict.FALSIFIED, f"the effect is significantly {what}"
+        return Verdict.FALSIFIED, f"the effect is significantly {what}", Reason.CONTRARY
     if p_support < spec.alpha:
         what = "in the claimed direction" if spec.form == "directional" else "inside the bound"
-        return Verdict.REPRODUCED, f"the effect is significantly {what}"
-    return Verdict.INCONCLUSIVE, "the interval overlaps both the claim and its contrary"
+        return Verdict.REPRODUCED, f"the effect is significantly {what}", Reason.SUPPORTED
+    return Verdict.INCONCLUSIVE, "the interval overlaps both the claim and its contrary", Reason.OVERLAP
 
 
 def summarize(kind: str, inf: Inference, spec: TestSpec, strata: tuple[Stratum, ...] = (), details=None,
@@ -121,14 +132,21 @@ def summarize(kind: str, inf: Inference, spec: TestSpec, strata: tuple[Stratum, 
     sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
     p_s = one_sided_p(inf, sup_thr, sup_side) if p_support is None else p_support
     p_a = one_sided_p(inf, ag_thr, ag_side) if p_against is None else p_against
-    pw = design_power(inf, spec) if power is None else power
+    pw = observed_power(inf, spec) if power is None else power
     est, lo, hi = interval(inf, spec.alpha)
     to_w, _ = TRANSFORMS[inf.transform]
     stat = (inf.estimate - to_w(sup_thr)) / inf.se if inf.se > 0 else (math.copysign(math.inf, inf.estimate - to_w(sup_thr)) if inf.estimate != to_w(sup_thr) else 0.0)
-    verdict, reason = decide(p_s, p_a, pw, inf.n, spec)
+    verdict, reason, code = decide(p_s, p_a, inf.n, spec)
     return TestResult(
         kind=kind, estimate=est, ci_low=lo, ci_high=hi, ci_level=1 - 2 * spec.alpha,
         statistic=float(stat), df=float(inf.df), p_support=float(p_s), p_against=float(p_a),
-        power=float(pw), n=int(inf.n), verdict=verdict, reason=reason, strata=strata,
+        power=float(pw), n=int(inf.n), verdict=verdict, reason=reason, reason_code=code, strata=strata,
         details=dict(details or {}),
     )
+
+
+def with_preconditions(result: TestResult, checks: tuple[PreconditionResult, ...], spec: TestSpec) -> TestResult:
+    """Attach the instrument's checks; a failed one makes the verdict inconclusive."""
+    failed = tuple(c for c in checks if not c.passed)
+    verdict, reason, code = decide(result.p_support, result.p_against, result.n, spec, (), failed)
+    return dataclasses.replace(result, verdict=verdict, reason=reason, reason_code=code, preconditions=checks)

@@ -20,7 +20,8 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import ClaimFileError
-from benchmark.stats.decide import TRANSFORMS, Inference, interval, one_sided_p, summarize, thresholds, design_power, decide
+from benchmark.stats.decide import TRANSFORMS, Inference, interval, observed_power, one_sided_p, summarize, thresholds, with_preconditions
+from benchmark.stats.preconditions import check_preconditions
 from benchmark.stats.evidence import validate
 from benchmark.stats.result import Stratum, TestResult
 
@@ -85,7 +86,7 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
         strata.append(Stratum(f"{details.get('strata', 'stratum')} {name}", est, lo, hi, inf.n, ps))
         sups.append(ps)
         ags.append(one_sided_p(inf, ag_thr, ag_side))
-        pws.append(design_power(inf, spec))
+        pws.append(observed_power(inf, spec))
     # weakest stratum: largest support p; ties (p underflows to 0 for strong effects) broken by the
     # smaller support t statistic, oriented so that larger means stronger support
     to_w, _ = TRANSFORMS[next(iter(infs.values())).transform]
@@ -255,6 +256,42 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
                                                        "mean_control": float(b.mean()) if len(b) else math.nan})
 
 
+@register("paired_difference", numeric=("y",), required=("y", "group", "treatment", "control"))
+def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
+    """Within-replicate difference, treatment minus control, one-sample t across replicates.
+
+    params: y, group (column), treatment / control (lists of group values), replicate (default
+    seed: the pairing unit, e.g. a seed trained at every alpha, or a generator whose images fall
+    into both contexts), strata (optional column: the claim must hold in every stratum,
+    intersection-union), where / range (row filters). Per replicate: mean y over its treatment rows
+    minus mean y over its control rows; a replicate lacking either side is dropped (and counted in
+    `details.unpaired`).
+    """
+    p = spec.params
+    rep, strata_col = p.get("replicate", "seed"), p.get("strata")
+    frame = _filter(frame, p)
+    treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
+    ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
+
+    def diffs(sub: pd.DataFrame) -> tuple[pd.Series, int]:
+        t = sub[sub[p["group"]].isin(treat)].groupby(rep)[p["y"]].mean()
+        c = sub[sub[p["group"]].isin(ctrl)].groupby(rep)[p["y"]].mean()
+        paired = t.index.intersection(c.index)
+        unpaired = len(t.index.union(c.index)) - len(paired)
+        return (t[paired] - c[paired]).sort_index(), unpaired
+
+    if strata_col:
+        parts = {name: diffs(g) for name, g in frame.groupby(strata_col, sort=True)}
+        details = {"strata": strata_col, "unpaired": {str(k): v[1] for k, v in parts.items()},
+                   "per_replicate": {str(k): {str(r): float(d) for r, d in v[0].items()} for k, v in parts.items()}}
+        if not parts:
+            return summarize("paired_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
+        return _intersection("paired_difference", {k: _one_sample(v[0].to_numpy()) for k, v in parts.items()}, spec, details)
+    d, unpaired = diffs(frame)
+    return summarize("paired_difference", _one_sample(d.to_numpy()), spec, (),
+                     {"unpaired": unpaired, "per_replicate": {str(r): float(v) for r, v in d.items()}})
+
+
 def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
     """The test kind exists, its required params are present and name declared columns."""
     kind = KINDS.get(spec.test.kind)
@@ -272,8 +309,13 @@ def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
 
 
 def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table_path: str | Path) -> TestResult:
-    """Validate the table for this claim and run its test kind (raw p-values, no multiplicity)."""
+    """Validate the table for this claim, run its test kind (raw p-values at the claim's own alpha,
+    no multiplicity) and its declared preconditions."""
     kind = check_params(spec, claim_path)
     numeric = [spec.test.params[k] for k in kind.numeric_params]
+    numeric += [pre.column for pre in spec.preconditions if pre.column not in numeric]
     frame = validate(frame, spec, table_path, numeric)
-    return kind.run(frame, spec.test)
+    result = kind.run(frame, spec.test)
+    if not spec.preconditions:
+        return result
+    return with_preconditions(result, check_preconditions(frame, spec), spec.test)

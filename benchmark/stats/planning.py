@@ -55,7 +55,7 @@ def plan(pilot: TestResult, spec: TestSpec, working_se: float, df_offset: int = 
             needed = n
         if n <= 50 or needed_verdict is None:
             # per stratum against power ** (1/k): slightly conservative for the gate on the product
-            vp = verdict_power(distance, se, df, spec.alpha, spec.power ** (1 / k), spec.form == "directional") ** k
+            vp = verdict_power(distance, se, df, spec.alpha, spec.form == "directional") ** k
             verdict_at[n] = vp
             if needed_verdict is None and n >= spec.min_replicates and vp >= spec.power:
                 needed_verdict = n

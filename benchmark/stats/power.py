@@ -34,48 +34,29 @@ def replicates_for_power(distance: float, sd: float, alpha: float, power: float,
     return int(min(max_n, math.ceil(n)))
 
 
-def gate_se(distance: float, df: float, alpha: float, target: float) -> float:
-    """The largest standard error at which `one_sided_t_power` still reaches `target`: the
-    verdict rule's power gate passes exactly when the *estimated* se is at most this."""
-    if not (math.isfinite(distance) and distance > 0 and math.isfinite(df) and df > 0):
-        return math.nan
-    # power is decreasing in se; the noncentrality giving `target` lies in (0, 100)
-    from scipy.optimize import brentq
-
-    ncp = brentq(lambda d: float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, d)) - target, 1e-9, 100.0)
-    return distance / ncp
-
-
-def verdict_power(distance: float, se: float, df: float, alpha: float, target: float,
-                  directional: bool = True) -> float:
+def verdict_power(distance: float, se: float, df: float, alpha: float, directional: bool = True) -> float:
     """P(verdict `reproduced`) when the truth sits at the design point, for a t-type estimate.
 
-    `one_sided_t_power` is the power of the support test alone. The verdict rule also requires the
-    power *estimated from the data* to reach `target`, so a table whose standard error happens to
-    come out large is `inconclusive` even when its test is significant; and, for a directional
-    claim, an estimate significantly below the smallest effect of interest is `falsified`. With
-    the estimate ~ N(distance, se^2) independent of se_hat^2 ~ se^2 chi2_df / df (exact for a
+    `one_sided_t_power` is the power of the support test alone. For a directional claim the rule
+    calls an estimate that is also significantly below the smallest effect of interest
+    `falsified` (it checks the contrary first), so P(reproduced) is slightly lower. With the
+    estimate ~ N(distance, se^2) independent of se_hat^2 ~ se^2 chi2_df / df (exact for a
     one-sample mean and an OLS slope, approximate for Welch and Fisher-z averages):
-        P = E[ 1{se_hat <= gate_se} * P(estimate > max(t se_hat, distance - t se_hat if directional)) ]
+        P = E[ P(estimate > max(t se_hat, distance - t se_hat if directional)) ]
+    There is no power gate at run time (the design's power is fixed in the claim file).
     """
     if not (math.isfinite(distance) and math.isfinite(se) and se > 0 and math.isfinite(df) and df > 0):
         return math.nan
-    s_max = gate_se(distance, df, alpha, target)
-    if not math.isfinite(s_max):
-        return math.nan
+    if not directional:
+        return one_sided_t_power(distance, se, df, alpha)
     t = float(stats.t.ppf(1 - alpha, df))
-    u_max = (s_max / se) ** 2 * df  # se_hat <= s_max  <=>  chi2_df <= u_max
-    if u_max <= 0:
-        return 0.0
     from scipy import integrate
 
     def integrand(u: float) -> float:
         s_hat = se * math.sqrt(u / df)
-        lower = t * s_hat
-        if directional:
-            lower = max(lower, distance - t * s_hat)
+        lower = max(t * s_hat, distance - t * s_hat)
         return float(stats.norm.sf((lower - distance) / se) * stats.chi2.pdf(u, df))
 
-    hi = min(u_max, float(stats.chi2.ppf(1 - 1e-12, df)))
+    hi = float(stats.chi2.ppf(1 - 1e-12, df))
     value, _ = integrate.quad(integrand, 0.0, hi, limit=200)
     return float(min(1.0, max(0.0, value)))

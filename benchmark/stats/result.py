@@ -14,6 +14,31 @@ class Verdict(str, enum.Enum):
     INCONCLUSIVE = "inconclusive"
 
 
+class Reason(str, enum.Enum):
+    """Why a verdict came out as it did: the category the gate compares across runs."""
+
+    SUPPORTED = "supported"                      # reproduced: significant on the claim's side
+    CONTRARY = "contrary"                        # falsified: significant against the claim
+    OVERLAP = "overlap"                          # the interval overlaps the claim and its contrary
+    TOO_LITTLE_EVIDENCE = "too_little_evidence"  # fewer replicates than min_replicates
+    UNDEFINED = "undefined"                      # the statistic is undefined (no variance, no data)
+    PRECONDITION_FAILED = "precondition_failed"  # the instrument failed a declared check
+    MANIPULATION_FAILED = "manipulation_failed"  # a required manipulation check was not reproduced
+
+
+@dataclasses.dataclass(frozen=True)
+class PreconditionResult:
+    """One declared check of the instrument: the weakest replicate's value against the threshold."""
+
+    name: str
+    column: str
+    value: float          # the weakest replicate's reduced value (NaN: no data)
+    op: str
+    threshold: float
+    passed: bool
+    failing: tuple[str, ...] = ()  # replicates that fail it
+
+
 @dataclasses.dataclass(frozen=True)
 class Stratum:
     """A secondary breakdown (e.g. one layer): reported, not used for the verdict unless the
@@ -35,8 +60,10 @@ class TestResult:
     (so a one-sided test at alpha rejects exactly when the interval excludes the threshold).
     p_support: one-sided p of the null the claim must reject (raw).
     p_against: one-sided p of the null whose rejection falsifies the claim (raw).
-    power: power of the support test at the design point (the smallest effect of interest for
-    directional claims, no effect for bound claims), from the fitted variance.
+    power: observed sensitivity: power of the support test at the design point (the smallest
+    effect of interest for directional claims, no effect for bound claims) from the fitted
+    variance. Reported, never a gate: the design's power is fixed from the pilot in the claim file.
+    reason_code: the category of `reason` (see `Reason`).
     """
 
     __test__ = False
@@ -54,18 +81,25 @@ class TestResult:
     n: int
     verdict: Verdict
     reason: str
+    reason_code: Reason = Reason.OVERLAP
     strata: tuple[Stratum, ...] = ()
+    preconditions: tuple[PreconditionResult, ...] = ()
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["verdict"] = self.verdict.value
+        d["reason_code"] = self.reason_code.value
         d["strata"] = [dataclasses.asdict(s) for s in self.strata]
+        d["preconditions"] = [{**dataclasses.asdict(p), "failing": list(p.failing)} for p in self.preconditions]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TestResult":
         d = dict(d)
         d["verdict"] = Verdict(d["verdict"])
+        d["reason_code"] = Reason(d.get("reason_code", Reason.OVERLAP.value))
         d["strata"] = tuple(Stratum(**s) for s in d.get("strata", ()))
+        d["preconditions"] = tuple(PreconditionResult(**{**p, "failing": tuple(p.get("failing", ()))})
+                                   for p in d.get("preconditions", ()))
         return cls(**d)

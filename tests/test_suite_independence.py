@@ -1,0 +1,91 @@
+"""One claim never changes another's verdict, except through `requires`.
+
+The suite's final verdicts are decided at each claim's own alpha; multiplicity columns (Holm
+within the paper, BH across the suite) are reported beside them. Adding, removing or editing one
+claim's record must leave every other verdict as it was, unless that claim is required by it.
+"""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings, strategies as st
+
+from benchmark.claims.registry import load_claims
+from benchmark.reporting.suite import finalize
+from tests.conftest import REPO
+
+CLAIMS = {cid: spec for cid, (_, spec) in load_claims(REPO / "claims").items()}
+IDS = sorted(CLAIMS)
+P = st.one_of(st.floats(1e-12, 1.0), st.just(math.nan))
+
+
+def _record(p_s: float, p_a: float, n: int, verdict: str = "inconclusive") -> dict:
+    return {"result": {"p_support": p_s, "p_against": p_a, "n": n, "verdict": verdict, "reason": "",
+                       "preconditions": []}}
+
+
+def _dependants(cid: str) -> set[str]:
+    """Claims whose verdict may legitimately depend on `cid` (transitively through requires)."""
+    out, frontier = set(), {cid}
+    while frontier:
+        nxt = {d for d, s in CLAIMS.items() if set(s.requires) & frontier} - out
+        out |= nxt
+        frontier = nxt
+    return out
+
+
+records_strategy = st.fixed_dictionaries({cid: st.tuples(P, P, st.integers(0, 40)) for cid in IDS})
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(records=records_strategy, victim=st.sampled_from(IDS), new=st.tuples(P, P, st.integers(0, 40)))
+def test_removing_or_editing_one_claim_leaves_the_others(records, victim, new):
+    recs = {cid: _record(*v) for cid, v in records.items()}
+    before = finalize(CLAIMS, recs)
+    keep = set(IDS) - {victim} - _dependants(victim)
+    removed = finalize({c: s for c, s in CLAIMS.items() if c != victim or _dependants(victim)},
+                       {c: r for c, r in recs.items() if c != victim}) if not _dependants(victim) else None
+    edited = finalize(CLAIMS, {**recs, victim: _record(*new)})
+    for cid in keep:
+        assert edited[cid]["verdict"] == before[cid]["verdict"], cid
+        if removed is not None:
+            assert removed[cid]["verdict"] == before[cid]["verdict"], cid
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(records=records_strategy, extra=st.tuples(P, P, st.integers(0, 40)))
+def test_adding_an_unrelated_claim_leaves_the_others(records, extra):
+    recs = {cid: _record(*v) for cid, v in records.items()}
+    before = finalize(CLAIMS, recs)
+    template = CLAIMS[IDS[0]]
+    newcomer = template.model_copy(update={"id": template.paper.key + ".newcomer", "requires": []})
+    after = finalize({**CLAIMS, newcomer.id: newcomer}, {**recs, newcomer.id: _record(*extra)})
+    assert {c: before[c]["verdict"] for c in IDS} == {c: after[c]["verdict"] for c in IDS}
+
+
+def test_requires_is_the_one_link():
+    """A dependant's decisive raw result is voided when its manipulation check is not reproduced."""
+    dependants = [(c, s.requires[0]) for c, s in CLAIMS.items() if s.requires]
+    if not dependants:
+        return
+    cid, req = dependants[0]
+    recs = {c: _record(0.5, 0.5, 30) for c in IDS}
+    recs[cid] = _record(1e-9, 1.0, 30)
+    recs[req] = _record(1e-9, 1.0, 30)
+    assert finalize(CLAIMS, recs)[cid]["verdict"] == "reproduced"
+    recs[req] = _record(0.5, 0.5, 30)
+    assert finalize(CLAIMS, recs)[cid]["verdict"] == "inconclusive"
+    assert finalize(CLAIMS, recs)[cid]["reason_code"] == "manipulation_failed"
+
+
+def test_decisive_verdicts_marked_when_they_do_not_survive_multiplicity():
+    recs = {c: _record(0.04, 1.0, 30) for c in IDS}  # each significant alone at 0.05, none after Holm
+    final = finalize(CLAIMS, recs)
+    decisive = [f for f in final.values() if f["verdict"] == "reproduced"]
+    assert decisive, "claims with alpha 0.05 and p 0.04 are reproduced at their own level"
+    papers_with_several = {s.paper.key for s in CLAIMS.values()
+                           if sum(t.paper.key == s.paper.key for t in CLAIMS.values()) > 1}
+    for f in decisive:
+        if CLAIMS[f["claim_id"]].paper.key in papers_with_several:
+            assert f["survives_holm_paper"] is False

@@ -63,3 +63,34 @@ def test_seed_offset_shifts_every_seed_of_the_sweep(monkeypatch):
     first = next(iter(base[0].values()))["hidden.0.weight"]
     assert not torch.equal(first, next(iter(shifted[0].values()))["hidden.0.weight"])  # other seeds, other nets
     assert train_sweep.seed_offset({"seed_offset": 7}) == 7
+
+
+@pytest.mark.parametrize("probe", ["corruption", "attack", "dimensionality"])
+def test_stacked_probes_match_one_network_probes(probe):
+    from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe
+    from benchmark.experiments.stacked import StackedConvNet
+    from benchmark.models.mlp import build
+    from benchmark.probes import robustness
+
+    split = _split((12,), n=64)
+    split = Split(split.x_train, split.y_train, split.x_train[:40].copy(), split.y_train[:40].copy(), split.n_classes)
+    cfg = {"corruption": CorruptionProbe(kinds={"sig": ["gaussian_noise", "blur"]}, severities=[1, 2]),
+           "attack": AttackProbe(attacks=["fgsm", "pgd"], epsilons={"sig": [0.1, 0.3]}, pgd_steps=3),
+           "dimensionality": DimensionalityProbe(epsilon={"sig": 0.2}, pgd_steps=3)}[probe]
+    nets, metas = [], []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        nets.append(build("conv1d", 12, split.n_classes, [3, 4], in_shape=(12,)).eval())
+        metas.append({"seed": seed, "alpha": float(seed - 1), "dataset": "sig"})
+    stacked = robustness.STACKED[probe](StackedConvNet(nets).eval(), metas, split, cfg)
+    for net, meta, got in zip(nets, metas, stacked):
+        want = robustness.__dict__[{"attack": "attacks"}.get(probe, probe)](net, meta, split, cfg)
+        (table,) = want
+        assert len(got[table]) == len(want[table])
+        for a, b in zip(got[table], want[table]):
+            assert a.keys() == b.keys()
+            for k in a:
+                if isinstance(a[k], float):
+                    assert a[k] == pytest.approx(b[k], abs=1e-6), (probe, k)
+                else:
+                    assert a[k] == b[k], (probe, k)

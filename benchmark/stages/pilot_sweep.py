@@ -20,14 +20,12 @@ import pandas as pd
 from benchmark.atomic import write_csv
 from benchmark.config import SelectivitySweep, load_params, section
 from benchmark.data.registry import load_dataset
-from benchmark.models.mlp import build
-from benchmark.parallel import map_ordered
 from benchmark.probes.registry import PROBES
+from benchmark.stages import probe as probe_stage
 from benchmark.stages.common import cli
 from benchmark.stages.train_sweep import run_sweep
 
 SWEEP_PROBES = ("layer_selectivity", "corruption", "attack", "dimensionality")
-_JOB: dict = {}
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -37,14 +35,6 @@ def parse_seeds(text: str) -> list[int]:
         lo, _, hi = part.partition("-")
         out.extend(range(int(lo), int(hi or lo) + 1))
     return out
-
-
-def _probe_one(name: str):
-    meta, state = _JOB["meta"][name], _JOB["nets"][name]
-    model = build(meta["arch"], meta["d_in"], meta["n_classes"], meta["hidden"], in_shape=meta.get("in_shape"))
-    model.load_state_dict(state)
-    model.eval()
-    return _JOB["probe"].fn(model, meta, _JOB["splits"][meta["dataset"]], _JOB["cfg"])
 
 
 @cli
@@ -69,9 +59,9 @@ def main(argv=None) -> int:
     for probe_name in [p for p in args.probes.split(",") if p]:
         probe = PROBES[probe_name]
         cfg = section(params, f"probes.{probe_name}", probe.config, scaled=False)
-        _JOB.update(nets=nets, meta=meta, splits=splits, cfg=cfg, probe=probe)
+        probe_stage._JOB.update(nets=nets, meta=meta, splits=splits, cfg=cfg, probe=probe)
         t1 = time.perf_counter()
-        results = map_ordered(_probe_one, names, workers, desc=probe_name)
+        results = probe_stage.run_probe(names, meta, workers, probe_name)
         tables: dict[str, list[dict]] = {}
         for res in results:
             for table, trows in res.items():

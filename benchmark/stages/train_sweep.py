@@ -13,13 +13,7 @@ import time
 
 import numpy as np
 
-from benchmark.config import SelectivitySweep, load_params, section
-
-try:
-    from benchmark.config import seed_offset
-except ImportError:  # the core's helper (main, "core:" commits) not merged yet
-    def seed_offset(params: dict) -> int:
-        return int(params.get("seed_offset", 0) or 0)
+from benchmark.config import SelectivitySweep, load_params, section, seed_offset
 from benchmark.data.registry import load_dataset
 from benchmark.experiments.regularizers import SelectivityRegularizer
 from benchmark.errors import ParamsError
@@ -47,14 +41,14 @@ def train_one(item: tuple[int, float, int]):
     return res.state, res.metrics
 
 
-def train_seed(item: tuple[int, int]) -> list[tuple[dict, dict]]:
-    """Every alpha of one seed on one net, trained together as one stack (benchmark.experiments.
-    stacked): same seed, so same initialization and data order at every alpha (the sweep is
-    paired by seed). Returns (state, metrics) per alpha, in the order of `alphas`."""
-    k, seed = item
+def train_stack(item: tuple[int, tuple[int, ...]]) -> list[tuple[dict, dict]]:
+    """Every alpha of a few seeds on one net, trained together as one stack (benchmark.
+    experiments.stacked). Each seed has the same initialization and data order at every alpha
+    (the sweep is paired by seed). Returns (state, metrics) per (seed, alpha), seeds outer."""
+    k, seeds = item
     sweep = _JOB["sweep"]
     net, split = sweep.nets[k], _JOB["splits"][sweep.nets[k].dataset]
-    members = [Member(seed, float(a)) for a in sweep.alphas]
+    members = [Member(seed, float(a)) for seed in seeds for a in sweep.alphas]
     return train_stacked(net.arch, list(net.hidden), split, members, net.epochs, net.lr, net.batch_size,
                          net.weight_decay)
 
@@ -76,10 +70,16 @@ def run_sweep(sweep: SelectivitySweep, params: dict, workers: int, seed_offset: 
     _JOB.update(sweep=sweep, splits=splits)
     seeds = [s + seed_offset for s in sweep.seeds]
     grid = [(k, alpha, seed) for k in range(len(sweep.nets)) for alpha in sweep.alphas for seed in seeds]
-    if _stackable(sweep):  # one job per (net, seed): its alphas trained together
-        jobs = [(k, seed) for k in range(len(sweep.nets)) for seed in seeds]
-        stacks = dict(zip(jobs, map_ordered(train_seed, jobs, workers, desc="train sweep")))
-        results = [stacks[(k, seed)][list(sweep.alphas).index(alpha)] for k, alpha, seed in grid]
+    if _stackable(sweep):
+        # one job per net and run of `stack_seeds` consecutive seeds (a fixed function of the seed
+        # list, never of the worker count): all their alphas trained as one stack
+        chunks = [tuple(seeds[i:i + sweep.stack_seeds]) for i in range(0, len(seeds), sweep.stack_seeds)]
+        jobs = [(k, chunk) for k in range(len(sweep.nets)) for chunk in chunks]
+        done: dict[tuple[int, float, int], tuple[dict, dict]] = {}
+        for (k, chunk), stack in zip(jobs, map_ordered(train_stack, jobs, workers, desc="train sweep")):
+            members = [(seed, float(a)) for seed in chunk for a in sweep.alphas]
+            done.update({(k, a, seed): res for (seed, a), res in zip(members, stack)})
+        results = [done[(k, float(alpha), seed)] for k, alpha, seed in grid]
     else:
         results = map_ordered(train_one, grid, workers, desc="train sweep")
     nets, meta, rows = {}, {}, []

@@ -94,3 +94,19 @@ def test_stacked_probes_match_one_network_probes(probe):
                     assert a[k] == pytest.approx(b[k], abs=1e-6), (probe, k)
                 else:
                     assert a[k] == b[k], (probe, k)
+
+
+def test_stacks_of_several_seeds_are_worker_count_free_and_match_single_seed_stacks(monkeypatch):
+    split = _split((12,))
+    monkeypatch.setattr(train_sweep, "load_dataset", lambda name, params: split)
+    base = {"nets": [{"dataset": "sig", "arch": "conv1d", "hidden": [2], "epochs": 1, "lr": 0.01, "batch_size": 32}],
+            "alphas": [-1.0, 0.0, 1.0], "seeds": [0, 1, 2]}
+    two = SelectivitySweep.model_validate({**base, "stack_seeds": 2})
+    one_w, two_w = train_sweep.run_sweep(two, {}, workers=1), train_sweep.run_sweep(two, {}, workers=2)
+    single = train_sweep.run_sweep(SelectivitySweep.model_validate(base), {}, workers=1)
+    assert list(one_w[0]) == list(two_w[0]) == list(single[0]) and len(one_w[0]) == 9
+    for name in one_w[0]:
+        for k, v in one_w[0][name].items():
+            assert torch.equal(v, two_w[0][name][k])
+            assert torch.allclose(v, single[0][name][k], atol=1e-5)
+    assert one_w[2] == two_w[2]

@@ -1,6 +1,6 @@
 """A pilot of the selectivity sweep on seeds of your choice, outside DVC: train + every probe.
 
-    python -m benchmark.stages.pilot_sweep leavitt_selectivity --seeds 100-111 --out pilots/leavitt
+    python -m benchmark.stages.pilot_sweep leavitt_selectivity --seeds 100-115 --out pilots/leavitt
 
 Writes <out>/training.csv and one CSV per probe table (the same tables the pipeline writes), and
 prints the wall time of each part. Pilot seeds must be disjoint from the verdict's seeds (params

@@ -7,8 +7,12 @@
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
     claims report                        re-render reports/ from the verdict files
     claims gate --baseline reports/baseline.json [--current reports/claims.json]
+                                         fail on a changed verdict, fewer replicates than designed,
+                                         a NaN estimate or a reason of another category
     claims baseline                      write reports/baseline.json from reports/claims.json
     claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
+    claims audit --model NET.safetensors [--model ...] --arch PKG.MOD:CLASS --data DATA.npz --out DIR
+                                         the unit-level probes and every claim they can test, on your networks
 """
 
 from __future__ import annotations
@@ -90,13 +94,14 @@ def _test(args) -> int:
 def _power(args) -> int:
     from benchmark.claims.registry import find_claim
     from benchmark.stats.design import precision_target, project, replicates_needed, working_transform
-    from benchmark.stats.evidence import read_table
+    from benchmark.stats.evidence import check_integrity, read_table
     from benchmark.stats.kinds import run_test
     from benchmark.stats.decide import TRANSFORMS
     from scipy import stats as _st
 
     path, spec = find_claim(args.claim)
     frame = read_table(args.evidence)
+    check_integrity(frame, spec, args.evidence)
     pilot = run_test(frame, spec, path, args.evidence)
     # the working-scale standard error of the weakest stratum, recovered from its interval
     to_w, _ = TRANSFORMS[working_transform(pilot.kind)]
@@ -135,7 +140,11 @@ def _gate(args) -> int:
 
     ok, lines = compare(Path(args.baseline), Path(args.current), args.only_regressions)
     print("\n".join(lines))
-    print("gate: PASS" if ok else "gate: FAIL (verdicts changed from the baseline)")
+    n_fail = len({ln.split(":")[0] for ln in lines if ln.startswith("FAIL")})
+    n_warn = sum(ln.startswith("warn") for ln in lines)
+    warned = f" ({n_warn} warnings)" if n_warn else ""
+    print(f"gate: PASS{warned}" if ok else f"gate: FAIL ({n_fail} claim{'s' if n_fail != 1 else ''} differ from the baseline: "
+          f"verdict, replicates, NaN estimates or reason; see the FAIL lines){warned}")
     return 0 if ok else 1
 
 
@@ -153,6 +162,21 @@ def _baseline(args) -> int:
 
     write_baseline(Path(args.current), Path(args.baseline))
     print(f"wrote {args.baseline}")
+    return 0
+
+
+def _audit(args) -> int:
+    from benchmark.audit import audit
+
+    kwargs = json.loads(args.arch_kwargs) if args.arch_kwargs else None
+    layers = [s for s in args.layers.split(",") if s] if args.layers else None
+    res = audit(args.model, args.arch, args.data, args.out, kwargs, layers, args.masks)
+    print(f"audit of {len(res['networks'])} network(s), report {res['report_id']}:")
+    for t in res["tested"]:
+        print(f"  {t['verdict']:>28}  {t['claim_id']}: {t['reason']}")
+    for cid, why in sorted(res["not_tested"].items()):
+        print(f"  {'not tested':>28}  {cid}: {why}")
+    print(f"report: {Path(args.out) / 'report.md'} and {Path(args.out) / 'report.html'}")
     return 0
 
 
@@ -189,6 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", default="reports/baseline.json")
     p.add_argument("--current", default="reports/claims.json")
     p.set_defaults(fn=_baseline)
+    p = sub.add_parser("audit", help="the unit-level probes and claim tests on your own networks")
+    p.add_argument("--model", type=Path, action="append", required=True,
+                   help="safetensors state dict of one network (repeat for replicates)")
+    p.add_argument("--arch", required=True, help="'package.module:ClassName' that builds the network")
+    p.add_argument("--arch-kwargs", help="JSON keyword arguments for --arch")
+    p.add_argument("--data", type=Path, required=True, help=".npz with x_test, y_test (and x_train, y_train)")
+    p.add_argument("--masks", type=Path, help=".npz with concept masks (N, K, H, W) for dissection")
+    p.add_argument("--layers", help="comma-separated module names whose outputs are units (default: nn.ReLU modules)")
+    p.add_argument("--out", type=Path, default=Path("audit"), help="folder for the report (default: audit/)")
+    p.set_defaults(fn=_audit)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)

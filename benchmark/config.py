@@ -36,6 +36,9 @@ class MLPExperiment(_Strict):
     weight_decay: float = Field(default=0.0, ge=0)
     fit_threshold: float | None = Field(default=None, gt=0, le=1)
     train_subset: int | None = Field(default=None, ge=10)
+    # networks trained together (benchmark.experiments.ensemble); part of the design, never
+    # derived from `workers`: the bytes of a network may depend on its group, not on workers
+    group_size: int = Field(default=1, ge=1)
 
     @field_validator("label_noise")
     @classmethod

@@ -66,6 +66,9 @@ def unit_ablation(model, meta: dict, split: Split, cfg: UnitAblationProbe, train
 def cumulative_ablation(model, meta: dict, split: Split, cfg: CumulativeAblationProbe, train_labels=None) -> dict[str, list[dict]]:
     """Accuracy as random units are zeroed cumulatively, and its area (morcos2018 M2)."""
     x, y = _xy(split, cfg.split, meta, train_labels)
+    x_fit, y_fit = _xy(split, "train", meta, train_labels)
+    with torch.no_grad():  # the fit on every label trained on (M2's precondition), not just the subset
+        train_acc = float((model(x_fit).argmax(1) == y_fit).float().mean())
     if cfg.eval_subset:
         x, y = x[: cfg.eval_subset], y[: cfg.eval_subset]
     fractions = np.asarray(cfg.fractions, dtype=float)
@@ -76,7 +79,7 @@ def cumulative_ablation(model, meta: dict, split: Split, cfg: CumulativeAblation
     curve_rows = [{"seed": meta["seed"], "label_noise": meta["label_noise"], "order": o, "fraction": float(f),
                    "accuracy": float(curves[o, k])} for o in range(cfg.orders) for k, f in enumerate(fractions)]
     auc_rows = [{"seed": meta["seed"], "label_noise": meta["label_noise"], "auc": auc,
-                 "accuracy_unablated": float(mean_curve[0]),
+                 "accuracy_unablated": float(mean_curve[0]), "train_acc": train_acc,
                  "auc_order_sd": float(np.std(area_under_curve(fractions, curves), ddof=1)) if cfg.orders > 1 else 0.0}]
     return {"ablation_auc": auc_rows, "ablation_curves": curve_rows}
 

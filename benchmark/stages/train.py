@@ -2,6 +2,11 @@
 
     python -m benchmark.stages.train <experiment>
 Outputs: models/<experiment>.safetensors, evidence/<experiment>/training.csv
+
+Networks train `group_size` at a time (benchmark.experiments.ensemble), groups in parallel
+processes; the job order is condition-major (one label-noise level's seeds together), so a group
+holds networks that fit after similar numbers of epochs. Every seed is shifted by the top-level
+`seed_offset` (a second draw on disjoint seeds); tables and model names carry the seed trained.
 """
 
 from __future__ import annotations
@@ -13,21 +18,12 @@ import time
 import pandas as pd
 import torch
 
-from benchmark.config import MLPExperiment, load_params, section
+from benchmark.config import MLPExperiment, load_params, section, seed_offset
 from benchmark.data.registry import load_dataset
+from benchmark.experiments.ensemble import Job, train_many
 from benchmark.experiments.store import network_name
-from benchmark.experiments.train import TrainConfig, train_network
-from benchmark.parallel import map_ordered
+from benchmark.experiments.train import TrainConfig
 from benchmark.stages.common import cli, publish_training
-
-_JOB: dict = {}
-
-
-def _train_one(item: tuple[int, float]):
-    seed, noise = item
-    res = train_network(_JOB["cfg"], _JOB["split"], seed, noise)
-    res.state["_train_labels"] = torch.from_numpy(res.train_labels)
-    return res.state, res.metrics
 
 
 @cli
@@ -41,15 +37,18 @@ def main(argv=None) -> int:
     cfg = TrainConfig(arch=exp.arch, hidden=tuple(exp.hidden), epochs=exp.epochs, lr=exp.lr,
                       batch_size=exp.batch_size, weight_decay=exp.weight_decay,
                       fit_threshold=exp.fit_threshold, train_subset=exp.train_subset)
-    _JOB.update(cfg=cfg, split=split)
-    grid = [(seed, noise) for noise in exp.label_noise for seed in exp.seeds]
+    offset = seed_offset(params)
+    grid = [(seed + offset, noise) for noise in exp.label_noise for seed in exp.seeds]
     t0 = time.perf_counter()
-    results = map_ordered(_train_one, grid, params.get("workers", 1), desc=f"train {args.experiment}")
+    results = train_many(cfg, split, [Job(seed, noise) for seed, noise in grid], exp.group_size,
+                         params.get("workers", 1), desc=f"train {args.experiment}")
     elapsed = time.perf_counter() - t0
 
     nets, meta, rows = {}, {}, []
-    for (seed, noise), (state, metrics) in zip(grid, results):
+    for (seed, noise), res in zip(grid, results):
         name = network_name(seed, noise)
+        state, metrics = dict(res.state), res.metrics
+        state["_train_labels"] = torch.from_numpy(res.train_labels)
         nets[name] = state
         meta[name] = {"arch": exp.arch, "hidden": exp.hidden, "d_in": int(split.x_train[0].size),
                       "n_classes": split.n_classes, "seed": seed, "label_noise": noise,
@@ -57,6 +56,7 @@ def main(argv=None) -> int:
         rows.append({"seed": seed, "label_noise": noise, **metrics})
     publish_training(args.experiment, nets, meta, rows, ("seed", "label_noise"), params, exp.model_dump())
     print(f"trained {len(grid)} networks for {args.experiment} in {elapsed:.1f} s "
+          f"(groups of {exp.group_size}, seed offset {offset}) "
           f"(mean test acc {pd.DataFrame(rows)['test_acc'].mean():.3f})")
     return 0
 

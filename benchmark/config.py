@@ -136,6 +136,7 @@ class SelectivitySweep(_Strict):
     alphas: list[float] = Field(min_length=2)
     seeds: list[int] = Field(min_length=1)
     regularized_layers: list[int] | None = None  # None: every hidden layer, as in the paper
+    stack_seeds: int = Field(default=1, ge=1)  # conv nets: this many seeds (x every alpha) trained as one stack
 
     @field_validator("seeds", "alphas")
     @classmethod

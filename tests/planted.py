@@ -142,6 +142,20 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
         for r in range(per_arm):
             rows.append({rep: r, p["group"]: treat[0], p["y"]: e + rng.normal(0, 0.2 * s)})
             rows.append({rep: r, p["group"]: ctrl[0], p["y"]: rng.normal(0, 0.2 * s)})
+    elif t.kind == "paired_difference":
+        # every replicate at both sides (e.g. one seed at alpha -1 and 0); its own level varies
+        # widely between replicates, its difference only a little: what pairing is for
+        treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
+        ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
+        for st in ([0, 1] if p.get("strata") else [None]):
+            for r in range(n_rep):
+                level = rng.normal(0, 5 * s)
+                for g, shift in [(v, e) for v in treat] + [(v, 0.0) for v in ctrl]:
+                    for _ in range(2):  # several rows per replicate and side (layers, conditions)
+                        row = {rep: r, p["group"]: g, p["y"]: level + shift + rng.normal(0, 0.2 * s)}
+                        if st is not None:
+                            row[p["strata"]] = st
+                        rows.append(row)
     else:
         raise NotImplementedError(f"no planted-evidence builder for test kind {t.kind!r}: add one in tests/planted.py")
     return _fill(rows, spec, set())

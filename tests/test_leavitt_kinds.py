@@ -60,10 +60,26 @@ def test_mean_difference_strata_need_every_stratum():
     assert KINDS["mean_difference"].run(frame2, spec).verdict is Verdict.REPRODUCED
 
 
-def test_leavitt_claims_valid_and_gated_by_the_manipulation_check():
-    claims = {cid: spec for cid, (path, spec) in load_claims().items() if cid.startswith("leavitt")}
-    assert len(claims) == 6
-    for cid, (path, spec) in ((c, load_claims()[c]) for c in claims):
+CHECKS = {"lowers": "leavitt2021.manipulation-lowers", "raises": "leavitt2021.manipulation-raises"}
+
+
+def test_leavitt_claims_valid_and_each_requires_the_check_it_relies_on():
+    """A dependant comparing alpha < 0 with alpha = 0 requires the check that selectivity is lower
+    there, one comparing alpha > 0 requires the check that it is higher: no other check, and
+    the check tests the same contrast (treatment and control levels, strata) as the dependant."""
+    claims = {cid: v for cid, v in load_claims().items() if cid.startswith("leavitt")}
+    assert set(CHECKS.values()) <= set(claims) and "leavitt2021.manipulation-check" not in claims
+    assert len(claims) == 7
+    for cid, (path, spec) in claims.items():
         check_params(spec, path)
-        if cid != "leavitt2021.manipulation-check":
-            assert spec.requires == ["leavitt2021.manipulation-check"]
+        if cid in CHECKS.values():
+            assert spec.requires == []
+            continue
+        assert spec.test.kind == "paired_difference" and spec.test.params["control"] == [0.0]
+        (treated,) = spec.test.params["treatment"]
+        check = CHECKS["lowers" if treated < 0 else "raises"]
+        assert spec.requires == [check], cid
+        check_params_ = claims[check][1].test.params
+        assert check_params_["treatment"] == [treated] and check_params_["control"] == [0.0]
+        # the check holds in every dataset the dependant speaks of
+        assert check_params_["strata"] == "dataset"

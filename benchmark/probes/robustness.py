@@ -52,12 +52,15 @@ def layer_selectivity(model, meta: dict, split: Split, cfg: LayerSelectivityProb
     with torch.no_grad():
         acts = model.activations(x)
         acc = _acc(model, x, y)
+    per_layer = [selectivity_index(a, y, split.n_classes) for a in acts]
+    network_si = float(torch.stack([si.mean() for si in per_layer]).mean())
+    log_net = float(np.log(network_si)) if network_si > 0 else float("nan")
     rows = []
-    for layer, a in enumerate(acts):
-        si = selectivity_index(a, y, split.n_classes)
+    for layer, (a, si) in enumerate(zip(acts, per_layer)):
         dead = float(((a.flatten(2).mean(-1) if a.dim() > 2 else a).amax(0) <= 0).float().mean())
         rows.append({**_base(meta), "layer": layer, "stratum": f"{meta['dataset']}/layer{layer}",
-                     "mean_selectivity": float(si.mean()), "dead_fraction": dead, "accuracy": acc})
+                     "mean_selectivity": float(si.mean()), "network_selectivity": network_si,
+                     "log_network_selectivity": log_net, "dead_fraction": dead, "accuracy": acc})
     return {"layer_selectivity": rows}
 
 
@@ -129,3 +132,109 @@ def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, tr
                          "stratum": f"{meta['dataset']}/{pert}", "n_components": k, "max_components": top,
                          "dim_fraction": k / top})
     return {"dimensionality": rows}
+
+
+# --- the same probes on a stack of networks (benchmark.experiments.stacked) ------------------
+# Small conv nets spend a probe's time in per-call overhead (PGD: 10 forward/backward passes per
+# budget); a stack of G same-shape networks pays it once. Every network still sees only its own
+# input copy, gradient and prediction, so the rows equal the one-network probes' to float rounding
+# (tests/test_leavitt_stacked.py). The probe stage uses these when every network is a conv net.
+
+
+class _Flat(torch.nn.Module):
+    """A stack as one classifier over (N, G, *in) inputs: logits (N * G, K), labels repeated per
+    network, so the attacks above (sum of cross-entropies) give each network its own gradient."""
+
+    def __init__(self, stack):
+        super().__init__()
+        self.stack = stack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stack.logits(self.stack.activations(x)[-1]).flatten(0, 1)
+
+
+def _expand(x: torch.Tensor, G: int) -> torch.Tensor:
+    return x.unsqueeze(1).expand(-1, G, *x.shape[1:]).contiguous()
+
+
+@torch.no_grad()
+def _stacked_acc(flat: _Flat, x: torch.Tensor, y: torch.Tensor, G: int) -> np.ndarray:
+    """Per-network accuracy, x: (N, G, *in)."""
+    pred = flat(x).argmax(1).reshape(len(y), G)
+    return (pred == y.unsqueeze(1)).float().mean(0).numpy()
+
+
+def corruption_stacked(stack, metas: list[dict], split: Split, cfg: CorruptionProbe) -> list[dict[str, list[dict]]]:
+    G, flat = len(metas), _Flat(stack)
+    y = torch.from_numpy(split.y_test)
+    clean = _stacked_acc(flat, _expand(torch.from_numpy(split.x_test), G), y, G)
+    kinds = cfg.kinds.get(metas[0]["dataset"])
+    if kinds is None:
+        raise ValueError(f"probes.corruption.kinds has no entry for dataset {metas[0]['dataset']!r}")
+    table = kinds_for(split.x_test)
+    out: list[list[dict]] = [[] for _ in metas]
+    for kind in kinds:
+        for sev in cfg.severities:
+            if kind not in table:
+                raise ValueError(f"corruption {kind!r} does not apply to {metas[0]['dataset']!r}; known: {sorted(table)}")
+            xc = torch.from_numpy(corrupted_test_set(split, kind, sev, cfg.seed))
+            acc = _stacked_acc(flat, _expand(xc, G), y, G)
+            for g, meta in enumerate(metas):
+                c, a = float(clean[g]), float(acc[g])
+                out[g].append({**_base(meta), "corruption": kind, "severity": sev, "accuracy": a, "clean_accuracy": c,
+                               "relative_accuracy": a / c if c > 0 else float("nan")})
+    return [{"corruption": rows} for rows in out]
+
+
+def attacks_stacked(stack, metas: list[dict], split: Split, cfg: AttackProbe) -> list[dict[str, list[dict]]]:
+    G, flat = len(metas), _Flat(stack)
+    x, y = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+    xs, ys = _expand(x, G), y.unsqueeze(1).expand(-1, G).reshape(-1)
+    clean = _stacked_acc(flat, xs, y, G)
+    eps_list = cfg.epsilons.get(metas[0]["dataset"])
+    if eps_list is None:
+        raise ValueError(f"probes.attack.epsilons has no entry for dataset {metas[0]['dataset']!r}")
+    for p in stack.parameters():
+        p.requires_grad_(False)
+    out: list[list[dict]] = [[] for _ in metas]
+    for name in cfg.attacks:
+        for eps in eps_list:
+            adv = attack(name, flat, xs, ys, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps)
+            acc = _stacked_acc(flat, adv, y, G)
+            for g, meta in enumerate(metas):
+                c, a = float(clean[g]), float(acc[g])
+                out[g].append({**_base(meta), "attack": name, "epsilon": float(eps), "accuracy": a, "clean_accuracy": c,
+                               "relative_accuracy": a / c if c > 0 else float("nan")})
+    return [{"attack": rows} for rows in out]
+
+
+def dimensionality_stacked(stack, metas: list[dict], split: Split, cfg: DimensionalityProbe) -> list[dict[str, list[dict]]]:
+    G, flat = len(metas), _Flat(stack)
+    x, y = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+    xs, ys = _expand(x, G), y.unsqueeze(1).expand(-1, G).reshape(-1)
+    eps = cfg.epsilon.get(metas[0]["dataset"])
+    if eps is None:
+        raise ValueError(f"probes.dimensionality.epsilon has no entry for dataset {metas[0]['dataset']!r}")
+    for p in stack.parameters():
+        p.requires_grad_(False)
+    noise = torch.from_numpy(corrupted_test_set(split, cfg.noise, cfg.noise_severity, cfg.seed))
+    perturbed = {"noise": _expand(noise, G),
+                 "adversarial": attack(cfg.attack, flat, xs, ys, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps)}
+    with torch.no_grad():
+        clean = stack.activations(xs)                                  # per layer (N, G, C, *space)
+        changed = {k: stack.activations(v) for k, v in perturbed.items()}
+    out: list[list[dict]] = [[] for _ in metas]
+    for g, meta in enumerate(metas):
+        for layer, rep_all in enumerate(clean):
+            rep = rep_all[:, g].flatten(1).numpy()
+            reps = {"none": rep, **{k: v[layer][:, g].flatten(1).numpy() - rep for k, v in changed.items()}}
+            for pert, r in reps.items():
+                k = n_components(r, cfg.variance)
+                top = max_components(r)
+                out[g].append({**_base(meta), "layer": layer, "perturbation": pert,
+                               "stratum": f"{meta['dataset']}/{pert}", "n_components": k, "max_components": top,
+                               "dim_fraction": k / top})
+    return [{"dimensionality": rows} for rows in out]
+
+
+STACKED = {"corruption": corruption_stacked, "attack": attacks_stacked, "dimensionality": dimensionality_stacked}

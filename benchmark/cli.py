@@ -8,6 +8,7 @@
     claims report                        re-render reports/ from the verdict files
     claims gate --baseline reports/baseline.json [--current reports/claims.json]
     claims baseline                      write reports/baseline.json from reports/claims.json
+    claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
 """
 
 from __future__ import annotations
@@ -138,6 +139,15 @@ def _gate(args) -> int:
     return 0 if ok else 1
 
 
+def _draws(args) -> int:
+    from benchmark.reporting.draws import compare
+
+    rows, share = compare(Path(args.first), Path(args.second))
+    print("\n".join(rows))
+    print(f"\nestimates inside the other draw's interval: {share:.0%} (about 75% expected for equal-width 90% intervals)")
+    return 0
+
+
 def _baseline(args) -> int:
     from benchmark.gate import write_baseline
 
@@ -171,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--current", default="reports/claims.json")
     p.add_argument("--only-regressions", action="store_true", help="fail only on reproduced -> other and missing claims")
     p.set_defaults(fn=_gate)
+    p = sub.add_parser("draws", help="two draws of the suite side by side (e.g. seed_offset 0 and 1000)")
+    p.add_argument("first", help="claims.json of the first draw")
+    p.add_argument("second", help="claims.json of the second draw")
+    p.set_defaults(fn=_draws)
     p = sub.add_parser("baseline")
     p.add_argument("--baseline", default="reports/baseline.json")
     p.add_argument("--current", default="reports/claims.json")

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, TrendDesign,
+from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign, TrendDesign,
                                            distance_w)
 from benchmark.claims.spec import ClaimSpec
 from benchmark.stats.decide import TRANSFORMS
@@ -105,6 +105,13 @@ def _builders() -> list[tuple[ClaimSpec, object, int]]:
                            "replicate": "seed"}, **extra)
         out.append((c, lambda n: DifferenceDesign("seed", "y", "arm", ("regularized",), ("baseline",), n, 1.5, 0.75,
                                                   "reference design"), 1))
+    for form, extra in (("directional", {"direction": "greater", "sesoi": 0.5}),
+                        ("bound", {"direction": "less", "bound": 0.5})):
+        c = _claim(f"paired-difference-{form}", ["seed", "arm", "y"], kind="paired_difference", form=form,
+                   params={"y": "y", "group": "arm", "treatment": ["treated"], "control": ["baseline"],
+                           "replicate": "seed"}, **extra)
+        out.append((c, lambda n: PairedDesign("seed", "y", "arm", ("treated",), ("baseline",), n, None, ("all",),
+                                              (0.8,), "reference design"), 1))
     return out
 
 

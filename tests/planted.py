@@ -49,6 +49,9 @@ def _fill(rows: list[dict], spec: ClaimSpec, used: set[str]) -> pd.DataFrame:
     for col, allowed in (p.get("where") or {}).items():
         frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0]
         used.add(col)
+    for pre in spec.preconditions:  # the instrument works: every replicate passes its preconditions
+        if pre.column not in frame.columns:
+            frame[pre.column] = pre.threshold + (1.0 if pre.op in (">", ">=") else -1.0)
     for col in spec.evidence.columns:
         if col not in frame.columns:
             frame[col] = 0
@@ -108,6 +111,18 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
         for r in range(per_arm):
             rows.append({rep: r, p["group"]: treat[0], p["y"]: e + rng.normal(0, 0.2 * s)})
             rows.append({rep: r, p["group"]: ctrl[0], p["y"]: rng.normal(0, 0.2 * s)})
+    elif t.kind == "paired_difference":
+        treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
+        ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
+        n_pairs = max(1, t.min_replicates - 1) if scenario == "scarce" else n_rep
+        for st in ([0, 1] if p.get("strata") else [None]):
+            for r in range(n_pairs):
+                base = rng.normal(0, s)  # a replicate's own level, removed by the pairing
+                for g, shift in ((treat[0], e), (ctrl[0], 0.0)):
+                    row = {rep: r, p["group"]: g, p["y"]: base + shift + rng.normal(0, 0.2 * s)}
+                    if st is not None:
+                        row[p["strata"]] = st
+                    rows.append(row)
     else:
         raise NotImplementedError(f"no planted-evidence builder for test kind {t.kind!r}: add one in tests/planted.py")
     return _fill(rows, spec, set())

@@ -93,6 +93,7 @@ def reliance(model, meta: dict, split: Split, cfg: RelianceProbe, train_labels=N
     si = torch.cat([selectivity_index(a, y_te, split.n_classes) for a in acts])
     row["selectivity"] = float(si.mean())
     row["epochs"] = meta["epoch"]
+    cond["train_acc"] = train_acc  # carried into every table, for the claims' fit precondition
     out = {"reliance": [row],
            "reliance_curves": [{**cond, "fraction": float(f), "accuracy": float(a)} for f, a in zip(fractions, mean_curve)],
            "reliance_scores": [{**cond, "measure": "area_norm", "score": row["area_norm"]},

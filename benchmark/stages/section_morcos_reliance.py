@@ -3,12 +3,14 @@ ablation curves with batch norm and dropout.
 
     python -m benchmark.stages.section_morcos_reliance
 Reads evidence/morcos_ensemble/reliance.csv, evidence/morcos_course/{course,course_summary}.csv,
-evidence/morcos_regularization/reliance_curves.csv; writes sections/morcos_reliance.md and its PNGs.
+evidence/morcos_{batchnorm,dropout}/reliance_curves.csv; writes sections/morcos_reliance.md and its PNGs.
 """
 
 from __future__ import annotations
 
 import sys
+
+import pandas as pd
 
 from benchmark.atomic import write_bytes, write_text
 from benchmark.paths import evidence_path, project_root
@@ -23,7 +25,8 @@ def main(argv=None) -> int:
     rel = read_table(evidence_path("morcos_ensemble", "reliance"))
     course = read_table(evidence_path("morcos_course", "course"))
     summary = read_table(evidence_path("morcos_course", "course_summary"))
-    curves = read_table(evidence_path("morcos_regularization", "reliance_curves"))
+    curves = pd.concat([read_table(evidence_path(e, "reliance_curves")) for e in ("morcos_batchnorm", "morcos_dropout")],
+                       ignore_index=True)
     figs = {"morcos_reliance_ensemble.png": ensemble_figure(rel),
             "morcos_reliance_course.png": course_figure(course, summary),
             "morcos_reliance_regularization.png": regularization_figure(curves)}

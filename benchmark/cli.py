@@ -7,6 +7,8 @@
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
     claims report                        re-render reports/ from the verdict files
     claims gate --baseline reports/baseline.json [--current reports/claims.json]
+                                         fail on a changed verdict, fewer replicates than designed,
+                                         a NaN estimate or a reason of another category
     claims baseline                      write reports/baseline.json from reports/claims.json
     claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
 """
@@ -90,13 +92,14 @@ def _test(args) -> int:
 def _power(args) -> int:
     from benchmark.claims.registry import find_claim
     from benchmark.stats.design import precision_target, project, replicates_needed, working_transform
-    from benchmark.stats.evidence import read_table
+    from benchmark.stats.evidence import check_integrity, read_table
     from benchmark.stats.kinds import run_test
     from benchmark.stats.decide import TRANSFORMS
     from scipy import stats as _st
 
     path, spec = find_claim(args.claim)
     frame = read_table(args.evidence)
+    check_integrity(frame, spec, args.evidence)
     pilot = run_test(frame, spec, path, args.evidence)
     # the working-scale standard error of the weakest stratum, recovered from its interval
     to_w, _ = TRANSFORMS[working_transform(pilot.kind)]
@@ -135,7 +138,11 @@ def _gate(args) -> int:
 
     ok, lines = compare(Path(args.baseline), Path(args.current), args.only_regressions)
     print("\n".join(lines))
-    print("gate: PASS" if ok else "gate: FAIL (verdicts changed from the baseline)")
+    n_fail = len({ln.split(":")[0] for ln in lines if ln.startswith("FAIL")})
+    n_warn = sum(ln.startswith("warn") for ln in lines)
+    warned = f" ({n_warn} warnings)" if n_warn else ""
+    print(f"gate: PASS{warned}" if ok else f"gate: FAIL ({n_fail} claim{'s' if n_fail != 1 else ''} differ from the baseline: "
+          f"verdict, replicates, NaN estimates or reason; see the FAIL lines){warned}")
     return 0 if ok else 1
 
 

@@ -1,11 +1,20 @@
 """Run one independent job per network across processes, each pinned to one thread.
 
 Results come back in input order and do not depend on the number of workers.
+
+Workers end with their parent: killing a stage's own process (Ctrl-C twice, `kill -9`, a CI
+timeout; not only through dvc) must not leave its pool computing as orphans. On Linux each
+worker asks the kernel for SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG); workers write
+nothing themselves (the parent writes every output atomically), so there is nothing to clean up.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing as mp
+import os
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable, TypeVar
@@ -16,6 +25,26 @@ from benchmark.determinism import pin_threads
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux; elsewhere a no-op
+    returning False). If the parent is already gone (it died between fork and this call), exit."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    return True
+
+
+def _worker_init(threads: int, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    pin_threads(threads)
 
 
 def progress(iterable, total: int | None = None, desc: str = ""):
@@ -28,6 +57,8 @@ def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int, desc: st
     pin_threads(1)
     if workers <= 1 or len(items) <= 1:
         return [fn(it) for it in progress(items, len(items), desc)]
+    # fork: workers are forked by this (the calling) thread, which waits for them below, so
+    # PDEATHSIG (tied to the forking thread) fires exactly when this process goes away
     with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=mp.get_context("fork"),
-                             initializer=pin_threads, initargs=(1,)) as pool:
+                             initializer=_worker_init, initargs=(1, os.getpid())) as pool:
         return list(progress(pool.map(fn, items), len(items), desc))

@@ -52,6 +52,12 @@ def tiny_project(tmp_path, monkeypatch) -> Path:
     gen.update(seeds=[0, 1], epochs=3, hidden=[16, 16], label_noise=[0.0, 0.5, 1.0], train_subset=200)
     params["probes"]["cumulative_ablation"].update(orders=2, eval_subset=100)
     write_yaml(root / "params.yaml", params)
+    # the tiny project's design: the replicates its params produce (the gate checks n against it)
+    for name, n in (("morcos2018-selectivity-not-importance.yaml", len(sel["seeds"])),
+                    ("morcos2018-generalizers-resist-ablation.yaml", len(gen["seeds"]) * len(gen["label_noise"]))):
+        claim = yaml.safe_load((root / "claims" / name).read_text())
+        claim["scales"]["embedded"]["replicates"] = n
+        write_yaml(root / "claims" / name, claim)
     data = REPO / "data"
     if not (data / "mnist1d" / "x_train.npy").is_file():
         pytest.skip("data/ not materialized (run python -m benchmark.data.materialize)")

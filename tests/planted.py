@@ -50,11 +50,45 @@ def _fill(rows: list[dict], spec: ClaimSpec, used: set[str]) -> pd.DataFrame:
         frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0]
         used.add(col)
     for pre in spec.preconditions:  # the instrument works: every replicate passes its preconditions
-        if pre.column not in frame.columns:
-            frame[pre.column] = pre.threshold + (1.0 if pre.op in (">", ">=") else -1.0)
+        if pre.column not in frame.columns:  # (at the threshold, or just past it: inside any domain)
+            frame[pre.column] = pre.threshold + {">": 1e-6, "<": -1e-6}.get(pre.op, 0.0)
+    generated = set(frame.columns)
     for col in spec.evidence.columns:
         if col not in frame.columns:
             frame[col] = 0
+    return _fit_declarations(frame, spec, generated)
+
+
+def _fit_declarations(frame: pd.DataFrame, spec: ClaimSpec, generated: set[str]) -> pd.DataFrame:
+    """Make the planted table obey the claim's evidence.key and evidence.domains without changing
+    the answer: key columns the builder did not generate number the rows within the others;
+    a ranged column is shifted into its range (slopes and correlations do not move), or, for
+    rank correlations, squashed monotonically; a filler column takes a value inside its range."""
+    ev, t = spec.evidence, spec.test
+    missing_key = [c for c in ev.key if c not in generated]
+    present_key = [c for c in ev.key if c in generated]
+    for col in missing_key:
+        frame[col] = frame.groupby(present_key).cumcount() if present_key else np.arange(len(frame))
+        present_key.append(col)
+    for col, dom in ev.domains.items():
+        if isinstance(dom, str):  # integer, count, binary: fillers (0) and generated ids fit
+            continue
+        lo = -np.inf if dom[0] is None else dom[0]
+        hi = np.inf if dom[1] is None else dom[1]
+        v = frame[col].to_numpy(float)
+        if col not in generated:
+            frame[col] = lo if np.isfinite(lo) else (hi if np.isfinite(hi) else 0.0)
+            continue
+        if ((v >= lo) & (v <= hi)).all():
+            continue
+        if col in (t.params.get("x"), t.params.get("y")) and t.kind in ("trend", "replicate_correlation") \
+                and v.max() - v.min() <= hi - lo:
+            start = lo if np.isfinite(lo) else hi - (v.max() - v.min())
+            frame[col] = v - v.min() + start  # a shift: slopes and correlations unchanged
+        elif t.kind == "replicate_correlation" and t.params.get("method", "spearman") == "spearman":
+            frame[col] = lo + (hi - lo) / (1 + np.exp(-v))  # monotone: ranks unchanged
+        else:
+            raise NotImplementedError(f"planted values of {col!r} leave its declared domain {dom}: fit them in tests/planted.py")
     return frame
 
 

@@ -18,7 +18,8 @@ def m2_table(path, slope: float, seeds: int = 5, noise: float = 0.01, seed: int 
     rng = np.random.default_rng(seed)
     x = np.repeat([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], seeds)
     frame = pd.DataFrame({"seed": np.tile(range(seeds), 6), "label_noise": x,
-                          "auc": 0.5 + slope * x + rng.normal(0, noise, len(x)), "accuracy_unablated": 0.99})
+                          "auc": 0.5 + slope * x + rng.normal(0, noise, len(x)), "accuracy_unablated": 0.99,
+                          "train_acc": 0.995})
     frame.to_csv(path, index=False)
     return path
 
@@ -71,6 +72,19 @@ def test_power_from_pilot(tmp_path, capsys):
     out2 = capsys.readouterr().out
     needed2 = out2.split(key)[1].split()[0]
     assert needed2 == "> 2000" or int(needed2) > needed
+
+
+def test_m2_networks_that_did_not_fit_make_it_inconclusive(tmp_path, capsys):
+    """M2's precondition: a strong slope is no verdict while one network is short of its fit."""
+    table = m2_table(tmp_path / "unfit.csv", slope=-0.3)
+    frame = pd.read_csv(table)
+    frame.loc[3, "train_acc"] = 0.9
+    frame.to_csv(table, index=False)
+    assert main(["test", M2, "--evidence", str(table), "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["result"]["verdict"] == "inconclusive"
+    assert rec["result"]["reason_code"] == "precondition_failed"
+    assert [p["passed"] for p in rec["result"]["preconditions"]] == [False]
 
 
 def test_draws_side_by_side(tmp_path, capsys):

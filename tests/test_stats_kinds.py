@@ -125,7 +125,7 @@ def good_table() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     x = np.repeat([0.0, 0.5, 1.0], 5)
     return pd.DataFrame({"seed": np.tile(range(5), 3), "label_noise": x, "auc": 0.6 - 0.2 * x + rng.normal(0, 0.01, 15),
-                         "accuracy_unablated": 1.0})
+                         "accuracy_unablated": 1.0, "train_acc": 1.0})
 
 
 @pytest.mark.parametrize("mutate, column", [
@@ -150,3 +150,45 @@ def test_too_few_replicates_is_inconclusive_not_an_error():
     frame = good_table().iloc[:4]
     res = run_test(frame, spec_, CLAIM, "t.csv")
     assert res.verdict == Verdict.INCONCLUSIVE and "too little evidence" in res.reason
+
+
+def _precondition_claim(on_fail: str):
+    import yaml
+    from benchmark.claims.spec import ClaimSpec
+
+    base = yaml.safe_load((REPO / "claims" / "morcos2018-selectivity-not-importance.yaml").read_text())
+    data = {**base, "test": {"kind": "replicate_mean", "form": "directional", "direction": "greater", "sesoi": 0.1,
+                             "alpha": 0.05, "power": 0.8, "min_replicates": 3, "params": {"y": "y", "replicate": "seed"}},
+            "evidence": {"experiment": "x", "table": "t", "columns": {"seed": "s", "y": "y", "iou": "i"}},
+            "preconditions": [{"name": "units exist", "column": "iou", "reduce": "max", "op": ">", "threshold": 0.04,
+                               "on_fail": on_fail, "why": "detector cut-off"}]}
+    for key in ("key", "domains"):
+        data["evidence"].pop(key, None)
+    return ClaimSpec.model_validate(data)
+
+
+def test_precondition_failure_is_inconclusive_never_falsified():
+    import pandas as pd
+    from benchmark.stats.kinds import run_test
+
+    spec = _precondition_claim("inconclusive")
+    frame = pd.DataFrame({"seed": range(8), "y": [-1.0] * 8, "iou": [0.1] * 7 + [0.01]})
+    res = run_test(frame, spec, "c.yaml", "t.csv")
+    assert res.verdict == Verdict.INCONCLUSIVE and res.reason_code == Reason.PRECONDITION_FAILED
+    assert res.preconditions[0].failing == ("7",)
+    res_ok = run_test(frame.assign(iou=0.1), spec, "c.yaml", "t.csv")
+    assert res_ok.verdict == Verdict.FALSIFIED  # the same evidence, with a working instrument
+
+
+def test_drop_precondition_tests_only_the_replicates_that_have_the_property():
+    import pandas as pd
+    from benchmark.stats.kinds import run_test
+
+    spec = _precondition_claim("drop")
+    ys = [1.0, 1.1, 0.9, 1.05, 0.95, -5.0]
+    frame = pd.DataFrame({"seed": range(6), "y": ys, "iou": [0.1] * 5 + [0.0]})
+    res = run_test(frame, spec, "c.yaml", "t.csv")
+    assert res.n == 5 and res.verdict == Verdict.REPRODUCED and res.preconditions[0].failing == ("5",)
+    few = frame.assign(iou=[0.1, 0.1, 0.0, 0.0, 0.0, 0.0])
+    res_few = run_test(few, spec, "c.yaml", "t.csv")
+    assert res_few.verdict == Verdict.INCONCLUSIVE and res_few.reason_code == Reason.PRECONDITION_FAILED

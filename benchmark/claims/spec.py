@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 CLAIM_ID = re.compile(r"^[a-z][a-z0-9]*[0-9]{4}[a-z]?\.[a-z0-9][a-z0-9-]*$")
 COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -32,10 +32,26 @@ class Hypothesis(Frozen):
     falsified_if: str = Field(min_length=1)
 
 
+Domain = Literal["integer", "count", "binary"] | tuple[float | None, float | None]
+
+
 class EvidenceSpec(Frozen):
+    """Which table the test reads, what its columns mean, and what a trustworthy table looks like.
+
+    key: the columns that identify one observation (e.g. [seed, layer, unit]); no two rows may
+         share them (a duplicated row would count a unit twice). Without a key, identical rows
+         are refused.
+    domains: per column, `integer`, `count` (integer >= 0), `binary` (0 or 1) or an inclusive
+         range `[lo, hi]` (null = open end), e.g. `{seed: integer, selectivity: [0, 1]}`; a value
+         outside it is an error naming the row.
+    The replicate column (test.params.replicate) must be complete: no empty, NaN or infinite value.
+    """
+
     experiment: str = Field(pattern=r"^[a-z0-9_]+$")
     table: str = Field(pattern=r"^[a-z0-9_]+$")
     columns: dict[str, str] = Field(description="column name -> meaning and unit")
+    key: tuple[str, ...] = Field(default=(), description="columns identifying one row; unique")
+    domains: dict[str, Domain] = Field(default_factory=dict, description="column -> integer | count | binary | [lo, hi]")
 
     @field_validator("columns")
     @classmethod
@@ -46,6 +62,36 @@ class EvidenceSpec(Frozen):
         if bad:
             raise ValueError(f"invalid column names {bad}")
         return v
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        _declared(v, info, "key")
+        if len(set(v)) != len(v):
+            raise ValueError(f"key lists a column twice: {list(v)}")
+        return v
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, v: dict[str, Domain], info: ValidationInfo) -> dict[str, Domain]:
+        _declared(tuple(v), info, "domains")
+        for col, dom in v.items():
+            if isinstance(dom, tuple):
+                lo, hi = dom
+                if any(b is not None and b != b for b in dom):
+                    raise ValueError(f"column {col!r}: range bounds must be numbers or null")
+                if lo is not None and hi is not None and lo > hi:
+                    raise ValueError(f"column {col!r}: range [{lo}, {hi}] is empty (lo > hi)")
+        return v
+
+
+def _declared(cols: tuple[str, ...], info: ValidationInfo, what: str) -> None:
+    declared = info.data.get("columns")
+    if declared is None:  # columns failed their own validation: that error is reported
+        return
+    unknown = [c for c in cols if c not in declared]
+    if unknown:
+        raise ValueError(f"{what} names undeclared columns {unknown} (declared: {list(declared)})")
 
 
 class TestSpec(Frozen):
@@ -121,8 +167,11 @@ class Precondition(Frozen):
     """A check the instrument must pass before the claim can be decided (e.g. door units exist).
 
     Read from a numeric column of the claim's own evidence table: reduced within each replicate
-    (`reduce`), then `op threshold` must hold for every replicate. A failure makes the verdict
-    `inconclusive` (precondition failed), never `falsified`.
+    (`reduce`), then `op threshold` is checked for every replicate. `on_fail: inconclusive` (the
+    default): any failing replicate makes the verdict `inconclusive` (precondition failed), never
+    `falsified`. `on_fail: drop`: the claim is about models that have the property (e.g. a
+    generator with door units), so failing replicates are left out of the test, named in the
+    result, and the verdict is `inconclusive` only when fewer than `min_replicates` remain.
     """
 
     name: str = Field(min_length=1)
@@ -130,6 +179,7 @@ class Precondition(Frozen):
     reduce: Literal["max", "min", "mean"] = "mean"
     op: Literal[">", ">=", "<", "<="]
     threshold: float
+    on_fail: Literal["inconclusive", "drop"] = "inconclusive"
     why: str = Field(min_length=1, description="where the threshold comes from (the paper, the instrument)")
 
 

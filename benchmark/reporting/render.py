@@ -35,6 +35,14 @@ def replicate_summary(replicates: list[str]) -> str:
         return f"{len(replicates)} ({shown})"
 
 
+def _precondition_outcome(pre: dict[str, Any]) -> str:
+    failing = ", ".join(pre.get("failing", []))
+    if pre.get("on_fail") == "drop":
+        left_out = f"; left out of the test: {failing}" if failing else ""
+        return ("passed" if pre["passed"] else "FAILED (too few replicates pass)") + left_out
+    return "passed" if pre["passed"] else f"FAILED in {failing}"
+
+
 def _claim_rows(entries: list[dict[str, Any]]) -> list[str]:
     lines = ["| claim | v | verdict (at its alpha) | estimate [CI] | p support / against | "
              "Holm in paper / BH q | survives Holm / BH | design power (observed) | n (design) |",
@@ -87,7 +95,7 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                 f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`); MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
         for pre in e.get("preconditions", []):
             out.append(f"- Precondition '{pre['name']}': {pre['column']} {fmt(pre['value'], 3)} (weakest replicate) "
-                       f"{pre['op']} {pre['threshold']:g}: {'passed' if pre['passed'] else 'FAILED in ' + ', '.join(pre['failing'])}.")
+                       f"{pre['op']} {pre['threshold']:g}: {_precondition_outcome(pre)}.")
         if e["strata"]:
             out += ["", "| stratum | estimate | CI | n |", "|---|---|---|---|"]
             out += [f"| {s['name']} | {fmt(s['estimate'])} | [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}] | {s['n']} |" for s in e["strata"]]

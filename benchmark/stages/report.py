@@ -46,6 +46,8 @@ def build_report(scale: str, sections: list[tuple[str, Path]]) -> dict:
             "ci_level": res["ci_level"], "statistic": res["statistic"], "df": res["df"], "power": res["power"],
             "power_target": rec["claim"]["test"]["power"], "n": res["n"], "strata": res["strata"],
             "preconditions": res.get("preconditions", []),
+            "replicates_dropped": len({r for pre in res.get("preconditions", []) if pre.get("on_fail") == "drop"
+                                       for r in pre.get("failing", [])}),
             "replicates_design": claims[cid][1].scales[scale].replicates if scale in claims[cid][1].scales else None,
             "design_power": design.power if design else None,
             "design_half_width": design.half_width if design else None,

@@ -105,8 +105,9 @@ def decide(
                 Reason.MANIPULATION_FAILED)
     if failed_preconditions:
         what = "; ".join(f"{p.name} ({p.column} {p.value:.3g}, needs {p.op} {p.threshold:g}"
-                         + (f"; fails in {len(p.failing)} replicate(s)" if p.failing else "") + ")"
-                         for p in failed_preconditions)
+                         + (f"; fails in {len(p.failing)} replicate(s)" if p.failing else "")
+                         + (f", too few left for min_replicates {spec.min_replicates}" if p.on_fail == "drop" else "")
+                         + ")" for p in failed_preconditions)
         return Verdict.INCONCLUSIVE, f"precondition failed: {what}", Reason.PRECONDITION_FAILED
     if n < spec.min_replicates:
         return (Verdict.INCONCLUSIVE, f"too little evidence: {n} replicates < {spec.min_replicates} required",

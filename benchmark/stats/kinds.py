@@ -21,7 +21,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import ClaimFileError
 from benchmark.stats.decide import TRANSFORMS, Inference, interval, observed_power, one_sided_p, summarize, thresholds, with_preconditions
-from benchmark.stats.preconditions import check_preconditions
+from benchmark.stats.preconditions import check_preconditions, drop_failing
 from benchmark.stats.evidence import validate
 from benchmark.stats.result import Stratum, TestResult
 
@@ -315,7 +315,8 @@ def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table
     numeric = [spec.test.params[k] for k in kind.numeric_params]
     numeric += [pre.column for pre in spec.preconditions if pre.column not in numeric]
     frame = validate(frame, spec, table_path, numeric)
-    result = kind.run(frame, spec.test)
     if not spec.preconditions:
-        return result
-    return with_preconditions(result, check_preconditions(frame, spec), spec.test)
+        return kind.run(frame, spec.test)
+    checks = check_preconditions(frame, spec)
+    result = kind.run(drop_failing(frame, spec, checks), spec.test)
+    return with_preconditions(result, checks, spec.test)

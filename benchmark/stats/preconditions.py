@@ -20,7 +20,10 @@ OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
 def check_preconditions(frame: pd.DataFrame, spec: ClaimSpec) -> tuple[PreconditionResult, ...]:
-    """One result per declared check; `frame` is the validated evidence table (before filters)."""
+    """One result per declared check; `frame` is the validated evidence table (before filters).
+
+    A `drop` check passes when at least `min_replicates` replicates pass it (the others are left
+    out of the test by `drop_failing`); an `inconclusive` check passes when every replicate does."""
     rep = spec.test.params.get("replicate", "seed")
     out = []
     for pre in spec.preconditions:
@@ -33,6 +36,22 @@ def check_preconditions(frame: pd.DataFrame, spec: ClaimSpec) -> tuple[Precondit
         else:
             # the replicate furthest on the wrong side of the threshold
             weakest = float(per_rep.min() if pre.op in (">", ">=") else per_rep.max())
+        if pre.on_fail == "drop":
+            passed = bool(len(per_rep) - len(failing) >= spec.test.min_replicates)
+            kept = per_rep[[k not in set(failing) for k in map(str, per_rep.index)]]
+            if len(kept):  # the weakest replicate that stays in the test
+                weakest = float(kept.min() if pre.op in (">", ">=") else kept.max())
+        else:
+            passed = bool(len(per_rep) > 0 and not failing)
         out.append(PreconditionResult(pre.name, pre.column, weakest, pre.op, float(pre.threshold),
-                                      passed=bool(len(per_rep) > 0 and not failing), failing=failing))
+                                      passed=passed, failing=failing, on_fail=pre.on_fail))
     return tuple(out)
+
+
+def drop_failing(frame: pd.DataFrame, spec: ClaimSpec, checks: tuple[PreconditionResult, ...]) -> pd.DataFrame:
+    """The rows of replicates that pass every `drop` check."""
+    rep = spec.test.params.get("replicate", "seed")
+    dropped = {r for c in checks if c.on_fail == "drop" for r in c.failing}
+    if not dropped or rep not in frame.columns:
+        return frame
+    return frame[~frame[rep].astype(str).isin(dropped)]

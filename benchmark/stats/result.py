@@ -37,6 +37,7 @@ class PreconditionResult:
     threshold: float
     passed: bool
     failing: tuple[str, ...] = ()  # replicates that fail it
+    on_fail: str = "inconclusive"  # "drop": failing replicates were left out of the test
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""Known-broken probes for the gate's tests: a one-line source mutation of a probe function, and a
+claims.json entry from a test result, so a test can run claim test + gate on mutated evidence.
+
+`mutant(module, name, old, new)` compiles the module's source with `old` replaced by `new`
+(exactly one occurrence: the mutation is the one the test names) and returns the object `name`
+from that copy; the real module is untouched, tests monkeypatch the copy in where it is used.
+Only side-effect-free modules can be copied this way (not the probe registry).
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import ModuleType
+from typing import Any
+
+from benchmark.atomic import write_json
+from benchmark.claims.spec import ClaimSpec
+from benchmark.gate import compare, write_baseline
+from benchmark.stats.result import TestResult
+
+
+def mutant(module: ModuleType, name: str, old: str, new: str) -> Any:
+    src = inspect.getsource(module)
+    assert src.count(old) == 1, f"mutation {old!r} must match {module.__name__} exactly once"
+    namespace: dict[str, Any] = {"__name__": f"{module.__name__}__mutant"}
+    exec(compile(src.replace(old, new), f"{module.__file__} (mutant: {old!r} -> {new!r})", "exec"), namespace)
+    return namespace[name]
+
+
+def entry(spec: ClaimSpec, result: TestResult, design: int) -> dict[str, Any]:
+    """What the report stage writes to reports/claims.json for a claim (the fields the gate reads)."""
+    return {"claim_id": spec.id, "version": spec.version, "verdict": result.verdict.value, "reason": result.reason,
+            "reason_code": getattr(result, "reason_code", None), "n": result.n, "replicates_design": design,
+            "estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high, "ci_level": result.ci_level}
+
+
+def gate(tmp_path, spec: ClaimSpec, base: TestResult, current: TestResult, design: int) -> tuple[bool, list[str]]:
+    """Baseline from `base` (through `claims baseline`'s writer), then the gate on `current`."""
+    (tmp_path / "gate").mkdir(exist_ok=True)
+    claims, baseline = tmp_path / "gate" / "claims.json", tmp_path / "gate" / "baseline.json"
+    write_json(claims, {"claims": [entry(spec, base, design)]})
+    write_baseline(claims, baseline)
+    ok, lines = compare(baseline, claims)
+    assert ok, f"the unmutated probe must pass its own baseline: {lines}"
+    write_json(claims, {"claims": [entry(spec, current, design)]})
+    return compare(baseline, claims)

@@ -11,6 +11,8 @@
                                          a NaN estimate or a reason of another category
     claims baseline                      write reports/baseline.json from reports/claims.json
     claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
+    claims audit --model NET.safetensors [--model ...] --arch PKG.MOD:CLASS --data DATA.npz --out DIR
+                                         the unit-level probes and every claim they can test, on your networks
 """
 
 from __future__ import annotations
@@ -163,6 +165,21 @@ def _baseline(args) -> int:
     return 0
 
 
+def _audit(args) -> int:
+    from benchmark.audit import audit
+
+    kwargs = json.loads(args.arch_kwargs) if args.arch_kwargs else None
+    layers = [s for s in args.layers.split(",") if s] if args.layers else None
+    res = audit(args.model, args.arch, args.data, args.out, kwargs, layers, args.masks)
+    print(f"audit of {len(res['networks'])} network(s), report {res['report_id']}:")
+    for t in res["tested"]:
+        print(f"  {t['verdict']:>28}  {t['claim_id']}: {t['reason']}")
+    for cid, why in sorted(res["not_tested"].items()):
+        print(f"  {'not tested':>28}  {cid}: {why}")
+    print(f"report: {Path(args.out) / 'report.md'} and {Path(args.out) / 'report.html'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="claims", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -196,6 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", default="reports/baseline.json")
     p.add_argument("--current", default="reports/claims.json")
     p.set_defaults(fn=_baseline)
+    p = sub.add_parser("audit", help="the unit-level probes and claim tests on your own networks")
+    p.add_argument("--model", type=Path, action="append", required=True,
+                   help="safetensors state dict of one network (repeat for replicates)")
+    p.add_argument("--arch", required=True, help="'package.module:ClassName' that builds the network")
+    p.add_argument("--arch-kwargs", help="JSON keyword arguments for --arch")
+    p.add_argument("--data", type=Path, required=True, help=".npz with x_test, y_test (and x_train, y_train)")
+    p.add_argument("--masks", type=Path, help=".npz with concept masks (N, K, H, W) for dissection")
+    p.add_argument("--layers", help="comma-separated module names whose outputs are units (default: nn.ReLU modules)")
+    p.add_argument("--out", type=Path, default=Path("audit"), help="folder for the report (default: audit/)")
+    p.set_defaults(fn=_audit)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)

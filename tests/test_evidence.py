@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,7 +105,7 @@ def test_at_least_the_41_reported_variants():
 
 def test_good_tables_pass(tmp_path):
     for claim, frame in ((M1, m1_table()), (M2, m2_table())):
-        path = tmp_path / f"{claim}.csv"
+        path = tmp_path / f"{Path(claim).stem}.csv"
         path.write_text(_csv(frame))
         assert claims_main(["test", claim, "--evidence", str(path)]) == 0
 

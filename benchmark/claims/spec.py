@@ -183,6 +183,14 @@ class Precondition(Frozen):
     why: str = Field(min_length=1, description="where the threshold comes from (the paper, the instrument)")
 
 
+class PaperFigure(Frozen):
+    """The paper's own number for the claim's estimate, on the report scale (the scale of the
+    test's estimate: rho, a difference in accuracy, ...), marked on the report's forest plot."""
+
+    value: float = Field(allow_inf_nan=False)
+    note: str = Field(min_length=1, description="where the number comes from (figure, table, how it was read)")
+
+
 class ClaimSpec(Frozen):
     id: str
     version: int = Field(ge=1)
@@ -199,6 +207,8 @@ class ClaimSpec(Frozen):
     preconditions: list[Precondition] = Field(default_factory=list)
     deviations: list[str] = Field(default_factory=list)
     figure: dict[str, str] = Field(default_factory=dict, description="axis labels etc.")
+    paper_figure: PaperFigure | None = Field(
+        default=None, description="the paper's own estimate, where it gives one (optional)")
 
     @field_validator("id")
     @classmethod

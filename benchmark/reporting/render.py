@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 from typing import Any
 
 from benchmark.reporting.suite import fmt
 
-VERDICT_BADGE = {"reproduced": "REPRODUCED", "falsified": "FALSIFIED", "inconclusive": "inconclusive"}
+# Plain ASCII words: the HTML page turns them into CSS badges (no emoji, no glyph a font may lack).
+VERDICT_BADGE = {"reproduced": "REPRODUCED", "falsified": "FALSIFIED", "inconclusive": "INCONCLUSIVE"}
+BADGE = re.compile(r"\b(REPRODUCED|FALSIFIED|INCONCLUSIVE)\b")
+FOREST = "figures/forest.png"
 
 
 def _decisive_p(e: dict[str, Any], which: str) -> float:
@@ -23,16 +27,50 @@ def _survival(e: dict[str, Any]) -> str:
     return f"{marks[e['survives_holm_paper']]} / {marks[e['survives_bh']]}"
 
 
-def replicate_summary(replicates: list[str]) -> str:
-    """How many, and their range: never the whole list."""
+def replicate_summary(replicates: list[str], of: str | None = None) -> str:
+    """How many, of what, and their range: never the whole list.
+
+    `of` names the replicate column (seed, sample, ...). Ids that share a prefix and end in a
+    number ('g0-17') are summarized by the numeric range.
+    """
+    what = f" by `{of}`" if of else ""
     if not replicates:
         return "none"
-    try:
-        nums = sorted(int(r) for r in replicates)
-        return f"{len(nums)} ({nums[0]}-{nums[-1]})" if len(nums) > 1 else f"1 ({nums[0]})"
-    except ValueError:
-        shown = ", ".join(replicates[:3]) + (", ..." if len(replicates) > 3 else "")
-        return f"{len(replicates)} ({shown})"
+    tails = [re.match(r"^(.*?)(\d+)$", str(r)) for r in replicates]
+    if all(tails) and len({t.group(1) for t in tails}) == 1:
+        prefix = tails[0].group(1)
+        nums = sorted(int(t.group(2)) for t in tails)
+        rng = f"{prefix}{nums[0]}-{prefix}{nums[-1]}" if prefix else f"{nums[0]}-{nums[-1]}"
+        gaps = "" if nums[-1] - nums[0] + 1 == len(nums) else ", not contiguous"
+        return (f"{len(nums)}{what} ({rng}{gaps})" if len(nums) > 1 else f"1{what} ({prefix}{nums[0]})")
+    shown = ", ".join(sorted(map(str, replicates))[:3]) + (", ..." if len(replicates) > 3 else "")
+    return f"{len(replicates)}{what} ({shown})"
+
+
+def _replicates_of(e: dict[str, Any]) -> str:
+    return replicate_summary(e["replicates"], e["claim"]["test"].get("params", {}).get("replicate", "seed"))
+
+
+def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
+    """What holds? The forest plot, then one line per claim linking to its section."""
+    counts = {v: sum(e["verdict"] == v for e in entries) for v in VERDICT_BADGE}
+    lines = [f"**What holds:** {len(entries)} claim{'' if len(entries) == 1 else 's'}: " + ", ".join(
+                 f"{VERDICT_BADGE[v]} {counts[v]}" for v in VERDICT_BADGE) + ".", "",
+             f"![forest plot]({FOREST})", "",
+             "Each claim's estimate (dot) and (1 - 2 alpha) interval (bar) on one standardized axis: 0 is the "
+             "claim's null, 1 its smallest effect of interest (directional claims: reproduced when the interval "
+             "lies beyond 0 on the claimed side, falsified when it lies below 1) or its bound (bound claims: "
+             "reproduced when the interval lies below 1). An open diamond marks the paper's own figure where "
+             "the claim file gives one.", ""]
+    for e in entries:
+        scale_ci = f"{fmt(e['estimate'])} [{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
+        few = ""
+        if e.get("reason_code") == "too_little_evidence":
+            k = len(e["replicates"])
+            few = f" ({k} replicate{'' if k == 1 else 's'}, needs {e.get('replicates_required', '?')})"
+        lines.append(f"- {VERDICT_BADGE[e['verdict']]}{few} [`{e['claim_id']}`](#{e['claim_id']}) v{e['version']}: "
+                     f"{e['claim']['statement']} Estimate {scale_ci}, n {e['n']}; replicates {_replicates_of(e)}.")
+    return lines + [""]
 
 
 def _precondition_outcome(pre: dict[str, Any]) -> str:
@@ -60,20 +98,23 @@ def _claim_rows(entries: list[dict[str, Any]]) -> list[str]:
 
 def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
     entries = report["claims"]
+    rid = report.get("report_id", "unversioned")
     out = ["# interp-claims report", "",
-           f"Scale: **{report['scale']}**. Git commit `{report['environment']['git']['commit']}`"
-           f"{' (dirty)' if report['environment']['git']['dirty'] else ''}; dvc.lock sha256 `{report['environment']['dvc_lock_sha256'][:12]}`.",
-           "", "Each verdict is decided at its claim's own pre-registered alpha, on raw one-sided p-values; "
+           f"Report `{rid}`, scale **{report['scale']}**. Git commit `{report['environment']['git']['commit']}`"
+           f"{' (dirty)' if report['environment']['git']['dirty'] else ''}. Cite it with `reports/references.bib` "
+           "and `reports/claims.tex` (README, section 'How to cite').", "",
+           *_first_screen(entries),
+           "## Summary", "", "Each verdict is decided at its claim's own pre-registered alpha, on raw one-sided p-values; "
            "estimates carry (1 - 2 alpha) intervals over independently trained models. Beside each decisive "
            "verdict stand the Holm-adjusted p within the paper's claims and the Benjamini-Hochberg q across the "
            "suite; 'survives' says whether the verdict still holds on them (**no** marks one that does not). "
            "Design power is fixed from the claim's pilot (seeds disjoint from the verdict's); the observed "
            "sensitivity from the fitted variance stands beside it. A failed precondition or manipulation check "
            "makes a verdict inconclusive. See README, *Verdicts*.", "",
-           "## Summary", "", *_claim_rows(entries), ""]
+           *_claim_rows(entries), ""]
     for e in entries:
         c = e["claim"]
-        out += [f"## `{e['claim_id']}` (version {e['version']})", "",
+        out += [f'<a id="{e["claim_id"]}"></a>', "", f"## `{e['claim_id']}` (version {e['version']})", "",
                 f"> {c['statement']}", "",
                 f"Source: {c['paper']['cite']}, {c['paper']['where']}.", "",
                 f"**Verdict: {VERDICT_BADGE[e['verdict']]}** at alpha {e['alpha']}: {e['reason']}"
@@ -91,7 +132,9 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                 f"- Design: {e.get('replicates_design', '?')} replicates, power {fmt(e.get('design_power'), 3)}, "
                 f"half-width {fmt(e.get('design_half_width'), 3)} (target {fmt(e.get('design_precision'), 3)}, working scale); "
                 f"observed sensitivity {fmt(e['power'], 3)}.",
-                f"- Replicates: {replicate_summary(e['replicates'])}.",
+                f"- Replicates: {_replicates_of(e)}.",
+                *([f"- The paper's figure: {fmt(c['paper_figure']['value'], 4)} ({c['paper_figure']['note']}); "
+                   "marked on the forest plot."] if c.get("paper_figure") else []),
                 f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`); MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
         for pre in e.get("preconditions", []):
             out.append(f"- Precondition '{pre['name']}': {pre['column']} {fmt(pre['value'], 3)} (weakest replicate) "
@@ -110,8 +153,13 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
     for title, section_md in report.get("extra_sections", []):
         out += [f"## {title}", "", section_md, ""]
     env = report["environment"]
-    out += ["## Environment", "", "| package | version |", "|---|---|",
-            *[f"| {k} | {v} |" for k, v in sorted(env["packages"].items())], ""]
+    out += ['<a id="environment"></a>', "", "## Environment", "",
+            f"Report `{rid}`: a hash of this report's inputs (the verdict files, each claim's version, "
+            f"`requirements.lock` sha256 `{env.get('requirements_lock_sha256', 'none')[:12]}` and the scale). "
+            f"Git commit `{env['git']['commit']}`{' (dirty)' if env['git']['dirty'] else ''}.", "",
+            "| package | version |", "|---|---|",
+            *[f"| {k} | {v} |" for k, v in sorted(env["packages"].items())], "",
+            f"Report `{rid}`.", ""]
     return "\n".join(out)
 
 
@@ -143,15 +191,23 @@ def html_page(md_text: str, figures: dict[str, Path]) -> str:
         if in_list:
             body.append("</ul>")
             in_list = False
+        if line.startswith("<a id=") and line.endswith("></a>"):
+            body.append(line)  # a stable anchor per claim (report.html#<claim id>)
+            continue
         if line.startswith("!["):
             cid = line[2:line.index("]")]
             target = line[line.index("](") + 2:line.rindex(")")]
             png = figures.get(cid) or figures.get(Path(target).name)
             if png and png.is_file():
                 data = base64.b64encode(png.read_bytes()).decode()
-                body.append(f'<img alt="{html.escape(cid)}" src="data:image/png;base64,{data}">')
+                cls = ' class="forest"' if target == FOREST else ""
+                body.append(f'<img{cls} alt="{html.escape(cid)}" src="data:image/png;base64,{data}">')
+            else:
+                body.append(f'<p class="missing">figure {html.escape(target)} is missing</p>')
         elif line.startswith("## "):
-            body.append(f"<h2>{_inline(line[3:])}</h2>")
+            m = re.match(r"^`([^`]+)`", line[3:])
+            anchor = f' id="h-{html.escape(m.group(1))}"' if m else ""
+            body.append(f"<h2{anchor}>{_inline(line[3:])}</h2>")
         elif line.startswith("# "):
             body.append(f"<h1>{_inline(line[2:])}</h1>")
         elif line.startswith("> "):
@@ -164,12 +220,23 @@ def html_page(md_text: str, figures: dict[str, Path]) -> str:
         body.append("</ul>")
     style = ("body{font-family:sans-serif;max-width:1000px;margin:auto;padding:1em;line-height:1.4}"
              "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:3px 6px}"
-             "img{max-width:100%}blockquote{font-style:italic;border-left:3px solid #999;padding-left:.8em}")
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>interp-claims report</title><style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+             "img{max-width:100%}blockquote{font-style:italic;border-left:3px solid #999;padding-left:.8em}"
+             ".badge{display:inline-block;font:bold 75%/1.4 sans-serif;letter-spacing:.04em;padding:0 .45em;"
+             "border-radius:.3em;color:#fff;white-space:nowrap}.badge.reproduced{background:#1b7837}"
+             ".badge.falsified{background:#b2182b}.badge.inconclusive{background:#6f6f6f}"
+             ".missing{color:#b2182b;font-weight:bold}footer{margin-top:2em;color:#555;font-size:85%}"
+             ":target+h2{background:#fff3c4}")
+    m = re.search(r"Report `(ic-[0-9a-f]+)`", md_text)
+    rid = m.group(1) if m else "unversioned"
+    foot = f'<footer id="report-id">interp-claims report <code>{rid}</code>; environment above.</footer>'
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>interp-claims report {rid}</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + f"\n{foot}\n</body></html>\n")
 
 
 def _inline(text: str) -> str:
     text = html.escape(text)
+    text = re.sub(r"\[([^\]]+)\]\(#([^)\s]+)\)", r'<a href="#\2">\1</a>', text)
+    text = BADGE.sub(lambda m: f'<span class="badge {m.group(1).lower()}">{m.group(1)}</span>', text)
     parts = text.split("`")
     text = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
     parts = text.split("**")

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     lag = summary.drop_duplicates("seed")["lag"]
     text = (
         f"**Ensemble (M3a).** {len(rel)} networks on clean labels (seeds x learning rates "
-        f"{sorted(rel['lr'].unique())}); one point per network. Ringed: the 5 best and 5 worst generalizers "
+        f"{', '.join(f'{lr:g}' for lr in sorted(rel['lr'].unique()))}); one point per network. Ringed: the 5 best and 5 worst generalizers "
         f"(the paper's contrast). Pearson r of area and test accuracy {rel['area_norm'].corr(rel['test_acc']):.2f}, "
         f"of area and test loss {rel['area_norm'].corr(rel['test_loss']):.2f} (descriptive; the claim's test is "
         f"the slope in its own figure).\n\n![ensemble](sections/morcos_reliance_ensemble.png)\n\n"

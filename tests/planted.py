@@ -49,6 +49,9 @@ def _fill(rows: list[dict], spec: ClaimSpec, used: set[str]) -> pd.DataFrame:
     for col, allowed in (p.get("where") or {}).items():
         frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0]
         used.add(col)
+    for pre in spec.preconditions:  # the instrument works: every replicate passes its preconditions
+        if pre.column not in frame.columns:  # (at the threshold, or just past it: inside any domain)
+            frame[pre.column] = pre.threshold + {">": 1e-6, "<": -1e-6}.get(pre.op, 0.0)
     generated = set(frame.columns)
     for col in spec.evidence.columns:
         if col not in frame.columns:

@@ -101,8 +101,14 @@ def _adam_step(params: dict, grads: dict, m: dict, v: dict, step: int, lr: float
 
 
 def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
-                regularizer: "Regularizer | None" = None) -> list[Trained]:
-    """Train the networks of one group together; one `Trained` per job, in job order."""
+                regularizer: "Regularizer | None" = None, checkpoints: Sequence[int] = ()) -> list[Trained]:
+    """Train the networks of one group together; one `Trained` per job, in job order.
+
+    `checkpoints`: epochs (1 = after the first) at which each still-training network's parameters
+    are kept (`Trained.checkpoints[epoch]`), for probes over the course of training (morcos2018 M3b).
+    Dropout (an architecture with it) draws different masks per network (vmap randomness
+    "different") from the torch generator seeded by the group's last job: deterministic per group.
+    Evaluation (fit checks, final metrics) runs the architecture in eval mode (no dropout)."""
     from benchmark.determinism import seed_everything
 
     jobs = list(jobs)
@@ -138,7 +144,7 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
     def logits_of(p: dict, x: torch.Tensor) -> torch.Tensor:
         return functional_call(net.model, p, (x,))
 
-    batched_loss = vmap(loss)  # per-network losses; their sum's gradient is each network's own
+    batched_loss = vmap(loss, randomness="different")  # per-network losses; their sum's gradient is each network's own
 
     def grad_step(p: dict, x: torch.Tensor, y: torch.Tensor) -> dict:
         leaves = {k: t.detach().requires_grad_() for k, t in p.items()}
@@ -158,7 +164,14 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
 
     @torch.no_grad()
     def train_accuracy(p: dict, idx: list[int]) -> torch.Tensor:
-        return (forward(p, x_tr).argmax(-1) == y_used[idx]).float().mean(1)
+        net.eval()
+        try:
+            return (forward(p, x_tr).argmax(-1) == y_used[idx]).float().mean(1)
+        finally:
+            net.train()
+
+    keep_at = set(int(e) for e in checkpoints)
+    kept: dict[int, dict[int, dict[str, torch.Tensor]]] = {j: {} for j in range(len(jobs))}
 
     for epoch in range(cfg.epochs):
         orders = torch.stack([torch.randperm(n, generator=gens[j]) for j in active])  # (A, n)
@@ -169,8 +182,10 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
             step += 1
             with torch.no_grad():
                 _adam_step(params, grads, m, v, step, cfg.lr, cfg.weight_decay)
-        for j in active:
+        for i, j in enumerate(active):
             epochs_run[j] = epoch + 1
+            if epoch + 1 in keep_at:
+                kept[j][epoch + 1] = {k: t[i].clone() for k, t in params.items()}
         if cfg.fit_threshold is None:
             continue
         acc = train_accuracy(params, active)
@@ -191,6 +206,7 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
         final[j] = {k: t[i].clone() for k, t in params.items()}
 
     out = []
+    net.eval()
     with torch.no_grad():
         for j, job in enumerate(jobs):
             state = {k: final[j][k].contiguous() for k in names}
@@ -205,21 +221,22 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
                 "test_loss": float(nn.functional.cross_entropy(test_logits, y_te)),
             }
             metrics["fit"] = float(cfg.fit_threshold is None or metrics["train_acc"] >= cfg.fit_threshold)
-            out.append(Trained(state, metrics, labels[j]))
+            out.append(Trained(state, metrics, labels[j], kept[j]))
     return out
 
 
 def _train_group_item(item) -> list[Trained]:
-    cfg, split, jobs, regularizer = item
-    return train_group(cfg, split, jobs, regularizer)
+    cfg, split, jobs, regularizer, checkpoints = item
+    return train_group(cfg, split, jobs, regularizer, checkpoints)
 
 
 def train_many(cfg: TrainConfig, split: Split, jobs: Sequence[Job], group_size: int, workers: int = 1,
-               regularizer: "Regularizer | None" = None, desc: str = "train") -> list[Trained]:
+               regularizer: "Regularizer | None" = None, desc: str = "train",
+               checkpoints: Sequence[int] = ()) -> list[Trained]:
     """Every job, trained in groups of `group_size` across `workers` processes (one thread each);
     results in job order. The bytes depend on the jobs and `group_size`, never on `workers`."""
     from benchmark.parallel import map_ordered
 
     batches = groups_of(jobs, group_size)
-    results = map_ordered(_train_group_item, [(cfg, split, g, regularizer) for g in batches], workers, desc=desc)
+    results = map_ordered(_train_group_item, [(cfg, split, g, regularizer, tuple(checkpoints)) for g in batches], workers, desc=desc)
     return [t for group in results for t in group]

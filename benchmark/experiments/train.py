@@ -39,6 +39,8 @@ class Trained:
     state: dict[str, torch.Tensor]
     metrics: dict[str, float]
     train_labels: np.ndarray  # the (possibly corrupted) labels it was trained on
+    # epoch -> parameters after that epoch (ensemble trainer's `checkpoints`; empty otherwise)
+    checkpoints: dict[int, dict[str, torch.Tensor]] = dataclasses.field(default_factory=dict)
 
 
 def corrupt_labels(y: np.ndarray, fraction: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:

@@ -51,6 +51,10 @@ def build(arch: str, d_in: int, n_classes: int, hidden: list[int], in_shape: tup
     per-example `in_shape`)."""
     if arch == "mlp":
         return MLP(d_in, hidden, n_classes)
+    if arch.startswith("mlp+"):  # batch norm / dropout variants (morcos2018 M4)
+        from benchmark.models.morcos_variants import build_variant
+
+        return build_variant(arch, d_in, n_classes, hidden)
     if arch in ("conv1d", "conv2d"):
         from benchmark.models.convnet import ConvNet
 

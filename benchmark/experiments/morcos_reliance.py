@@ -1,0 +1,58 @@
+"""morcos2018 M3/M4: reliance on single directions across an ensemble, over training, with batch
+norm and dropout. What is trained (the settings, one block per scale in params.yaml) and the
+networks' names; the training itself is `benchmark.experiments.ensemble` (groups of same-shape
+networks trained together).
+
+Conditions of one network: its architecture (`mlp`, `mlp+bn`, `mlp+dropout=<p>`), its learning
+rate and its seed. Jobs are condition-major (one architecture x learning rate's seeds together),
+cut into groups of `group_size`; a group never mixes architectures or learning rates (both are
+settings shared by the whole group in the ensemble trainer), which `jobs()` checks.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class RelianceExperiment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str
+    hidden: list[int] = Field(min_length=1)
+    archs: list[str] = Field(default_factory=lambda: ["mlp"], min_length=1)
+    lrs: list[float] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=2)
+    train_subset: int | None = Field(default=None, ge=10)
+    fit_threshold: float | None = Field(default=None, gt=0, le=1)
+    checkpoint_every: int | None = Field(default=None, ge=1)  # keep parameters every k epochs (M3b)
+    group_size: int = Field(default=1, ge=1)
+
+    @field_validator("seeds", "archs", "lrs")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("values must be unique")
+        return v
+
+    @model_validator(mode="after")
+    def _groups_do_not_mix(self):
+        if len(self.seeds) % self.group_size:
+            raise ValueError(f"group_size {self.group_size} must divide the {len(self.seeds)} seeds "
+                             "(a group never mixes architectures or learning rates)")
+        return self
+
+    def conditions(self, offset: int = 0) -> list[tuple[str, float, int]]:
+        """(arch, lr, seed) of every network, condition-major; seeds shifted by `offset`."""
+        return [(arch, lr, seed + offset) for arch in self.archs for lr in self.lrs for seed in self.seeds]
+
+    def checkpoints(self) -> list[int]:
+        if not self.checkpoint_every:
+            return []
+        return list(range(self.checkpoint_every, self.epochs + 1, self.checkpoint_every))
+
+
+def network_name(arch: str, lr: float, seed: int, epoch: int | None = None) -> str:
+    base = f"seed={seed},arch={arch},lr={lr:g}"
+    return base if epoch is None else f"{base},epoch={epoch:04d}"

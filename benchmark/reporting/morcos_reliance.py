@@ -1,0 +1,100 @@
+"""Report figures for morcos2018 M3/M4 (reliance on single directions): the ensemble scatter with
+its best and worst generalizers, the area and test loss over training, and the ablation curves
+with and without batch norm and for each dropout fraction. Deterministic PNGs."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from benchmark.reporting.figures import STYLE  # noqa: E402
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def ensemble_figure(rel: pd.DataFrame, k: int = 5) -> bytes:
+    """M3a: area_norm vs test accuracy and vs test loss, one point per network (colour: learning
+    rate); the k best and k worst generalizers (by test accuracy) ringed."""
+    rel = rel.sort_values("test_acc")
+    worst, best = rel.head(k), rel.tail(k)
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
+        lrs = sorted(rel["lr"].unique())
+        cmap = plt.get_cmap("viridis")
+        for ax, y, label in ((axes[0], "test_acc", "test accuracy"), (axes[1], "test_loss", "test loss")):
+            for i, lr in enumerate(lrs):
+                g = rel[rel["lr"] == lr]
+                ax.scatter(g["area_norm"], g[y], s=14, color=cmap(i / max(1, len(lrs) - 1)), label=f"lr {lr:g}", lw=0)
+            ax.scatter(best["area_norm"], best[y], s=60, facecolors="none", edgecolors="#1b7837", label=f"top {k}")
+            ax.scatter(worst["area_norm"], worst[y], s=60, facecolors="none", edgecolors="#b2182b", label=f"bottom {k}")
+            ax.set_xlabel("area under ablation curve / unablated accuracy (train)")
+            ax.set_ylabel(label)
+        axes[0].legend(fontsize=7, frameon=False)
+        axes[0].set_title(f"{len(rel)} networks; top-{k} mean area {best['area_norm'].mean():.3f}, "
+                          f"bottom-{k} {worst['area_norm'].mean():.3f}", fontsize=8)
+        return _png(fig)
+
+
+def course_figure(course: pd.DataFrame, summary: pd.DataFrame, n: int = 4) -> bytes:
+    """M3b: area_norm (left axis) and test loss (right axis) over epochs for the first n networks;
+    dotted line at the test-loss minimum; the per-network slope change in the title."""
+    seeds = sorted(course["seed"].unique())[:n]
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, len(seeds), figsize=(2.6 * len(seeds), 2.8), squeeze=False)
+        for ax, seed in zip(axes[0], seeds):
+            g = course[course["seed"] == seed].sort_values("epoch")
+            s = summary[summary["seed"] == seed].set_index("window")
+            ax.plot(g["epoch"], g["area_norm"], color="#2166ac")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("area / unablated acc.", color="#2166ac")
+            ax2 = ax.twinx()
+            ax2.plot(g["epoch"], g["test_loss"], color="#b2182b")
+            ax2.set_ylabel("test loss", color="#b2182b")
+            t_min = float(s["t_min_loss"].iloc[0])
+            ax.axvline(t_min, color="k", ls=":", lw=0.8)
+            change = float(s.loc["after", "slope"] - s.loc["before", "slope"])
+            ax.set_title(f"seed {seed}: slope change {change:+.3f}", fontsize=8)
+        return _png(fig)
+
+
+def regularization_figure(curves: pd.DataFrame) -> bytes:
+    """M4: mean ablation curve (over networks; band +-1 SD) per architecture; dropout fractions
+    marked where their curves should bend."""
+    stats = curves.groupby(["arch", "fraction"])["accuracy"].agg(["mean", "std"]).reset_index()
+    archs = sorted(stats["arch"].unique(), key=lambda a: (a.startswith("mlp+dropout"), a))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 2, figsize=(8, 3.3))
+        colors = {"mlp": "#4d4d4d", "mlp+bn": "#2166ac"}
+        dcmap = plt.get_cmap("autumn")
+        drops = [a for a in archs if a.startswith("mlp+dropout")]
+        for a in archs:
+            s = stats[stats["arch"] == a]
+            panels = [axes[0]] if a in ("mlp", "mlp+bn") else []
+            if a == "mlp" or a in drops:
+                panels.append(axes[1])
+            color = colors.get(a) or dcmap(drops.index(a) / max(1, len(drops)))
+            for ax in panels:
+                ax.plot(s["fraction"], s["mean"], color=color, label=a)
+                ax.fill_between(s["fraction"], s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.15, lw=0)
+            if a in drops:
+                axes[1].axvline(float(a.split("=")[1]), color=color, ls=":", lw=0.8)
+        axes[0].set_title("batch norm (BN statistics frozen before ablating)", fontsize=8)
+        axes[1].set_title("dropout (dotted: dropout fraction)", fontsize=8)
+        axes[1].set_xlim(0, 0.7)
+        for ax in axes:
+            ax.set_xlabel("fraction of hidden units ablated (random order)")
+            ax.set_ylabel("training accuracy")
+            ax.legend(fontsize=7, frameon=False)
+        return _png(fig)

@@ -150,11 +150,14 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
         # widely between replicates, its difference only a little: what pairing is for
         treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
+        # several rows per side only where the declared key has a column to tell them apart
+        own = {rep, p["group"], p.get("strata")}
+        per_side = 2 if (not spec.evidence.key or any(c not in own for c in spec.evidence.key)) else 1
         for st in ([0, 1] if p.get("strata") else [None]):
             for r in range(n_rep):
                 level = rng.normal(0, 5 * s)
                 for g, shift in [(v, e) for v in treat] + [(v, 0.0) for v in ctrl]:
-                    for _ in range(2):  # several rows per replicate and side (layers, conditions)
+                    for _ in range(per_side):  # several rows per replicate and side (layers, conditions)
                         row = {rep: r, p["group"]: g, p["y"]: level + shift + rng.normal(0, 0.2 * s)}
                         if st is not None:
                             row[p["strata"]] = st

@@ -82,7 +82,8 @@ def test_claim_designs_without_evidence_match_the_claims_structure(cid):
     params = load_params()
     design = design_for_claim(claim, None, params)
     truth = truths(claim.test, design)["design"]
-    frame = simulate(design, truth, np.random.default_rng(SEED), list(claim.evidence.columns))
+    frame = simulate(design, truth, np.random.default_rng(SEED), list(claim.evidence.columns),
+                     claim.test.params.get("where"))
     res = run_test(frame, claim, "<claim>", "<simulated>")
     expected = claim.scales[params["scale"]].replicates
     if claim.test.kind == "trend":

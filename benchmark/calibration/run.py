@@ -91,7 +91,7 @@ def run_job(job: Job) -> dict:
     counts = dict.fromkeys(VERDICTS, 0)
     support_sig, sds = 0, []
     for _ in range(job.n_sims):
-        frame = simulate(job.design, truth, rng, columns)
+        frame = simulate(job.design, truth, rng, columns, spec.params.get("where"))
         res = run_test(frame, claim, "<calibration>", f"<simulated {job.name}>")
         counts[res.verdict.value] += 1
         support_sig += int(res.p_support < spec.alpha)

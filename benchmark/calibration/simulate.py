@@ -17,10 +17,13 @@ from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, 
                                            TrendDesign, psd_root)
 
 
-def _complete(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+def _complete(frame: pd.DataFrame, columns: list[str], where: dict | None = None) -> pd.DataFrame:
+    """Declared columns the simulation does not model: a value the claim's `where` filter keeps
+    (else 0), so the simulated rows are the rows the test reads."""
     for col in columns:
         if col not in frame.columns:
-            frame[col] = 0.0
+            allowed = (where or {}).get(col)
+            frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0] if allowed is not None else 0.0
     return frame
 
 
@@ -82,7 +85,7 @@ def paired_table(d: PairedDesign, effects: dict, rng: np.random.Generator) -> pd
     return pd.concat(parts, ignore_index=True)
 
 
-def simulate(design, truth, rng: np.random.Generator, columns: list[str]) -> pd.DataFrame:
+def simulate(design, truth, rng: np.random.Generator, columns: list[str], where: dict | None = None) -> pd.DataFrame:
     """One table. `truth`: working-scale effect (a float), or stratum -> slope for trends."""
     if isinstance(design, CorrelationDesign):
         frame = correlation_table(design, float(truth), rng)
@@ -98,7 +101,7 @@ def simulate(design, truth, rng: np.random.Generator, columns: list[str]) -> pd.
         frame = paired_table(design, effects, rng)
     else:
         raise TypeError(f"no simulator for {type(design).__name__}")
-    return _complete(frame, columns)
+    return _complete(frame, columns, where)
 
 
 def per_replicate_sd(design, result) -> float:

@@ -95,7 +95,7 @@ def bench_family(fam: Family, nets: int, steps: int, flops_per_s: float, params:
 
 def bench_gan(steps: int, flops_per_s: float, params: dict) -> dict:
     """One DCGAN iteration (D step + G step), the scene family's loop, vs its FLOP bound."""
-    from benchmark.models.scene_nets import Discriminator, Generator
+    from benchmark.models.scene_gan import Discriminator, Generator
 
     gan = params["gan_dissection"]["embedded"]["gan"]
     nz, width, batch = gan["nz"], gan["width"], gan["batch_size"]

@@ -1,0 +1,77 @@
+"""The guan2019 family in the report: per-layer word-entropy heat maps (one row of panels per
+model, a few sentences, relevant words marked) and the section's text."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from benchmark.atomic import write_bytes  # noqa: E402
+from benchmark.reporting.figures import STYLE  # noqa: E402
+
+
+def heatmaps(words: pd.DataFrame, sentences: list[int], path: Path) -> None:
+    """words: the word table of one network per model (column `model`); entropy per layer x word."""
+    models = list(dict.fromkeys(words.model))
+    lo, hi = float(words.entropy.min()), float(words.entropy.max())
+    with plt.rc_context({**STYLE, "font.size": 7}):
+        fig, axes = plt.subplots(len(models), len(sentences), figsize=(3.4 * len(sentences), 1.35 * len(models) + 0.6),
+                                 squeeze=False)
+        for r, model in enumerate(models):
+            for c, s in enumerate(sentences):
+                ax = axes[r, c]
+                g = words[(words.model == model) & (words.sentence == s)]
+                table = g.pivot(index="layer", columns="position", values="entropy").sort_index()
+                im = ax.imshow(table.to_numpy(), cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
+                first = g[g.layer == g.layer.min()].sort_values("position")
+                ax.set_xticks(range(len(first)))
+                ax.set_xticklabels([w + ("*" if rel else "") for w, rel in zip(first.word, first.relevant)],
+                                   rotation=60, ha="right")
+                for tick, rel in zip(ax.get_xticklabels(), first.relevant):
+                    if rel:
+                        tick.set_color("#b2182b")
+                        tick.set_fontweight("bold")
+                ax.set_yticks(range(len(table)))
+                ax.set_yticklabels([f"L{int(v)}" for v in table.index])
+                if c == 0:
+                    ax.set_ylabel(model.replace("_", "\n"))
+        fig.colorbar(im, ax=axes, shrink=0.6, label="entropy (nats/dim); high = word lost")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+    write_bytes(path, buf.getvalue())
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: dict) -> str:
+    """Per model and layer, the mean over networks of each measure's AUC for relevance and the gap."""
+    mean = layers.groupby(["model", "layer"], sort=False).mean(numeric_only=True).reset_index()
+    acc = training.groupby("model", sort=False).test_accuracy.agg(["mean", "min"])
+    text = (
+        "Synthetic sentiment sentences (benchmark/data/sentiment_corpus.py) whose label is a deterministic function "
+        "of the sentiment words and their negations: those words are relevant, intensifiers and filler are not. "
+        f"Networks: {', '.join(f'{m} (test accuracy mean {a['mean']:.3f}, min {a['min']:.3f})' for m, a in acc.iterrows())}, "
+        f"{training.seed.nunique()} seeds each. The perturbation measure (guan2019) ran {probe['iterations']} Adam "
+        f"iterations (lr {probe['lr']}, lambda {probe['lam']}, noise scale {probe['noise_scale']}) on "
+        f"{probe['sentences']} test sentences per network, all layers and sentences at once.\n\n"
+        f"![Per-layer word entropy, one network per model; relevant words red with *]({figure})\n\n"
+        "Mean over networks, per layer: AUC of each measure for telling relevant from irrelevant words (entropy "
+        "reversed: low entropy = kept; 0.5 = no agreement), and the entropy gap irrelevant minus relevant "
+        "(nats/dim; normalized: over the SD of all words' entropies at that layer).\n\n"
+        + md_table(["model", "layer", "AUC perturbation", "AUC saliency", "AUC grad x input", "gap", "gap normalized"],
+                   [[r.model, int(r.layer), r.auc_perturbation, r.auc_saliency, r.auc_grad_input, r.gap, r.gap_norm]
+                    for r in mean.itertuples()]))
+    return text

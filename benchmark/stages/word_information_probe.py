@@ -1,0 +1,85 @@
+"""Probe every guan2019 network: perturbation entropy and gradient baselines per word and layer.
+
+    python -m benchmark.stages.word_information_probe
+Outputs (evidence/word_information/): word_measures.csv (every word, layer, network),
+layer_measures.csv (per network and layer), the claim tables consistency.csv (G1), gap_trend.csv
+(G2), final_gap.csv (G3), section_word_information.md and entropy_heatmaps.png. The same first
+`sentences` test sentences are probed in every network; noise draws use probe.seed + seed_offset
++ network seed. Each network is probed in its own single-threaded process (workers do not change
+the tables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from benchmark.atomic import write_csv, write_text
+from benchmark.config import load_params, seed_offset
+from benchmark.data import sentiment_corpus as corpus
+from benchmark.data.store import data_dir
+from benchmark.experiments.store import load_models
+from benchmark.experiments.word_information import TrainConfig, network
+from benchmark.experiments.word_information_config import load_word_params
+from benchmark.parallel import map_ordered
+from benchmark.paths import evidence_path, models_path, project_root
+from benchmark.probes.word_information import PerturbationConfig, claim_tables, layer_summary, probe_network
+from benchmark.reporting.word_information import heatmaps, section
+from benchmark.stages.common import cli
+
+EXPERIMENT = "word_information"
+HEATMAP_SENTENCES = 3
+
+
+def _probe(job):
+    state, meta, test, n, pc, seed = job
+    tc = TrainConfig(**{k: meta[k] for k in TrainConfig.__dataclass_fields__})
+    net = network(meta["model"], tc, meta["max_len"])
+    net.load_state_dict(state)
+    return probe_network(net, test.tokens[:n], test.lengths[:n], test.relevant[:n], corpus.VOCAB, pc, seed)
+
+
+@cli
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params()
+    cfg = load_word_params(params)
+    p = cfg.probe
+    t0 = time.perf_counter()
+    nets, meta = load_models(models_path(EXPERIMENT))
+    test = corpus.load(data_dir() / cfg.dataset, "test")
+    pc = PerturbationConfig(p.noise_scale, p.lam, p.lr, p.iterations, p.projections)
+    keys = sorted(nets, key=lambda k: (cfg.models.index(meta[k]["model"]), meta[k]["seed"]))
+    jobs = [(nets[k], meta[k], test, p.sentences, pc, p.seed + seed_offset(params) + meta[k]["seed"]) for k in keys]
+    tables = map_ordered(_probe, jobs, params.get("workers", 1), desc="word_information probe")
+    training = pd.read_csv(evidence_path(EXPERIMENT, "training"))
+    acc = {(r.model, int(r.seed)): float(r.test_accuracy) for r in training.itertuples()}
+    words, layers = [], []
+    for k, w in zip(keys, tables):
+        model, seed = meta[k]["model"], int(meta[k]["seed"])
+        words.append(w.assign(model=model, seed=seed))
+        layers.append(layer_summary(w).assign(model=model, seed=seed, test_accuracy=acc[(model, seed)]))
+    words = pd.concat(words, ignore_index=True)[["model", "seed", "layer", "sentence", "position", "word", "relevant",
+                                                 "entropy", "saliency", "grad_input"]]
+    layers = pd.concat(layers, ignore_index=True)
+    layers = layers[["model", "seed", "layer"] + [c for c in layers.columns if c not in ("model", "seed", "layer")]]
+    write_csv(evidence_path(EXPERIMENT, "word_measures"), words.round(6))
+    write_csv(evidence_path(EXPERIMENT, "layer_measures"), layers.round(6))
+    for name, frame in claim_tables(layers).items():
+        write_csv(evidence_path(EXPERIMENT, name), frame.round(6))
+    fig = evidence_path(EXPERIMENT, "entropy_heatmaps").with_suffix(".png")
+    first = words[words.seed == words.groupby("model").seed.transform("min")]
+    heatmaps(first, list(range(HEATMAP_SENTENCES)), fig)
+    write_text(evidence_path(EXPERIMENT, "section_word_information").with_suffix(".md"),
+               section(layers, training, fig.relative_to(project_root()), p.model_dump()))
+    print(layers.groupby(["model", "layer"]).mean(numeric_only=True).drop(columns="seed").round(3).to_string())
+    print(f"probed {len(keys)} networks in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

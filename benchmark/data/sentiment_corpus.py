@@ -81,7 +81,7 @@ def generate(n: int, rng: np.random.Generator, min_len: int = 6, max_len: int = 
     return Corpus(tokens, lengths, labels, relevant)
 
 
-def write(directory: Path, num_train: int = 4000, num_test: int = 1000, num_unlabeled: int = 20000,
+def write(directory: Path, num_train: int = 4000, num_test: int = 1000, num_unlabeled: int = 10000,
           min_len: int = 6, max_len: int = 16, seed: int = 11) -> None:
     """data/sentiment/<split>_<array>.npy + vocab.json (byte-stable)."""
     if not 6 <= min_len <= max_len:

@@ -101,7 +101,7 @@ def train_one(model: str, seed: int, cfg: TrainConfig, train: Corpus, test: Corp
             loss.backward()
             opt.step()
     net.eval()
-    metrics.update(train_loss=float(loss), train_accuracy=accuracy(net, train), test_accuracy=accuracy(net, test),
+    metrics.update(train_loss=loss.item(), train_accuracy=accuracy(net, train), test_accuracy=accuracy(net, test),
                    train_seconds=time.perf_counter() - t0)
     return {k: v.detach().clone() for k, v in net.state_dict().items()}, metrics
 

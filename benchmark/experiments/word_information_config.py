@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from benchmark.config import _Strict, section, seed_offset
+from benchmark.errors import ParamsError
 
 MODEL_NAMES = Literal["transformer_pretrained", "transformer_scratch", "lstm", "cnn"]
 
@@ -59,6 +60,12 @@ class WordInformationPaper(_Strict):
 
 
 def load_word_params(params: dict) -> WordInformationEmbedded:
+    if params["scale"] == "paper":
+        paper = section(params, "word_information", WordInformationPaper)
+        raise ParamsError(params.get("_path", "params.yaml"), "word_information.paper",
+                          f"the loaders for {paper.sst2_dir} (SST-2 TSV) and {paper.model_dir} (HuggingFace model) exist "
+                          "(benchmark.data.sst2, benchmark.models.hf_encoder), but G1-G3 need word-level relevance "
+                          "labels that SST-2 lacks; the paper-scale stages are not wired yet")
     return section(params, "word_information", WordInformationEmbedded)
 
 

@@ -60,10 +60,11 @@ def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: d
     """Per model and layer, the mean over networks of each measure's AUC for relevance and the gap."""
     mean = layers.groupby(["model", "layer"], sort=False).mean(numeric_only=True).reset_index()
     acc = training.groupby("model", sort=False).test_accuracy.agg(["mean", "min"])
+    nets = ", ".join(f"{m} (test accuracy mean {a.loc['mean']:.3f}, min {a.loc['min']:.3f})" for m, a in acc.iterrows())
     text = (
         "Synthetic sentiment sentences (benchmark/data/sentiment_corpus.py) whose label is a deterministic function "
         "of the sentiment words and their negations: those words are relevant, intensifiers and filler are not. "
-        f"Networks: {', '.join(f'{m} (test accuracy mean {a['mean']:.3f}, min {a['min']:.3f})' for m, a in acc.iterrows())}, "
+        f"Networks: {nets}, "
         f"{training.seed.nunique()} seeds each. The perturbation measure (guan2019) ran {probe['iterations']} Adam "
         f"iterations (lr {probe['lr']}, lambda {probe['lam']}, noise scale {probe['noise_scale']}) on "
         f"{probe['sentences']} test sentences per network, all layers and sentences at once.\n\n"

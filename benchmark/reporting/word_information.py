@@ -22,8 +22,8 @@ def heatmaps(words: pd.DataFrame, sentences: list[int], path: Path) -> None:
     models = list(dict.fromkeys(words.model))
     lo, hi = float(words.entropy.min()), float(words.entropy.max())
     with plt.rc_context({**STYLE, "font.size": 7}):
-        fig, axes = plt.subplots(len(models), len(sentences), figsize=(3.4 * len(sentences), 1.35 * len(models) + 0.6),
-                                 squeeze=False)
+        fig, axes = plt.subplots(len(models), len(sentences), figsize=(3.4 * len(sentences), 2.1 * len(models) + 0.6),
+                                 squeeze=False, gridspec_kw={"hspace": 0.9})
         for r, model in enumerate(models):
             for c, s in enumerate(sentences):
                 ax = axes[r, c]

@@ -132,11 +132,8 @@ def test_probes_run_together_give_the_bytes_each_gives_alone():
         nets[name] = build("conv1d", 12, split.n_classes, [3, 4], in_shape=(12,)).state_dict()
         meta[name] = {"seed": seed, "alpha": 0.0, "dataset": "sig", "arch": "conv1d", "hidden": [3, 4], "d_in": 12,
                       "in_shape": [12], "n_classes": split.n_classes}
-    names = sorted(nets)
-
     def run(which):
-        stage._JOB.update(nets=nets, meta=meta, splits={"sig": split}, probes=[(PROBES[p], cfgs[p]) for p in which])
-        return stage.run_probe(names, meta, 1, "test")
+        return stage.run_probe(nets, meta, {"sig": split}, [(PROBES[p], cfgs[p]) for p in which], 1)
 
     together = run(list(cfgs))
     for p in cfgs:

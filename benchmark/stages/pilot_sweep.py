@@ -55,13 +55,11 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / "training.csv", pd.DataFrame(rows))
     splits = {d: load_dataset(d, params) for d in sorted({m["dataset"] for m in meta.values()})}
-    names = list(nets)
     probes = [(PROBES[p], section(params, f"probes.{p}", PROBES[p].config, scaled=False))
               for p in args.probes.split(",") if p]
-    probe_stage._JOB.update(nets=nets, meta=meta, splits=splits, probes=probes)  # together, as the stage runs them
     t1 = time.perf_counter()
     tables: dict[str, list[dict]] = {}
-    for res in probe_stage.run_probe(names, meta, workers, "probes"):
+    for res in probe_stage.run_probe(nets, meta, splits, probes, workers, "probes"):  # together, as the stage runs them
         for table, trows in res.items():
             tables.setdefault(table, []).extend(trows)
     for table, trows in tables.items():

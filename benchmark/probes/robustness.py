@@ -137,7 +137,9 @@ def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, tr
 # Small conv nets spend a probe's time in per-call overhead (PGD: 10 forward/backward passes per
 # budget); a stack of G same-shape networks pays it once. Every network still sees only its own
 # input copy, gradient and prediction, so the rows equal the one-network probes' to float rounding
-# (tests/test_leavitt_stacked.py). The probe stage uses these when every network is a conv net.
+# (tests/test_leavitt_stacked.py). The probe stage uses these when every network is a conv net,
+# and passes one `stacked_perturbations` per stack to all of them: FGSM at every budget and the
+# first PGD step share the clean input gradient, and attack and dimensionality share each PGD.
 
 
 class _Flat(torch.nn.Module):

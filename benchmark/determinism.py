@@ -28,6 +28,16 @@ def pin_threads(n: int = 1) -> None:
         pass
 
 
+def deterministic_kernels() -> None:
+    """`torch.use_deterministic_algorithms(True)` for eager kernels, without the import of
+    torch._inductor that the public call makes to set the compiler's flag (about 2 CPU-s per
+    process, paid by every stage and pool worker; the suite never compiles)."""
+    import torch
+
+    if not torch.are_deterministic_algorithms_enabled():
+        torch._C._set_deterministic_algorithms(True)
+
+
 def seed_everything(seed: int) -> "np.random.Generator":
     """Seed python, numpy and torch; return a numpy Generator for explicit use."""
     import torch
@@ -35,5 +45,5 @@ def seed_everything(seed: int) -> "np.random.Generator":
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True)
+    deterministic_kernels()
     return np.random.default_rng(seed)

@@ -11,9 +11,17 @@ import pytest
 import yaml
 from hypothesis import settings
 
+from benchmark.determinism import pin_threads
+
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+# One thread, as every stage and pool worker runs (benchmark.determinism): tests compare bytes with
+# what the stages compute, and tiny tensors gain nothing from a thread pool. On a shared machine a
+# second OpenMP thread made every op of the small test models wait for a time slice (a 2-epoch
+# stacked-training test took 47 s instead of 3).
+pin_threads(1)
 
 # CI runs the same examples every time (a failure there can be replayed); locally hypothesis explores
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)

@@ -367,7 +367,7 @@ def test_mutation_fgsm_steps_downhill(tmp_path, monkeypatch):
 
     base = evidence()
     assert base.verdict == Verdict.REPRODUCED, (base.estimate, base.reason)
-    fgsm = mutant(attacks, "fgsm", "_clip(x + eps * _input_grad", "_clip(x - eps * _input_grad")
+    fgsm = mutant(attacks, "fgsm", "_clip(x + eps * g.sign()", "_clip(x - eps * g.sign()")
     monkeypatch.setitem(attacks.ATTACKS, "fgsm", fgsm)
     monkeypatch.setattr(attacks, "fgsm", fgsm)
     cur = evidence()

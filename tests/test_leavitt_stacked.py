@@ -110,3 +110,34 @@ def test_stacks_of_several_seeds_are_worker_count_free_and_match_single_seed_sta
             assert torch.equal(v, two_w[0][name][k])
             assert torch.allclose(v, single[0][name][k], atol=1e-5)
     assert one_w[2] == two_w[2]
+
+
+def test_probes_run_together_give_the_bytes_each_gives_alone():
+    """One stage runs the sweep's probes together (one load, attacks shared per stack): every
+    probe's rows must be exactly the rows it gives alone."""
+    from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe, LayerSelectivityProbe
+    from benchmark.models.mlp import build
+    from benchmark.probes.registry import PROBES
+    from benchmark.stages import probe as stage
+
+    split = _split((12,), n=64)
+    cfgs = {"layer_selectivity": LayerSelectivityProbe(),
+            "corruption": CorruptionProbe(kinds={"sig": ["gaussian_noise"]}, severities=[1]),
+            "attack": AttackProbe(attacks=["fgsm", "pgd"], epsilons={"sig": [0.1, 0.3]}, pgd_steps=3),
+            "dimensionality": DimensionalityProbe(epsilon={"sig": 0.3}, pgd_steps=3)}
+    nets, meta = {}, {}
+    for seed in range(3):
+        torch.manual_seed(seed)
+        name = f"n{seed}"
+        nets[name] = build("conv1d", 12, split.n_classes, [3, 4], in_shape=(12,)).state_dict()
+        meta[name] = {"seed": seed, "alpha": 0.0, "dataset": "sig", "arch": "conv1d", "hidden": [3, 4], "d_in": 12,
+                      "in_shape": [12], "n_classes": split.n_classes}
+    def run(which):
+        return stage.run_probe(nets, meta, {"sig": split}, [(PROBES[p], cfgs[p]) for p in which], 1)
+
+    together = run(list(cfgs))
+    for p in cfgs:
+        alone = run([p])
+        for a, t in zip(alone, together):
+            for table, rows in a.items():
+                assert t[table] == rows, (p, table)

@@ -69,3 +69,15 @@ def test_killed_parent_takes_its_workers(tmp_path):
                 os.kill(int(p.stem), signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_freed_memory_is_kept_where_glibc_allows_it():
+    """Large tensors are served from the heap (not mapped and faulted in again at every step)."""
+    import sys
+
+    from benchmark.parallel import keep_freed_memory
+
+    if sys.platform.startswith("linux"):
+        assert keep_freed_memory() is True
+    else:
+        assert keep_freed_memory() is False

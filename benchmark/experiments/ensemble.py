@@ -109,12 +109,12 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
     Dropout (an architecture with it) draws different masks per network (vmap randomness
     "different") from the torch generator seeded by the group's last job: deterministic per group.
     Evaluation (fit checks, final metrics) runs the architecture in eval mode (no dropout)."""
-    from benchmark.determinism import seed_everything
+    from benchmark.determinism import deterministic_kernels, seed_everything
 
     jobs = list(jobs)
     if not jobs:
         return []
-    torch.use_deterministic_algorithms(True)
+    deterministic_kernels()
     n = cfg.train_subset or len(split.y_train)
     x_tr = torch.from_numpy(split.x_train[:n])
     y_clean = split.y_train[:n]

@@ -4,6 +4,11 @@ closed-form worst case of a linear model.
 
 Attacks raise the cross-entropy of the true label; `clip` keeps images in their valid range.
 PGD starts at the clean input (no random start), so it is deterministic.
+
+`Perturbations` computes each attack of one model on one input set once: the input gradient at
+the clean input is the same for FGSM at every budget and for the first step of every PGD, and a
+PGD result is shared by every probe that asks for the same budget. The adversarial inputs are
+the same bytes as the functions below give alone (the same operations on the same tensors).
 """
 
 from __future__ import annotations
@@ -25,21 +30,25 @@ def _clip(x: torch.Tensor, clip: tuple[float, float] | None) -> torch.Tensor:
 
 
 def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
-         clip: tuple[float, float] | None = None) -> torch.Tensor:
-    """One step of size eps along the sign of the input gradient."""
-    return _clip(x + eps * _input_grad(model, x, y).sign(), clip).detach()
+         clip: tuple[float, float] | None = None, grad: torch.Tensor | None = None) -> torch.Tensor:
+    """One step of size eps along the sign of the input gradient (`grad`: that gradient at x,
+    if already computed)."""
+    g = _input_grad(model, x, y) if grad is None else grad
+    return _clip(x + eps * g.sign(), clip).detach()
 
 
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 10,
-        step_size: float | None = None, clip: tuple[float, float] | None = None) -> torch.Tensor:
+        step_size: float | None = None, clip: tuple[float, float] | None = None,
+        grad: torch.Tensor | None = None) -> torch.Tensor:
     """`steps` signed-gradient steps (default size 2.5 eps / steps), each projected back onto the
-    eps-ball around x (and into `clip`)."""
+    eps-ball around x (and into `clip`); `grad`: the input gradient at x, if already computed."""
     if steps < 1:
         raise ValueError("PGD needs at least one step")
     step = 2.5 * eps / steps if step_size is None else step_size
     adv = x.detach().clone()
-    for _ in range(steps):
-        adv = adv + step * _input_grad(model, adv, y).sign()
+    for i in range(steps):
+        g = grad if i == 0 and grad is not None else _input_grad(model, adv, y)
+        adv = adv + step * g.sign()
         adv = _clip(torch.max(torch.min(adv, x + eps), x - eps), clip).detach()
     return adv
 
@@ -48,9 +57,28 @@ ATTACKS = {"fgsm": fgsm, "pgd": pgd}
 
 
 def attack(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
-           clip: tuple[float, float] | None = None, steps: int = 10) -> torch.Tensor:
+           clip: tuple[float, float] | None = None, steps: int = 10, grad: torch.Tensor | None = None) -> torch.Tensor:
     if name not in ATTACKS:
         raise ValueError(f"unknown attack {name!r}; known: {sorted(ATTACKS)}")
     if name == "pgd":
-        return pgd(model, x, y, eps, steps=steps, clip=clip)
-    return fgsm(model, x, y, eps, clip=clip)
+        return ATTACKS[name](model, x, y, eps, steps=steps, clip=clip, grad=grad)
+    return ATTACKS[name](model, x, y, eps, clip=clip, grad=grad)
+
+
+class Perturbations:
+    """Attacks of one (frozen) model on one input set, each computed once and kept."""
+
+    def __init__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, clip: tuple[float, float] | None = None):
+        self.model, self.x, self.y, self.clip = model, x, y, clip
+        self._grad: torch.Tensor | None = None
+        self._adv: dict[tuple, torch.Tensor] = {}
+
+    def get(self, name: str, eps: float, steps: int = 10) -> torch.Tensor:
+        key = (name, float(eps), steps if name == "pgd" else 0)
+        if key not in self._adv:
+            if name not in ATTACKS:
+                raise ValueError(f"unknown attack {name!r}; known: {sorted(ATTACKS)}")
+            if self._grad is None:
+                self._grad = _input_grad(self.model, self.x, self.y)
+            self._adv[key] = attack(name, self.model, self.x, self.y, eps, clip=self.clip, steps=steps, grad=self._grad)
+        return self._adv[key]

@@ -10,7 +10,7 @@ import torch
 
 from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe, LayerSelectivityProbe
 from benchmark.data.splits import Split
-from benchmark.probes.attacks import attack
+from benchmark.probes.attacks import Perturbations
 from benchmark.probes.corruptions import corrupt, kinds_for
 from benchmark.probes.dimensionality import max_components, n_components
 from benchmark.probes.registry import register
@@ -95,11 +95,10 @@ def attacks(model, meta: dict, split: Split, cfg: AttackProbe, train_labels=None
         raise ValueError(f"probes.attack.epsilons has no entry for dataset {meta['dataset']!r}")
     for p in model.parameters():
         p.requires_grad_(False)
-    rows = []
+    perturb, rows = Perturbations(model, x, y, _clip(split.x_test)), []
     for name in cfg.attacks:
         for eps in eps_list:
-            adv = attack(name, model, x, y, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps)
-            acc = _acc(model, adv, y)
+            acc = _acc(model, perturb.get(name, eps, cfg.pgd_steps), y)
             rows.append({**_base(meta), "attack": name, "epsilon": float(eps), "accuracy": acc,
                          "clean_accuracy": clean, "relative_accuracy": acc / clean if clean > 0 else float("nan")})
     return {"attack": rows}
@@ -117,7 +116,7 @@ def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, tr
         p.requires_grad_(False)
     perturbed = {
         "noise": torch.from_numpy(corrupted_test_set(split, cfg.noise, cfg.noise_severity, cfg.seed)),
-        "adversarial": attack(cfg.attack, model, x, y, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps),
+        "adversarial": Perturbations(model, x, y, _clip(split.x_test)).get(cfg.attack, eps, cfg.pgd_steps),
     }
     with torch.no_grad():
         clean = [a.flatten(1).numpy() for a in model.activations(x)]
@@ -138,7 +137,9 @@ def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, tr
 # Small conv nets spend a probe's time in per-call overhead (PGD: 10 forward/backward passes per
 # budget); a stack of G same-shape networks pays it once. Every network still sees only its own
 # input copy, gradient and prediction, so the rows equal the one-network probes' to float rounding
-# (tests/test_leavitt_stacked.py). The probe stage uses these when every network is a conv net.
+# (tests/test_leavitt_stacked.py). The probe stage uses these when every network is a conv net,
+# and passes one `stacked_perturbations` per stack to all of them: FGSM at every budget and the
+# first PGD step share the clean input gradient, and attack and dimensionality share each PGD.
 
 
 class _Flat(torch.nn.Module):
@@ -164,7 +165,8 @@ def _stacked_acc(flat: _Flat, x: torch.Tensor, y: torch.Tensor, G: int) -> np.nd
     return (pred == y.unsqueeze(1)).float().mean(0).numpy()
 
 
-def corruption_stacked(stack, metas: list[dict], split: Split, cfg: CorruptionProbe) -> list[dict[str, list[dict]]]:
+def corruption_stacked(stack, metas: list[dict], split: Split, cfg: CorruptionProbe,
+                       perturb: Perturbations | None = None) -> list[dict[str, list[dict]]]:
     G, flat = len(metas), _Flat(stack)
     y = torch.from_numpy(split.y_test)
     clean = _stacked_acc(flat, _expand(torch.from_numpy(split.x_test), G), y, G)
@@ -186,21 +188,29 @@ def corruption_stacked(stack, metas: list[dict], split: Split, cfg: CorruptionPr
     return [{"corruption": rows} for rows in out]
 
 
-def attacks_stacked(stack, metas: list[dict], split: Split, cfg: AttackProbe) -> list[dict[str, list[dict]]]:
-    G, flat = len(metas), _Flat(stack)
+def stacked_perturbations(stack, split: Split) -> Perturbations:
+    """The attacks on a stack's test set, shared by the attack and dimensionality probes of one
+    stage (the stage makes one per stack and passes it to every stacked probe it runs)."""
+    G, flat = stack.G, _Flat(stack)
     x, y = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
-    xs, ys = _expand(x, G), y.unsqueeze(1).expand(-1, G).reshape(-1)
-    clean = _stacked_acc(flat, xs, y, G)
+    for p in stack.parameters():
+        p.requires_grad_(False)
+    return Perturbations(flat, _expand(x, G), y.unsqueeze(1).expand(-1, G).reshape(-1), _clip(split.x_test))
+
+
+def attacks_stacked(stack, metas: list[dict], split: Split, cfg: AttackProbe,
+                    perturb: Perturbations | None = None) -> list[dict[str, list[dict]]]:
+    G, flat = len(metas), _Flat(stack)
+    y = torch.from_numpy(split.y_test)
+    perturb = perturb or stacked_perturbations(stack, split)
+    clean = _stacked_acc(flat, perturb.x, y, G)
     eps_list = cfg.epsilons.get(metas[0]["dataset"])
     if eps_list is None:
         raise ValueError(f"probes.attack.epsilons has no entry for dataset {metas[0]['dataset']!r}")
-    for p in stack.parameters():
-        p.requires_grad_(False)
     out: list[list[dict]] = [[] for _ in metas]
     for name in cfg.attacks:
         for eps in eps_list:
-            adv = attack(name, flat, xs, ys, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps)
-            acc = _stacked_acc(flat, adv, y, G)
+            acc = _stacked_acc(flat, perturb.get(name, eps, cfg.pgd_steps), y, G)
             for g, meta in enumerate(metas):
                 c, a = float(clean[g]), float(acc[g])
                 out[g].append({**_base(meta), "attack": name, "epsilon": float(eps), "accuracy": a, "clean_accuracy": c,
@@ -208,18 +218,16 @@ def attacks_stacked(stack, metas: list[dict], split: Split, cfg: AttackProbe) ->
     return [{"attack": rows} for rows in out]
 
 
-def dimensionality_stacked(stack, metas: list[dict], split: Split, cfg: DimensionalityProbe) -> list[dict[str, list[dict]]]:
-    G, flat = len(metas), _Flat(stack)
-    x, y = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
-    xs, ys = _expand(x, G), y.unsqueeze(1).expand(-1, G).reshape(-1)
+def dimensionality_stacked(stack, metas: list[dict], split: Split, cfg: DimensionalityProbe,
+                           perturb: Perturbations | None = None) -> list[dict[str, list[dict]]]:
+    G = len(metas)
+    perturb = perturb or stacked_perturbations(stack, split)
+    xs = perturb.x
     eps = cfg.epsilon.get(metas[0]["dataset"])
     if eps is None:
         raise ValueError(f"probes.dimensionality.epsilon has no entry for dataset {metas[0]['dataset']!r}")
-    for p in stack.parameters():
-        p.requires_grad_(False)
     noise = torch.from_numpy(corrupted_test_set(split, cfg.noise, cfg.noise_severity, cfg.seed))
-    perturbed = {"noise": _expand(noise, G),
-                 "adversarial": attack(cfg.attack, flat, xs, ys, eps, clip=_clip(split.x_test), steps=cfg.pgd_steps)}
+    perturbed = {"noise": _expand(noise, G), "adversarial": perturb.get(cfg.attack, eps, cfg.pgd_steps)}
     with torch.no_grad():
         clean = stack.activations(xs)                                  # per layer (N, G, C, *space)
         changed = {k: stack.activations(v) for k, v in perturbed.items()}

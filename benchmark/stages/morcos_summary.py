@@ -1,6 +1,6 @@
 """morcos2018 M3: the claims' evidence tables, computed from the probe tables (glue).
 
-    python -m benchmark.stages.morcos_summary course <experiment>
+    python -m benchmark.stages.morcos_summary course <experiment> [ensemble <experiment>]  (pairs, one process)
         evidence/<experiment>/course.csv -> course_summary.csv (M3b: slopes of the area before and
         after the test-loss minimum; window from params `probes.course_summary.window`)
     python -m benchmark.stages.morcos_summary ensemble <experiment>
@@ -32,19 +32,21 @@ class CourseSummary(BaseModel):
 @cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("what", choices=["course", "ensemble"])
-    ap.add_argument("experiment")
+    ap.add_argument("pairs", nargs="+", metavar="WHAT EXPERIMENT", help="course|ensemble and an experiment, one pair or more")
     args = ap.parse_args(argv)
+    if len(args.pairs) % 2 or any(w not in ("course", "ensemble") for w in args.pairs[::2]):
+        ap.error("arguments come in pairs: course|ensemble <experiment>")
     params = load_params()
-    if args.what == "course":
-        cfg = section(params, "probes.course_summary", CourseSummary, scaled=False)
-        table = course_summary(read_table(evidence_path(args.experiment, "course")), cfg.window)
-        out = evidence_path(args.experiment, "course_summary")
-    else:
-        table = ensemble_standardized(read_table(evidence_path(args.experiment, "reliance")))
-        out = evidence_path(args.experiment, "ensemble")
-    write_csv(out, table)
-    print(f"wrote {len(table)} rows to {out}")
+    for what, experiment in zip(args.pairs[::2], args.pairs[1::2]):
+        if what == "course":
+            cfg = section(params, "probes.course_summary", CourseSummary, scaled=False)
+            table = course_summary(read_table(evidence_path(experiment, "course")), cfg.window)
+            out = evidence_path(experiment, "course_summary")
+        else:
+            table = ensemble_standardized(read_table(evidence_path(experiment, "reliance")))
+            out = evidence_path(experiment, "ensemble")
+        write_csv(out, table)
+        print(f"wrote {len(table)} rows to {out}")
     return 0
 
 

@@ -1,7 +1,9 @@
-"""Train the networks of one morcos2018 M3/M4 experiment (architectures x learning rates x seeds).
+"""Train the networks of morcos2018 M3/M4 experiments (architectures x learning rates x seeds).
 
-    python -m benchmark.stages.morcos_train <experiment>
-Outputs: models/<experiment>.safetensors, evidence/<experiment>/training.csv
+    python -m benchmark.stages.morcos_train <experiment> [<experiment> ...]
+Outputs per experiment: models/<experiment>.safetensors, evidence/<experiment>/training.csv
+Several experiments in one stage share one process and one pool (every group of every experiment
+is a job; the bytes depend on the groups, never on which experiments run together).
 
 Each (architecture, learning rate) is trained `group_size` networks at a time by the ensemble
 trainer; with `checkpoint_every`, the parameters every k epochs are saved as networks of their own
@@ -27,20 +29,12 @@ from benchmark.experiments.train import TrainConfig
 from benchmark.stages.common import cli, publish_training
 
 
-@cli
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("experiment")
-    args = ap.parse_args(argv)
-    params = load_params()
-    exp: RelianceExperiment = section(params, f"experiments.{args.experiment}", RelianceExperiment)
+def plan(params: dict, experiment: str):
+    """The experiment's settings, split, and its training items (one per group) with the
+    conditions of their networks, in order."""
+    exp: RelianceExperiment = section(params, f"experiments.{experiment}", RelianceExperiment)
     split = load_dataset(exp.dataset, params)
-    offset = seed_offset(params)
-    t0 = time.perf_counter()
-    nets, meta, rows = {}, {}, []
-    d_in = int(split.x_train[0].size)
-    seeds = [s + offset for s in exp.seeds]
-    # every group of every (architecture, learning rate), spread over the workers together
+    seeds = [s + seed_offset(params) for s in exp.seeds]
     items, conds = [], []
     for arch in exp.archs:
         for lr in exp.lrs:
@@ -50,8 +44,12 @@ def main(argv=None) -> int:
             for group in groups_of([Job(s) for s in seeds], exp.group_size):
                 items.append((cfg, split, group, None, tuple(exp.checkpoints())))
                 conds.extend((arch, lr, job.seed) for job in group)
-    results = [t for group in map_ordered(_train_group_item, items, params.get("workers", 1),
-                                          desc=f"train {args.experiment}") for t in group]
+    return exp, split, items, conds
+
+
+def publish(experiment: str, exp: RelianceExperiment, split, conds, results, params: dict, elapsed: float) -> None:
+    nets, meta, rows = {}, {}, []
+    d_in = int(split.x_train[0].size)
     for (arch, lr, seed), res in zip(conds, results):
         base = {"arch": arch, "hidden": exp.hidden, "d_in": d_in, "n_classes": split.n_classes,
                 "seed": seed, "label_noise": 0.0, "lr": lr, "dataset": exp.dataset,
@@ -64,11 +62,29 @@ def main(argv=None) -> int:
         nets[name] = {**res.state, "_train_labels": torch.from_numpy(res.train_labels)}
         meta[name] = {**base, "epoch": int(res.metrics["epochs"]), "final": True}
         rows.append({"seed": seed, "arch": arch, "lr": lr, **res.metrics})
-    elapsed = time.perf_counter() - t0
-    publish_training(args.experiment, nets, meta, rows, ("seed", "arch", "lr"), params, exp.model_dump())
-    print(f"trained {len(rows)} networks ({len(nets)} saved with checkpoints) for {args.experiment} in "
-          f"{elapsed:.1f} s (groups of {exp.group_size}, seed offset {offset}); "
+    publish_training(experiment, nets, meta, rows, ("seed", "arch", "lr"), params, exp.model_dump())
+    print(f"trained {len(rows)} networks ({len(nets)} saved with checkpoints) for {experiment} "
+          f"(groups of {exp.group_size}, seed offset {seed_offset(params)}; all experiments {elapsed:.1f} s); "
           f"mean test acc {pd.DataFrame(rows)['test_acc'].mean():.3f}")
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("experiments", nargs="+")
+    args = ap.parse_args(argv)
+    params = load_params()
+    t0 = time.perf_counter()
+    plans = [plan(params, e) for e in args.experiments]
+    # every group of every experiment to one pool: a one-group experiment does not idle a core
+    items = [it for _, _, its, _ in plans for it in its]
+    flat = map_ordered(_train_group_item, items, params.get("workers", 1), desc="train " + " ".join(args.experiments))
+    elapsed = time.perf_counter() - t0
+    k = 0
+    for experiment, (exp, split, its, conds) in zip(args.experiments, plans):
+        results = [t for group in flat[k:k + len(its)] for t in group]
+        k += len(its)
+        publish(experiment, exp, split, conds, results, params, elapsed)
     return 0
 
 

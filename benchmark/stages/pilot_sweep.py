@@ -55,20 +55,16 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(args.out / "training.csv", pd.DataFrame(rows))
     splits = {d: load_dataset(d, params) for d in sorted({m["dataset"] for m in meta.values()})}
-    names = list(nets)
-    for probe_name in [p for p in args.probes.split(",") if p]:
-        probe = PROBES[probe_name]
-        cfg = section(params, f"probes.{probe_name}", probe.config, scaled=False)
-        probe_stage._JOB.update(nets=nets, meta=meta, splits=splits, cfg=cfg, probe=probe)
-        t1 = time.perf_counter()
-        results = probe_stage.run_probe(names, meta, workers, probe_name)
-        tables: dict[str, list[dict]] = {}
-        for res in results:
-            for table, trows in res.items():
-                tables.setdefault(table, []).extend(trows)
-        for table, trows in tables.items():
-            write_csv(args.out / f"{table}.csv", pd.DataFrame(trows))
-        print(f"{probe_name}: {time.perf_counter() - t1:.1f} s", flush=True)
+    probes = [(PROBES[p], section(params, f"probes.{p}", PROBES[p].config, scaled=False))
+              for p in args.probes.split(",") if p]
+    t1 = time.perf_counter()
+    tables: dict[str, list[dict]] = {}
+    for res in probe_stage.run_probe(nets, meta, splits, probes, workers, "probes"):  # together, as the stage runs them
+        for table, trows in res.items():
+            tables.setdefault(table, []).extend(trows)
+    for table, trows in tables.items():
+        write_csv(args.out / f"{table}.csv", pd.DataFrame(trows))
+    print(f"probes {args.probes}: {time.perf_counter() - t1:.1f} s", flush=True)
     print(f"total: {time.perf_counter() - t0:.1f} s")
     return 0
 

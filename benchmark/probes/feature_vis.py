@@ -111,6 +111,7 @@ class Job:
     group: int
     init_seed: int
     scale: float = 1.0
+    pair: int = 0                    # start (class jobs) or image index (unit jobs): the pairing key
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from benchmark.data import digits_gen, idx, mnist1d_gen, scenes
+from benchmark.data import digits_gen, idx, mnist1d_gen, scene_classes, scenes
 from benchmark.data.splits import Split
 from benchmark.data.store import data_dir, load_split
 from benchmark.errors import ParamsError
@@ -21,6 +21,7 @@ EMBEDDED: dict[str, Callable[..., Split]] = {
 # masks do not fit a Split); also generated into data/ and pinned by data.dvc
 WRITERS: dict[str, Callable[..., None]] = {
     "scenes": scenes.write,
+    "scene_classes": scene_classes.write,
 }
 # name -> loader taking a local path from params.yaml `paper_data:`
 PAPER: dict[str, Callable[[Path], Split]] = {

@@ -22,6 +22,7 @@ class ColourNet(nn.Module):
         super().__init__()
         self.c1 = nn.Conv2d(3, len(colours), 1)
         self.c2 = nn.Conv2d(len(colours), 4, 3, padding=1)
+        self.convs = nn.ModuleList([self.c1, self.c2])
         self.fc = nn.Linear(4, 3)
         with torch.no_grad():
             self.c1.weight.copy_(torch.tensor(colours).view(len(colours), 3, 1, 1))
@@ -189,3 +190,17 @@ def test_segmenter_measures():
     assert np.allclose(concept_share(a, [3, 5]), [0, 0.5, 1])
     assert np.isclose(label_distance(a), np.mean([0.5, 1.0, 1.0]))
     assert np.isnan(label_distance(a[:1]))
+
+
+def test_a_channel_dead_on_the_start_image_is_still_visualized():
+    """Channel objectives act before the ReLU: a channel that is zero everywhere at the start
+    (negative bias) still gets a gradient and comes alive."""
+    net = ColourNet([RED, GREEN, BLUE])
+    with torch.no_grad():
+        net.c1.bias.fill_(-0.5)
+    colour = ColourDecorrelation(np.eye(3), np.zeros(3))
+    jobs = [Job(Arm("p", "fourier", True, "channel"), 0, 0, 3)]
+    out = visualize(net, jobs, colour, OptimConfig(steps=60, unit_layer=1), transform_seed=0)
+    with torch.no_grad():
+        start, end = (net.all_features(out[s])[0][0, 0].mean().item() for s in (0, 60))
+    assert start == 0.0 and end > 0.05

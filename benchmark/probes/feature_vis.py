@@ -10,7 +10,8 @@ pieces the claims need are short, so they are written here for a batch of images
 
 The model protocol (benchmark.models.scene_classifier.SceneClassifier): `all_features(x)` gives
 the post-ReLU map of every conv layer for images x in [-1, 1], `resume(h, n_layers)` the logits
-from the last one.
+from the last one, and `convs[i]` is conv layer i + 1 (its output, before the ReLU, is what a
+channel objective maximizes).
 
 Everything random (initial parameters, transform draws) comes from seeded torch Generators, so a
 seed names one set of images (tests/test_feature_vis_machinery.py checks the bytes).
@@ -186,8 +187,9 @@ def gram_cosine(features: torch.Tensor) -> torch.Tensor:
     return gram @ gram.T
 
 
-def objective_values(logits: torch.Tensor, feats: list[torch.Tensor], jobs: list[Job], unit_layer: int) -> torch.Tensor:
-    """Per image, the quantity its arm maximizes (before the diversity penalty)."""
+def objective_values(logits: torch.Tensor, units: torch.Tensor | None, jobs: list[Job]) -> torch.Tensor:
+    """Per image, the quantity its arm maximizes (before the diversity penalty); `units` is the
+    unit layer's pre-ReLU map (B, C, H, W), needed only by channel objectives."""
     kinds = [j.arm.objective for j in jobs]
     tgt = torch.tensor([j.target for j in jobs])
     rows = torch.arange(len(jobs))
@@ -200,7 +202,7 @@ def objective_values(logits: torch.Tensor, feats: list[torch.Tensor], jobs: list
     if is_soft.any():
         out = torch.where(is_soft, F.log_softmax(logits, 1)[rows, tgt.clamp(max=logits.shape[1] - 1)], out)
     if is_chan.any():
-        unit = feats[unit_layer - 1].mean(dim=(2, 3))
+        unit = units.mean(dim=(2, 3))
         out = torch.where(is_chan, unit[rows, tgt.clamp(max=unit.shape[1] - 1)], out)
     return out
 
@@ -251,20 +253,31 @@ def visualize(model: torch.nn.Module, jobs: list[Job], colour: ColourDecorrelati
     use_t = torch.tensor([j.arm.transforms for j in jobs]).view(-1, 1, 1, 1)
     n_layers = None
     out = {0: batch().detach().clone()}
-    for step in range(1, cfg.steps + 1):
-        x = batch()
-        if use_t.any():
-            x = torch.where(use_t, random_affine(x, cfg.transforms, gen), x)
-        feats = model.all_features(x)
-        n_layers = n_layers or len(feats)
-        logits = model.resume(feats[-1], n_layers)
-        obj = objective_values(logits, feats, jobs, cfg.unit_layer)
-        loss = -obj.sum() + diversity_penalty(feats[cfg.gram_layer - 1], jobs)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step in cfg.snapshots or step == cfg.steps:
-            out[step] = batch().detach().clone()
+    # channel objectives act on the unit layer's pre-ReLU map (read by a hook on model.convs): a
+    # channel that is zero everywhere on the start image has no gradient after its ReLU, and its
+    # plain visualization would never leave the start (Lucid's "redirected ReLU" addresses the same)
+    pre: dict[str, torch.Tensor] = {}
+    hook = None
+    if any(j.arm.objective == "channel" for j in jobs):
+        hook = model.convs[cfg.unit_layer - 1].register_forward_hook(lambda m, i, o: pre.__setitem__("map", o))
+    try:
+        for step in range(1, cfg.steps + 1):
+            x = batch()
+            if use_t.any():
+                x = torch.where(use_t, random_affine(x, cfg.transforms, gen), x)
+            feats = model.all_features(x)
+            n_layers = n_layers or len(feats)
+            logits = model.resume(feats[-1], n_layers)
+            obj = objective_values(logits, pre.get("map"), jobs)
+            loss = -obj.sum() + diversity_penalty(feats[cfg.gram_layer - 1], jobs)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step in cfg.snapshots or step == cfg.steps:
+                out[step] = batch().detach().clone()
+    finally:
+        if hook is not None:
+            hook.remove()
     return out
 
 

@@ -154,12 +154,12 @@ def claim_tables(images: pd.DataFrame, groups: pd.DataFrame, real_hf: dict[int, 
     networks). `images` carries a `pair` column (the start index within a network and class) and
     a `transfer` column; `real_hf` is the mean high-frequency share of real scenes per class."""
     out = {}
-    # O1: share of the softmax arm's log-probability gain from lowering the other logits (as a
-    # within-network ratio of totals, linearized: the network's mean of y is share - 0.5), and the
-    # segmenter's share of the class's concepts, logit arm minus softmax arm
+    # O1: share of the softmax arm's log-probability gain that comes from lowering the other
+    # logits: of the parts that raised log p (Shapley parts, positive side), the others' share,
+    # minus one half; and the segmenter's share of the class's concepts, logit arm minus softmax arm
     soft = images[images.arm == SOFTMAX.name].copy()
-    mean_total = soft.groupby("network").gain_total.transform("mean")
-    soft["y"] = (soft.gain_from_others - 0.5 * soft.gain_total) / mean_total
+    up_o, up_t = soft.gain_from_others.clip(lower=0), soft.gain_from_target.clip(lower=0)
+    soft["y"] = up_o / (up_o + up_t) - 0.5
     a = soft.assign(contrast="softmax_gain_from_others_minus_half")[
         ["network", "target", "pair", "contrast", "y", "gain_total", "gain_from_others", "gain_from_target"]]
     cs = _pairs(images, "concept_share", [FOURIER_T.name, SOFTMAX.name])

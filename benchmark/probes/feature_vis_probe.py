@@ -160,6 +160,7 @@ def claim_tables(images: pd.DataFrame, groups: pd.DataFrame, real_hf: dict[int, 
     soft = images[images.arm == SOFTMAX.name].copy()
     up_o, up_t = soft.gain_from_others.clip(lower=0), soft.gain_from_target.clip(lower=0)
     soft["y"] = up_o / (up_o + up_t) - 0.5
+    soft = soft[(up_o + up_t) > 0]  # an image whose log p nothing raised has no share: left out
     a = soft.assign(contrast="softmax_gain_from_others_minus_half")[
         ["network", "target", "pair", "contrast", "y", "gain_total", "gain_from_others", "gain_from_target"]]
     cs = _pairs(images, "concept_share", [FOURIER_T.name, SOFTMAX.name])

@@ -14,6 +14,7 @@ from benchmark.models.scene_gan import Segmenter
 from benchmark.paths import project_root
 from benchmark.probes.feature_vis import ColourDecorrelation
 from benchmark.probes.feature_vis_config import FeatureVisParams
+from benchmark.stats.evidence import check_integrity
 from benchmark.probes.feature_vis_probe import Context, claim_tables, network_jobs, probe_network, transfer
 
 CLAIMS = {"objectives": ["olah2017-logit-beats-softmax"],
@@ -103,6 +104,7 @@ def test_claim_tables_match_their_claim_files(probed):
             missing = set(spec.evidence.columns) - set(t.columns)
             assert not missing, (f, missing)
             assert not t.duplicated(list(spec.evidence.key)).any()
+            check_integrity(t, spec, f"{name}.csv")                   # key and declared domains hold
         assert set(t.network) == {1, 2, 3} and np.isfinite(t.y).all()
     o1 = tables["objectives"]
     gain = o1[o1.contrast == "softmax_gain_from_others_minus_half"]

@@ -80,8 +80,9 @@ def section(n_networks: int, seeds: list[int], cfg, figures: dict[str, str], sum
         f"![Radially averaged power spectra of every arm and of real scenes (all networks and classes)]({figures['spectra']})",
         "",
         "Per arm, over networks (mean of per-network means): share of spectral power above half Nyquist, probability of "
-        "the target class under the network itself and under the other networks (transfer), segmenter share of the "
-        "class's defining concepts. Real scenes' high-frequency share: " +
+        "the target class under the network itself (mean, and the share of images where it exceeds one half: the logit "
+        "objective raises every logit, and in some images another class's faster) and under the other networks "
+        "(transfer), segmenter share of the class's defining concepts. Real scenes' high-frequency share: " +
         ", ".join(f"{k} {v:.3f}" for k, v in real_hf.items()) + ".",
         "",
         md_table(list(summary.columns), summary.values.tolist()),

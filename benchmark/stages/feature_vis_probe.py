@@ -154,11 +154,13 @@ def main(argv=None) -> int:
             rows.append((title, rep.to_uint8(final0[idx])))
     rep.class_grid(rows, figs["diversity"])
     rep.spectra_figure(spectra, figs["spectra"])
-    per_net = images[images.arm != UNIT].groupby(["arm", "network"])[["hf_share", "logp", "transfer", "concept_share"]].mean()
+    cls_images = images[~images.arm.isin([UNIT, UNIT_DIVERSE])].assign(probability=lambda f: np.exp(f.logp),
+                                                                          top=lambda f: (f.logp > np.log(0.5)).astype(float))
+    per_net = cls_images.groupby(["arm", "network"])[["hf_share", "probability", "top", "transfer", "concept_share"]].mean()
     summary = per_net.groupby("arm").mean().reset_index()
-    summary["probability"] = np.exp(summary.pop("logp"))
-    summary = summary[["arm", "hf_share", "probability", "transfer", "concept_share"]]
-    summary = summary[summary.arm != UNIT_DIVERSE]
+    summary = summary[["arm", "hf_share", "probability", "top", "transfer", "concept_share"]]
+    summary.columns = ["arm", "high-frequency share", "p(class), own network", "share with p > 0.5",
+                       "p(class), other networks", "segmenter concept share"]
     text = rep.section(len(seeds), seeds, cfg, {k: str(v.relative_to(project_root())) for k, v in figs.items()},
                        summary, {names[i]: v for i, v in real_hf.items()}, acc, seg_min)
     write_text(evidence_path(EXPERIMENT, "section").with_suffix(".md"), text)

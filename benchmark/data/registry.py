@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from benchmark.data import digits_gen, idx, mnist1d_gen, scenes, sentiment_corpus
+from benchmark.data import digits_gen, idx, mnist1d_gen, scene_classes, scenes, sentiment_corpus
 from benchmark.data.splits import Split
 from benchmark.data.store import data_dir, load_split
 from benchmark.errors import ParamsError
@@ -22,6 +22,7 @@ EMBEDDED: dict[str, Callable[..., Split]] = {
 WRITERS: dict[str, Callable[..., None]] = {
     "scenes": scenes.write,
     "sentiment": sentiment_corpus.write,   # guan2019: words with known relevance
+    "scene_classes": scene_classes.write,
 }
 # name -> loader taking a local path from params.yaml `paper_data:`
 PAPER: dict[str, Callable[[Path], Split]] = {

@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from benchmark.data.scenes import CID, CONCEPTS, SIZE
 from benchmark.determinism import seed_everything
@@ -24,7 +23,7 @@ from benchmark.experiments.scene_gan_config import ProbeParams
 from benchmark.models.scene_gan import Generator, Segmenter, force_units, zero_units
 from benchmark.parallel import map_ordered
 from benchmark.probes.scene_gan_quality import concept_frequencies, embed, frechet_distance
-from benchmark.probes.streaming import RunningIoU, RunningQuantile
+from benchmark.probes import dissection
 
 BUILDING_PARTS = tuple(CID[c] for c in ("building", "window", "door", "roof"))
 K = len(CONCEPTS)
@@ -40,28 +39,15 @@ def _batches(n: int, size: int):
         yield slice(i, min(n, i + size))
 
 
-def _upsampled(h: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(h, size=(SIZE, SIZE), mode="bilinear", align_corners=False)
-
-
-@torch.no_grad()
 def dissect(g: Generator, seg: Segmenter, z: torch.Tensor, layer: int, quantile: float,
             rng: np.random.Generator, batch: int = 100) -> dict:
-    """Per unit: top-quantile threshold, max activation, IoU with every concept (U, K)."""
-    width = g.layer_width(layer)
-    rq = RunningQuantile(width, per_batch=20000, rng=rng)
-    maxima = np.full(width, -np.inf)
-    for s in _batches(len(z), batch):
-        up = _upsampled(g.features(z[s], layer))
-        rq.add(up.permute(0, 2, 3, 1).reshape(-1, width).numpy())
-        maxima = np.maximum(maxima, up.amax(dim=(0, 2, 3)).numpy())
-    thr = rq.quantile(quantile)
-    counts = RunningIoU(width, K)
-    for s in _batches(len(z), batch):
-        h = g.features(z[s], layer)
-        labels = segment(seg, g.resume(h, layer)).numpy()
-        counts.add((_upsampled(h).numpy() > thr[None, :, None, None]), labels)
-    return {"threshold": thr, "max": maxima, "iou": counts.iou(), "concept_area": counts.area_c}
+    """Per unit: top-quantile threshold, max activation, IoU with every concept (U, K), the
+    concepts read by the segmenter from what the generator draws (benchmark.probes.dissection)."""
+    d = dissection.dissect(lambda s: [g.features(z[s], layer)],
+                           lambda s, hs: segment(seg, g.resume(hs[0], layer)).numpy(),
+                           len(z), K, SIZE, [quantile], rng, batch=batch)[0]
+    return {"threshold": d["threshold"][quantile], "max": d["max"], "iou": d["iou"][quantile],
+            "concept_area": d["concept_area"]}
 
 
 def top_units(iou: np.ndarray, concept: str, k: int) -> np.ndarray:

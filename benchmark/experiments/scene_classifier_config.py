@@ -1,0 +1,109 @@
+"""params.yaml `scene_classifier:` (the shared classifiers) and `classifier_dissection:` (the probe of
+bau2020 B1-B3, B7 and bau2017/szegedy2013 O3), validated; one block per scale.
+
+The paper blocks (a Places365 VGG16, Places365-style image folders) are placeholders: they need
+local files named under `paper_data:`, so using them without those is an error naming the path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from benchmark.config import _Strict, section, seed_offset
+from benchmark.errors import ParamsError
+from benchmark.paths import project_root
+
+
+class ClassifierParams(_Strict):
+    dataset: Literal["scene_classes"]
+    channels: list[int] = Field(min_length=4, max_length=4, description="conv widths (VGG-like, 4 layers)")
+    epochs: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=2)
+    seeds: list[int] = Field(min_length=1, description="one trained classifier (and one random-init control) per seed, before seed_offset")
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be unique")
+        return v
+
+
+class ClassifierPaper(_Strict):
+    dataset: Literal["places365"]
+    weights: str = Field(description="a local Places365 VGG16 checkpoint")
+
+
+class DissectionParams(_Strict):
+    quantiles: list[float] = Field(min_length=1, description="top-quantile thresholds; the first decides (bau2020 0.01, bau2017 0.005)")
+    iou_cutoff: float = Field(gt=0, lt=1, description="a unit detects a concept above this IoU (0.04)")
+    dissect_samples: int = Field(ge=10, description="held-out scenes the dissection runs on")
+    importance_samples: int = Field(ge=10, description="training scenes the unit importance is ranked on (B1, B2, B7)")
+    paper_width: int = Field(ge=1, description="width of the paper's layer (512): k scales as ceil(paper_k * width / paper_width)")
+    paper_ks: list[int] = Field(min_length=1, description="units removed in the paper (4, 20) and top-k for B2/B7 (4)")
+    random_draws: int = Field(ge=1, description="random k-unit sets per class (B1 control)")
+    attack_samples: int = Field(ge=1, description="held-out source images attacked per network (B7)")
+    attack_steps: int = Field(ge=1)
+    attack_eps: float = Field(gt=0, description="L-inf radius in the [-1, 1] input range")
+    attack_step_size: float = Field(gt=0)
+    rotation_powers: list[float] = Field(min_length=2, description="a in Q^a (O3); must include 0 and 1")
+    rotation_seed: int = Field(description="Q of network s is drawn from rotation_seed + s")
+    probe_seed: int = Field(description="random unit sets and attack targets of network s use probe_seed + s")
+
+    @field_validator("quantiles")
+    @classmethod
+    def _q(cls, v):
+        if any(not 0 < q < 0.5 for q in v):
+            raise ValueError("quantiles are top fractions in (0, 0.5), e.g. 0.01")
+        return v
+
+    @field_validator("rotation_powers")
+    @classmethod
+    def _a(cls, v):
+        if 0.0 not in v or 1.0 not in v or any(not 0 <= a <= 1 for a in v):
+            raise ValueError("rotation powers lie in [0, 1] and include 0 and 1")
+        return sorted(v)
+
+
+class DissectionEmbedded(_Strict):
+    probe: DissectionParams
+
+
+def classifier_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
+    return [s + seed_offset(params) for s in cfg.seeds]
+
+
+def _paper_error(params: dict, block: str, field: str, what: str) -> ParamsError:
+    return ParamsError(params.get("_path", "params.yaml"), f"{block}.paper.{field}", what)
+
+
+def _check_paper(params: dict, block: str) -> None:
+    local = (params.get("paper_data") or {}).get("places365")
+    if not local:
+        raise ParamsError(params.get("_path", "params.yaml"), "paper_data.places365",
+                          f"scale 'paper' for `{block}` needs Places365-style image folders; set paper_data.places365 "
+                          "to their local path (no loader reads them yet: another family provides it)")
+    p = Path(local)
+    p = p if p.is_absolute() else project_root() / p
+    if not p.is_dir():
+        raise ParamsError(params.get("_path", "params.yaml"), "paper_data.places365", f"{p} not found")
+    raise _paper_error(params, block, "dataset", "the paper-scale scene classifier is a documented placeholder: "
+                       "no Places365 loader or VGG16 checkpoint reader is implemented yet")
+
+
+def load_classifier_params(params: dict) -> ClassifierParams:
+    if params["scale"] == "paper":
+        section(params, "scene_classifier", ClassifierPaper)
+        _check_paper(params, "scene_classifier")
+    return section(params, "scene_classifier", ClassifierParams)
+
+
+def load_dissection_params(params: dict) -> DissectionParams:
+    if params["scale"] == "paper":
+        section(params, "classifier_dissection", DissectionEmbedded)
+        _check_paper(params, "classifier_dissection")
+    return section(params, "classifier_dissection", DissectionEmbedded).probe

@@ -1,0 +1,64 @@
+"""params.yaml `feature_vis:` validated (one block per scale).
+
+The networks are the scene classifiers of stage train_scene_classifier (their seeds are that
+stage's); this section fixes only how they are visualized. Seeds of the initial images and of
+the transform draws are `init_seed + seed_offset`, mixed with the network seed, class/unit and
+start (benchmark.probes.feature_vis.seed_for), so a second draw (`seed_offset`) gets fresh
+images on fresh networks.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from benchmark.config import _Strict, section, seed_offset
+from benchmark.errors import ParamsError
+
+
+class TransformParams(_Strict):
+    translate: float = Field(ge=0, description="pixels, uniform in [-t, t] on both axes")
+    scale: tuple[float, float]
+    rotate: float = Field(ge=0, description="degrees, uniform in [-r, r]")
+
+
+class FeatureVisParams(_Strict):
+    steps: int = Field(ge=1, description="Adam steps per visualization (olah2017: 2560)")
+    lr: float = Field(gt=0, description="Adam learning rate (olah2017: 0.05)")
+    starts: int = Field(ge=1, description="initial images per (network, class) for O1/O4")
+    classes: list[str] = Field(min_length=2, description="classes visualized (names in scene_classes.CLASSES)")
+    unit_layer: int = Field(ge=1, description="conv layer whose channels O2 visualizes")
+    units: int = Field(ge=1, description="channels per network for O2: the most active on real scenes")
+    gram_layer: int = Field(ge=1, description="lower conv layer of the diversity penalty's Gram matrices")
+    diversity_images: int = Field(ge=2, description="images per unit in a diversity batch (N)")
+    diversity_weight: float = Field(gt=0, description="penalty weight in units of the channel's top activation on real scenes")
+    transforms: TransformParams
+    real_per_class: int = Field(ge=5, description="held-out real scenes per class: the spectra's reference")
+    unit_reference_samples: int = Field(ge=10, description="held-out scenes that rank channels and set their activation scale")
+    init_seed: int
+    snapshots: list[int] = Field(default_factory=list, description="extra steps recorded (convergence pilots only)")
+
+    @model_validator(mode="after")
+    def _layers(self):
+        if self.gram_layer >= self.unit_layer:
+            raise ValueError("gram_layer must lie below unit_layer (the penalty acts on a lower layer)")
+        if any(s >= self.steps or s < 1 for s in self.snapshots):
+            raise ValueError("snapshots must lie in 1 .. steps - 1")
+        return self
+
+
+def load_feature_vis_params(params: dict) -> FeatureVisParams:
+    if params["scale"] == "paper":
+        raise ParamsError(params.get("_path", "params.yaml"), "feature_vis.paper",
+                          "the paper-scale feature visualization (GoogLeNet on ImageNet) is not implemented: "
+                          "it needs the scene classifiers' paper-scale loader first")
+    cfg = section(params, "feature_vis", FeatureVisParams)
+    from benchmark.data.scene_classes import CLASSES
+    bad = [c for c in cfg.classes if c not in CLASSES]
+    if bad:
+        raise ParamsError(params.get("_path", "params.yaml"), "feature_vis.embedded.classes",
+                          f"unknown classes {bad}; known: {list(CLASSES)}")
+    return cfg
+
+
+def base_seed(params: dict, cfg: FeatureVisParams) -> int:
+    return cfg.init_seed + seed_offset(params)

@@ -1,0 +1,178 @@
+"""Visualize every scene classifier (olah2017 O1, O2, O4) and write the claims' evidence.
+
+    python -m benchmark.stages.feature_vis_probe
+Reads models/scene_classifier.safetensors (stage train_scene_classifier), the reference segmenter
+models/scene_segmenter.safetensors (stage train_scene_gan_segmenter) and data/scene_classes.
+Outputs (evidence/feature_vis/): visualizations.csv (one row per image), objectives.csv (O1),
+diversity.csv (O2), regularization.csv and transfer.csv (O4), spectra.csv, convergence.csv (the
+claims' per-network estimates at every recorded step; only the final step unless snapshots are
+set), section.md and its figures. Each network is visualized in its own process on one thread, so
+the tables do not depend on `workers`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+
+from benchmark.atomic import write_csv, write_text
+from benchmark.config import load_params
+from benchmark.data import scene_classes
+from benchmark.data.scenes import CID, CONCEPTS
+from benchmark.data.store import data_dir
+from benchmark.determinism import pin_threads
+from benchmark.experiments.scene_classifier import accuracy, load_scene_classifiers
+from benchmark.experiments.store import load_models
+from benchmark.models.scene_gan import Segmenter
+from benchmark.parallel import map_ordered
+from benchmark.paths import evidence_path, models_path, project_root
+from benchmark.probes.feature_vis import ColourDecorrelation
+from benchmark.probes.feature_vis_config import base_seed, load_feature_vis_params
+from benchmark.probes.feature_vis_measures import hf_share, radial_spectrum
+from benchmark.probes.feature_vis_probe import (FOURIER_T, PIXEL, REGULARIZATION_ARMS, SOFTMAX, UNIT, UNIT_DIVERSE,
+                                                Context, claim_tables, probe_network, transfer)
+from benchmark.reporting import feature_vis as rep
+from benchmark.stages.common import cli, run_tags
+from benchmark.tracking import ledger
+from benchmark.tracking.provenance import sha256_files
+
+EXPERIMENT = "feature_vis"
+_JOB: dict = {}
+
+
+def _probe_one(item):
+    seed, model = item
+    res = probe_network(seed, model, _JOB["ctx"])
+    return {"jobs": res["jobs"], "images": res["images"], "measures": res["measures"]}
+
+
+def _segmenter() -> tuple[Segmenter, dict[str, float]]:
+    nets, meta = load_models(models_path("scene_segmenter"))
+    seg = Segmenter(meta["segmenter"]["n_concepts"], meta["segmenter"]["width"])
+    seg.load_state_dict(nets["segmenter"])
+    iou = pd.read_csv(evidence_path("scene_gan", "segmenter_iou"))
+    return seg.eval(), dict(zip(iou.concept, iou.iou.astype(float)))
+
+
+def _tables_at(results, seeds, models, step, real_hf):
+    frames, groups = [], []
+    for seed, res in zip(seeds, results):
+        f, g = res["measures"][step]
+        is_class = f.arm.isin([a.name for a in (*REGULARIZATION_ARMS, SOFTMAX)]).to_numpy()
+        others = [m for s, m in zip(seeds, models) if s != seed]
+        tr = np.full(len(f), np.nan)
+        tr[is_class] = transfer(res["images"][step][torch.from_numpy(is_class.copy())], f.target.to_numpy()[is_class], others)
+        frames.append(f.assign(transfer=tr))
+        groups.append(g)
+    images, groups = pd.concat(frames, ignore_index=True), pd.concat(groups, ignore_index=True)
+    return images, groups, claim_tables(images, groups, real_hf)
+
+
+@cli
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params()
+    cfg = load_feature_vis_params(params)
+    pin_threads(1)
+    t0 = time.perf_counter()
+    nets = load_scene_classifiers(models_path("scene_classifier"))
+    seeds, models = [s for s, _ in nets], [m for _, m in nets]
+    seg, seg_iou = _segmenter()
+    root = data_dir() / "scene_classes"
+    train, test = scene_classes.load(root, "train"), scene_classes.load(root, "test")
+    names = list(scene_classes.CLASSES)
+    class_index = tuple(names.index(c) for c in cfg.classes)
+    concepts = {i: [CID[c] for c in scene_classes.CLASS_CONCEPTS[names[i]]] for i in class_index}
+    colour = ColourDecorrelation.from_images(train.images)
+    x_test = torch.from_numpy(scene_classes.to_tensor_range(test.images))
+    real = {i: x_test[torch.from_numpy(np.flatnonzero(test.classes == i)[:cfg.real_per_class])] for i in class_index}
+    real_hf = {i: float(np.mean(hf_share(v))) for i, v in real.items()}
+    ctx = Context(cfg, colour, seg, class_index, concepts, x_test[:cfg.unit_reference_samples], base_seed(params, cfg))
+    acc = {s: accuracy(m, test.images, test.classes) for s, m in nets}
+    used = sorted({c for i in class_index for c in concepts[i]})
+    seg_min = min(seg_iou[CONCEPTS[c]] for c in used)
+
+    _JOB.update(ctx=ctx)
+    try:
+        results = map_ordered(_probe_one, nets, params.get("workers", 1), desc="feature visualization")
+    finally:
+        _JOB.clear()
+
+    steps = sorted(results[0]["measures"])
+    conv = []
+    for step in steps:
+        images, groups, tables = _tables_at(results, seeds, models, step, real_hf)
+        for name, t in tables.items():
+            for (net, contrast), y in t.groupby(["network", "contrast"]).y.mean().items():
+                conv.append({"step": step, "table": name, "contrast": contrast, "network": net, "y": y})
+    # final step: the claims' evidence, with the instruments' checks on every row
+    for name, t in tables.items():
+        t = t.assign(network_accuracy=t.network.map(acc), segmenter_min_iou=seg_min)
+        write_csv(evidence_path(EXPERIMENT, name), t)
+    images["class_name"] = [names[t] if a not in (UNIT, UNIT_DIVERSE) else "" for a, t in zip(images.arm, images.target)]
+    write_csv(evidence_path(EXPERIMENT, "visualizations"), images)
+    write_csv(evidence_path(EXPERIMENT, "convergence"), pd.DataFrame(conv))
+
+    # spectra: every arm (all networks, classes) and real scenes of the visualized classes
+    spec_rows = []
+    for seed, res in zip(seeds, results):
+        f, _ = res["measures"][steps[-1]]
+        final = res["images"][steps[-1]]
+        for arm in [a.name for a in (*REGULARIZATION_ARMS, SOFTMAX)]:
+            for r, p in zip(*radial_spectrum(final[torch.from_numpy((f.arm == arm).to_numpy())])):
+                spec_rows.append({"arm": arm, "network": seed, "radius": int(r), "power": float(p)})
+    for r, p in zip(*radial_spectrum(torch.cat(list(real.values())))):
+        spec_rows.append({"arm": "real scenes", "network": -1, "radius": int(r), "power": float(p)})
+    spectra = pd.DataFrame(spec_rows)
+    write_csv(evidence_path(EXPERIMENT, "spectra"), spectra)
+
+    # figures from the first network
+    figs = {k: evidence_path(EXPERIMENT, f"{k}_grid").with_suffix(".png") for k in ("arms", "objectives", "diversity")}
+    figs["spectra"] = evidence_path(EXPERIMENT, "spectra").with_suffix(".png")
+    res0, f0 = results[0], results[0]["measures"][steps[-1]][0]
+    final0 = res0["images"][steps[-1]]
+
+    def pick(arm, pair=0):
+        idx = [int(np.flatnonzero((f0.arm == arm).to_numpy() & (f0.target == c).to_numpy() & (f0.pair == pair).to_numpy())[0])
+               for c in class_index]
+        return rep.to_uint8(final0[idx])
+
+    realrow = rep.to_uint8(torch.stack([real[c][0] for c in class_index]))
+    rep.class_grid([("real scene", realrow)] + [(a.name, pick(a.name)) for a in REGULARIZATION_ARMS], figs["arms"])
+    rep.class_grid([("real scene", realrow), ("logit", pick(FOURIER_T.name)), ("softmax", pick(SOFTMAX.name))],
+                   figs["objectives"])
+    units = f0[f0.arm == UNIT].target.unique()[:3]
+    rows = []
+    for u in units:
+        for arm, title in ((UNIT, f"unit {u}"), (UNIT_DIVERSE, f"unit {u}\n+diversity")):
+            idx = np.flatnonzero((f0.arm == arm).to_numpy() & (f0.target == u).to_numpy())
+            rows.append((title, rep.to_uint8(final0[idx])))
+    rep.class_grid(rows, figs["diversity"])
+    rep.spectra_figure(spectra, figs["spectra"])
+    cls_images = images[~images.arm.isin([UNIT, UNIT_DIVERSE])].assign(probability=lambda f: np.exp(f.logp),
+                                                                          top=lambda f: (f.logp > np.log(0.5)).astype(float))
+    per_net = cls_images.groupby(["arm", "network"])[["hf_share", "probability", "top", "transfer", "concept_share"]].mean()
+    summary = per_net.groupby("arm").mean().reset_index()
+    summary = summary[["arm", "hf_share", "probability", "top", "transfer", "concept_share"]]
+    summary.columns = ["arm", "high-frequency share", "p(class), own network", "share with p > 0.5",
+                       "p(class), other networks", "segmenter concept share"]
+    text = rep.section(len(seeds), seeds, cfg, {k: str(v.relative_to(project_root())) for k, v in figs.items()},
+                       summary, {names[i]: v for i, v in real_hf.items()}, acc, seg_min)
+    write_text(evidence_path(EXPERIMENT, "section").with_suffix(".md"), text)
+    table = evidence_path(EXPERIMENT, "objectives")
+    tags = run_tags("probe@feature_vis", sha256_files(table, extra=cfg.model_dump()))
+    ledger.log_training("feature_vis", [{"name": f"seed={s}", "params": {**cfg.model_dump(), "seed": s, "scale": params["scale"]},
+                                         "metrics": {"accuracy": acc[s]}} for s in seeds], {**tags, "scale": params["scale"]})
+    for name, t in tables.items():
+        print(name, t.groupby(["contrast", "network"]).y.mean().groupby("contrast").agg(["mean", "std", "count"]).round(4).to_string())
+    print(f"visualized {len(seeds)} networks in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

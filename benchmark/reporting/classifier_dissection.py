@@ -151,6 +151,14 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
     rot_m = rot[rot["quantile"] == q].groupby("a")[["detector_units", "unique_concepts", "mean_best_iou", "accuracy"]].mean()
     logit = float(rot.max_abs_logit_change.max())
     att = out["attacks"]
+    last = out["dissection"]
+    last = last[(last.kind == "trained") & (last.layer == LAYERS[-1]) & (last["quantile"] == q)]
+    silent = last.threshold <= 0
+    silent_note = (f"Caveat: {silent.mean():.0%} of the trained networks' last-layer units are silent on at least {1 - q:.0%} of "
+                   f"the pixels (their top-{q:g} threshold is 0; mean best IoU {last[silent].iou.mean():.3f}), against a "
+                   f"detector rate of {(last[~silent].iou > p.iou_cutoff).mean():.0%} among the others. Any rotation mixes the "
+                   "active units into every direction, so the rise in detectors from a = 0 to a = 0.2 says as much about "
+                   "these silent units as about units against directions.")
     text = "\n\n".join([
         f"{len(trained)} VGG-like scene classifiers (conv widths {list(trained[0][1].channels)}, one per seed "
         f"{[s for s, _ in trained]}) and as many random-init controls of the same architecture, over 9 scene "
@@ -189,7 +197,7 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
                     for a, r in rot_m.iterrows()])
         + "\n\nbau2017 (AlexNet conv5, Places205): 80% fewer unique detectors at a = 1. The two contrary claims "
           "(bau2017: units beat random directions; szegedy2013: no difference beyond that claim's smallest effect) "
-          "are decided on the same numbers; at most one can be reproduced.",
+          "are decided on the same numbers; at most one can be reproduced. " + silent_note,
         f"![O3: the last layer rotated by Q^a]({rel(figs['rotation_curve'])})",
     ])
     write_text(path, text + "\n")

@@ -7,8 +7,9 @@
 
 A seed names one network: its initialization (torch.manual_seed), its data order (a numpy
 Generator) and nothing else; each network trains in its own process on one thread
-(benchmark.parallel), so its bytes do not depend on `workers`. A random-init control of seed s is
-the same architecture initialized from seed s + RANDOM_SEED_SHIFT, never trained.
+(benchmark.parallel), so its bytes do not depend on `workers`. A random-init control of seed s (params'
+`random_seeds`, a list of its own: controls are cheap, so there are more of them) is the same
+architecture initialized from seed s + RANDOM_SEED_SHIFT, never trained.
 """
 
 from __future__ import annotations
@@ -118,5 +119,5 @@ def load_scene_classifiers(path: Path) -> list[tuple[int, SceneClassifier]]:
 
 
 def load_random_classifiers(path: Path) -> list[tuple[int, SceneClassifier]]:
-    """The random-init controls saved beside them (seed = the trained net's seed they stand beside)."""
+    """The random-init controls saved beside them (seed: its own, from params' random_seeds)."""
     return _load(path, "random")

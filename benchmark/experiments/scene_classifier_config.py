@@ -23,9 +23,10 @@ class ClassifierParams(_Strict):
     epochs: int = Field(ge=1)
     lr: float = Field(gt=0)
     batch_size: int = Field(ge=2)
-    seeds: list[int] = Field(min_length=1, description="one trained classifier (and one random-init control) per seed, before seed_offset")
+    seeds: list[int] = Field(min_length=1, description="one trained classifier per seed, before seed_offset")
+    random_seeds: list[int] = Field(min_length=1, description="one random-init control per seed, before seed_offset")
 
-    @field_validator("seeds")
+    @field_validator("seeds", "random_seeds")
     @classmethod
     def _unique(cls, v):
         if len(set(v)) != len(v):
@@ -75,6 +76,10 @@ class DissectionEmbedded(_Strict):
 
 def classifier_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
     return [s + seed_offset(params) for s in cfg.seeds]
+
+
+def random_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
+    return [s + seed_offset(params) for s in cfg.random_seeds]
 
 
 def _paper_error(params: dict, block: str, field: str, what: str) -> ParamsError:

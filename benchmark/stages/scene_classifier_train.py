@@ -1,10 +1,10 @@
 """Train the scene classifiers (one per seed) and build their random-init controls.
 
     python -m benchmark.stages.scene_classifier_train
-        -> models/scene_classifier.safetensors (trained `seed=s` and untrained `random=s` networks;
+        -> models/scene_classifier.safetensors (trained `seed=s` for s in seeds, untrained `random=s` for s in random_seeds;
            load with benchmark.experiments.scene_classifier.load_scene_classifiers / load_random_classifiers)
            evidence/scene_classifier/training.csv (seed, kind, train/test accuracy, final loss)
-Seeds are params' seeds plus seed_offset.
+Seeds are params' seeds (and random_seeds) plus seed_offset.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.experiments.scene_classifier import (ClassifierConfig, accuracy, random_classifier, random_name,
                                                     train_classifiers, trained_name)
-from benchmark.experiments.scene_classifier_config import classifier_seeds, load_classifier_params
+from benchmark.experiments.scene_classifier_config import classifier_seeds, load_classifier_params, random_seeds
 from benchmark.models.scene_classifier import build
 from benchmark.stages.common import cli, publish_training
 
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         meta[trained_name(seed)] = {**arch, "seed": seed, "kind": "trained"}
         rows.append({"seed": seed, "kind": "trained", "train_accuracy": accuracy(model, train.images, train.classes),
                      "test_accuracy": accuracy(model, test.images, test.classes), "final_loss": metrics["final_loss"]})
-    for seed in seeds:
+    for seed in random_seeds(params, cfg):
         model = random_classifier(cc, k, seed)
         nets[random_name(seed)] = model.state_dict()
         meta[random_name(seed)] = {**arch, "seed": seed, "kind": "random"}

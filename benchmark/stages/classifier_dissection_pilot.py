@@ -1,0 +1,61 @@
+"""The pilot that sized the classifier-dissection claims: train classifiers on seeds disjoint from
+the verdict's, probe them exactly as the verdict's stage does, write the tables to pilots/.
+
+    python -m benchmark.stages.classifier_dissection_pilot --seeds 101 102 103 104
+        -> pilots/classifier_dissection/{detectors,deepest_objects,class_removal,unit_importance,
+           attacks,rotation,rotation_fall}.csv
+Not a pipeline stage: it is run once, by hand, before the verdict's seeds (its tables are kept in git).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from benchmark.atomic import write_csv
+from benchmark.config import load_params
+from benchmark.data import scene_classes
+from benchmark.data.store import data_dir
+from benchmark.determinism import pin_threads
+from benchmark.experiments.scene_classifier import ClassifierConfig, random_classifier, train_classifiers
+from benchmark.experiments.scene_classifier_config import load_classifier_params, load_dissection_params
+from benchmark.models.scene_classifier import build
+from benchmark.paths import project_root
+from benchmark.probes.classifier_dissection import load_data, probe_networks, tables
+from benchmark.stages.common import cli
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", type=int, nargs="+", required=True)
+    args = ap.parse_args(argv)
+    params = load_params()
+    cfg, p = load_classifier_params(params), load_dissection_params(params)
+    if set(args.seeds) & set(cfg.seeds):
+        raise SystemExit(f"pilot seeds must be disjoint from the verdict's {cfg.seeds}")
+    pin_threads(1)
+    t0 = time.perf_counter()
+    root = data_dir() / cfg.dataset
+    train, test = scene_classes.load(root, "train"), scene_classes.load(root, "test")
+    k = len(scene_classes.CLASSES)
+    cc = ClassifierConfig(tuple(cfg.channels), cfg.epochs, cfg.lr, cfg.batch_size)
+    results = train_classifiers(cc, train, k, args.seeds, params.get("workers", 1))
+    trained = []
+    for seed, (state, _) in zip(args.seeds, results):
+        m = build({"n_classes": k, "channels": cfg.channels})
+        m.load_state_dict(state)
+        trained.append((seed, m.eval()))
+    random = [(s, random_classifier(cc, k, s)) for s in args.seeds]
+    t1 = time.perf_counter()
+    out = tables(probe_networks(trained, random, load_data(train, test), p, p.probe_seed, params.get("workers", 1)), p)
+    for name, frame in out.items():
+        if name != "dissection":
+            write_csv(project_root() / "pilots" / "classifier_dissection" / f"{name}.csv", frame)
+    print(f"pilot: trained {len(args.seeds)} in {t1 - t0:.1f} s, probed in {time.perf_counter() - t1:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Known answers of the classifier-dissection probe: a unit that copies a concept mask is found with
+IoU ~1; the identity rotation changes nothing; a rotation keeps the logits; the probe is
+deterministic (same seed, same tables)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmark.data import scene_classes as SC
+from benchmark.data.scenes import CID
+from benchmark.experiments.scene_classifier_config import DissectionParams
+from benchmark.models.scene_classifier import SceneClassifier
+from benchmark.probes import classifier_dissection as CD
+from benchmark.probes.dissection import detector_summary
+from benchmark.probes.rotation import fractional_power, random_rotation
+
+P = DissectionParams(quantiles=[0.01, 0.005], iou_cutoff=0.04, dissect_samples=36, importance_samples=36, paper_width=512,
+                     paper_ks=[4, 20], random_draws=2, attack_samples=4, attack_steps=2, attack_eps=0.2,
+                     attack_step_size=0.1, rotation_powers=[0.0, 0.5, 1.0], rotation_seed=3, probe_seed=2)
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(9)
+    return CD.load_data(SC.generate(36, rng), SC.generate(36, rng))
+
+
+def _net(seed: int, channels=(4, 4, 8, 8)) -> SceneClassifier:
+    torch.manual_seed(seed)
+    return SceneClassifier(len(SC.CLASSES), channels).eval()
+
+
+def test_a_unit_that_copies_the_snow_mask_is_a_snow_detector_with_iou_about_1(data):
+    """conv1 unit 0 = relu(r + g + b - 2.2): positive only on snow pixels (all channels >= 225/255),
+    whose share of the pixels is below 1%, so its top-1% mask is exactly the snow mask."""
+    net = _net(0)
+    with torch.no_grad():
+        net.convs[0].weight.zero_()
+        net.convs[0].bias.zero_()
+        net.convs[0].weight[0, :, 1, 1] = 1.0
+        net.convs[0].bias[0] = -2.2
+    snow_share = (data["masks_test"] == CID["snow"]).mean()
+    assert 0 < snow_share < 0.01
+    layers = CD.dissect_layers(net, data["x_test"], data["masks_test"], P, np.random.default_rng(0))
+    iou = layers[0]["iou"][0.99]
+    assert np.nanargmax(iou[0]) == CID["snow"]
+    assert iou[0, CID["snow"]] > 0.95
+    assert detector_summary(iou, 0.04)["detector_units"] >= 1
+
+
+def test_identity_rotation_is_exact_and_powers_compose():
+    q = random_rotation(12, 1)
+    assert np.array_equal(fractional_power(q, 0.0), np.eye(12))
+    assert np.array_equal(fractional_power(q, 1.0), q)
+    assert abs(np.linalg.det(q) - 1) < 1e-9
+    with pytest.raises(ValueError, match="reflection"):
+        fractional_power(q @ np.diag([-1.0] + [1.0] * 11), 0.5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(a=st.floats(0.0, 1.0), b=st.floats(0.0, 1.0), n=st.integers(2, 9), seed=st.integers(0, 10_000))
+def test_fractional_powers_are_rotations_that_add_up(a, b, n, seed):
+    q = random_rotation(n, seed)
+    ra, rb = fractional_power(q, a), fractional_power(q, b)
+    np.testing.assert_allclose(ra @ ra.T, np.eye(n), atol=1e-9)
+    assert abs(np.linalg.det(ra) - 1) < 1e-9
+    if a + b <= 1:
+        np.testing.assert_allclose(ra @ rb, fractional_power(q, a + b), atol=1e-8)
+
+
+def test_identity_rotation_changes_no_dissection(data):
+    net = _net(1)
+    p = P.model_copy(update={"rotation_powers": [0.0, 1.0]})
+    rows, _ = CD.rotation_rows(1, net, data["x_test"], data["masks_test"], data["y_test"], p, np.random.default_rng(0))
+    plain = CD.dissect_layers(net, data["x_test"], data["masks_test"], p, np.random.default_rng(5))[-1]
+    at0 = [r for r in rows if r["a"] == 0.0 and r["quantile"] == 0.01][0]
+    exact = detector_summary(plain["iou"][0.99], 0.04)
+    # the quantile subsample differs (its own draw), so compare with the full-sample exact dissection
+    full = CD.dissection.dissect(lambda s: [net.features(data["x_test"][s], 4)], lambda s, hs: data["masks_test"][s],
+                                 len(data["x_test"]), 10, 32, [0.99], np.random.default_rng(0), per_batch=10 ** 7)[0]
+    assert detector_summary(full["iou"][0.99], 0.04)["units"] == exact["units"] == at0["units"]
+    rot0 = CD.dissection.dissect(lambda s: [torch.einsum("ij,njhw->nihw", torch.eye(8), net.features(data["x_test"][s], 4))],
+                                 lambda s, hs: data["masks_test"][s], len(data["x_test"]), 10, 32, [0.99],
+                                 np.random.default_rng(0), per_batch=10 ** 7)[0]
+    np.testing.assert_array_equal(rot0["iou"][0.99], full["iou"][0.99])
+
+
+@pytest.mark.parametrize("a", [0.3, 1.0])
+def test_rotation_with_counter_rotated_readout_keeps_the_logits(data, a):
+    net = _net(2)
+    r = fractional_power(random_rotation(8, 4), a)
+    x = data["x_test"][:10]
+    with torch.no_grad():
+        h = torch.einsum("ij,njhw->nihw", torch.from_numpy(r).float(), net.features(x, 4))
+        w, b = CD.rotated_readout(net, r)
+        logits = h.mean(dim=(2, 3)).double() @ torch.from_numpy(w).T + torch.from_numpy(b)
+        torch.testing.assert_close(logits.float(), net(x), atol=1e-5, rtol=1e-5)
+    rows, _ = CD.rotation_rows(2, net, data["x_test"], data["masks_test"], data["y_test"], P, np.random.default_rng(0))
+    assert max(r["max_abs_logit_change"] for r in rows) < 1e-9
+    assert all(r["accuracy"] == r["accuracy_unrotated"] for r in rows)
+
+
+def test_removing_the_only_unit_a_class_reads_drops_it_to_chance(data):
+    """A read-out where class 0 reads only unit 0: removing its top-1 unit leaves class 0 never
+    predicted (balanced accuracy 0.5), removing a random other unit changes nothing for it."""
+    width = 8
+    g = np.abs(np.random.default_rng(0).standard_normal((90, width)))
+    y = np.arange(90) % 9
+    g[:, 0] = np.where(y == 0, 5.0, 0.0)
+    net = _net(3)
+    with torch.no_grad():
+        net.fc.weight.zero_()
+        net.fc.bias.zero_()
+        net.fc.weight[0, 0] = 1.0
+        net.fc.bias[1:] = 2.0  # every other class beats class 0 unless unit 0 fires
+    imp = CD.importance(net, g, y)
+    assert CD.ranked(imp, 0)[0] == 0
+    p = P.model_copy(update={"paper_ks": [4], "random_draws": 30})
+    rows = pd.DataFrame(CD.removal_rows(3, net, g, y, imp, p, np.random.default_rng(0)))
+    r0 = rows[rows["class"] == SC.CLASSES[0]].iloc[0]
+    assert r0.base == 1.0 and r0.top_removed == 0.5
+    assert r0.random_removed > 0.8
+
+
+def test_same_seed_same_tables(data):
+    run = lambda ps: CD.tables({"trained": {5: CD.probe_network(5, _net(5), data, P, probe_seed=ps)},  # noqa: E731
+                                "random": {6: CD.probe_control(6, _net(6), data, P, probe_seed=ps + 1)}}, P)
+    res, other = [run(7), run(7)], run(8)
+    for name, frame in res[0].items():
+        assert frame.to_csv(index=False) == res[1][name].to_csv(index=False), name
+    assert other["attacks"].to_csv(index=False) != res[0]["attacks"].to_csv(index=False)
+    assert set(res[0]) == {"dissection", "detectors", "deepest_objects", "class_removal", "unit_importance", "attacks",
+                           "rotation", "rotation_fall"}
+    assert set(res[0]["detectors"].kind) == {"trained", "random"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from benchmark.data import digits_gen, idx, mnist1d_gen, scenes
+from benchmark.data import cifar, digits_gen, idx, image_folders, mnist1d_gen, scenes
 from benchmark.data.splits import Split
 from benchmark.data.store import data_dir, load_split
 from benchmark.errors import ParamsError
@@ -25,6 +25,8 @@ WRITERS: dict[str, Callable[..., None]] = {
 # name -> loader taking a local path from params.yaml `paper_data:`
 PAPER: dict[str, Callable[[Path], Split]] = {
     "mnist": idx.load_mnist,
+    "cifar10": cifar.load_cifar10,
+    "tiny_imagenet": image_folders.load_tiny_imagenet,
 }
 
 

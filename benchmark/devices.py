@@ -43,7 +43,8 @@ def device_from_params(params: dict) -> "torch.device":
     return select_device(params.get("device", "auto"), params.get("_path", "params.yaml"))
 
 
-_ACTIVE = {"device": "auto", "amp": False}
+# this process's paper-scale settings (device, amp, epoch cap, where paper_data points)
+_ACTIVE = {"device": "auto", "amp": False, "max_epochs": None, "paper_data": {}, "root": None}
 
 
 def configure(params: dict) -> None:
@@ -55,7 +56,27 @@ def configure(params: dict) -> None:
     amp = params.get("amp", False)
     if not isinstance(amp, bool):
         raise ParamsError(path, "amp", f"must be true or false, got {amp!r}")
-    _ACTIVE.update(device=params.get("device", "auto"), amp=amp)
+    cap = params.get("paper_max_epochs")
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        raise ParamsError(path, "paper_max_epochs", f"must be null or a positive integer, got {cap!r}")
+    from pathlib import Path
+
+    _ACTIVE.update(device=params.get("device", "auto"), amp=amp, max_epochs=cap,
+                   paper_data=dict(params.get("paper_data") or {}), root=str(Path(path).resolve().parent))
+
+
+def snapshot() -> dict:
+    """This process's settings, for jobs that run elsewhere (Ray workers never load params)."""
+    return dict(_ACTIVE)
+
+
+def restore(settings: dict) -> None:
+    _ACTIVE.update(settings)
+
+
+def max_epochs(epochs: int) -> int:
+    """`epochs`, capped by params' `paper_max_epochs` (smoke runs on fixture data; null: no cap)."""
+    return epochs if _ACTIVE["max_epochs"] is None else min(epochs, _ACTIVE["max_epochs"])
 
 
 def active() -> tuple["torch.device", bool]:

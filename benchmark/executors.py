@@ -67,10 +67,12 @@ def _job_state(fn: Callable):
     return getattr(getattr(fn, "func", fn), "__globals__", {}).get("_JOB")
 
 
-def _run_job(fn: Callable, item, shared):
+def _run_job(fn: Callable, item, shared, settings):
+    from benchmark import devices
     from benchmark.determinism import pin_threads
 
     pin_threads(1)
+    devices.restore(settings)
     if shared is not None:
         job = _job_state(fn)
         if job is not shared:  # a worker in this driver's own process keeps the same object
@@ -86,4 +88,7 @@ def ray_map(fn: Callable, items: list) -> list:
     shared = ray.put(dict(job)) if isinstance(job, dict) and job else None
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_run_job)
-    return ray.get([task.remote(fn, it, shared) for it in items])
+    from benchmark import devices
+
+    settings = devices.snapshot()
+    return ray.get([task.remote(fn, it, shared, settings) for it in items])

@@ -89,10 +89,14 @@ def load_cifar10_raw(root: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return x_tr, y_tr, parts[-1][0], parts[-1][1]
 
 
+# root -> (mean, std) of the training set a loader standardized with (the -C test sets reuse them)
+STATS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
 def load_cifar10(root: str | Path) -> Split:
     """CIFAR-10 as a Split: (N, 3, 32, 32) float32, standardized per channel on the training set."""
     x_tr, y_tr, x_te, y_te = load_cifar10_raw(root)
-    mean, std = channel_stats(x_tr)
+    mean, std = STATS[str(Path(root).resolve())] = channel_stats(x_tr)
     return Split(normalize(x_tr, mean, std), y_tr, normalize(x_te, mean, std), y_te, n_classes=10)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmark.data.cifar import channel_stats, normalize
+from benchmark.data.cifar import STATS, channel_stats, normalize
 from benchmark.data.splits import Split
 from benchmark.errors import DataError
 
@@ -85,12 +85,15 @@ def load_tiny_imagenet(root: str | Path) -> Split:
     wnids, train, val = tiny_imagenet_files(root)
     x_tr, y_tr = _stack(train, 64)
     x_te, y_te = _stack(val, 64)
-    mean, std = channel_stats(x_tr)
+    mean, std = STATS[str(Path(root).resolve())] = channel_stats(x_tr)
     return Split(normalize(x_tr, mean, std), y_tr, normalize(x_te, mean, std), y_te, n_classes=len(wnids))
 
 
-def load_tiny_imagenet_c(root: str | Path, wnids: list[str], corruption: str, severity: int) -> tuple[np.ndarray, np.ndarray]:
-    """One corruption at one severity: (images (N, 3, 64, 64) uint8, labels by index in `wnids`)."""
+def load_tiny_imagenet_c(root: str | Path, wnids: list[str], corruption: str, severity: int,
+                         order: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One corruption at one severity: (images (N, 3, 64, 64) uint8, labels by index in `wnids`).
+    `order`: file names of the clean val set, in its order (val_annotations.txt): the corrupted
+    images come back in that order, paired with the clean ones (needed for per-image changes)."""
     base = _need(Path(root) / corruption / str(severity), f"Tiny ImageNet-C {corruption} severity {severity}")
     index = {w: i for i, w in enumerate(wnids)}
     files = []
@@ -98,6 +101,12 @@ def load_tiny_imagenet_c(root: str | Path, wnids: list[str], corruption: str, se
         if d.name not in index:
             raise DataError(f"{d}: class folder not in Tiny ImageNet's wnids.txt")
         files += [(p, index[d.name]) for p in _images(d)]
+    if order is not None:
+        by_name = {p.name: (p, y) for p, y in files}
+        missing = [n for n in order if n not in by_name]
+        if missing:
+            raise DataError(f"{base}: {len(missing)} val images missing from the corrupted set, e.g. {missing[0]}")
+        files = [by_name[n] for n in order]
     return _stack(files, 64)
 
 

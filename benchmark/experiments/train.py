@@ -89,7 +89,9 @@ def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float 
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
     epochs_run, train_acc = 0, math.nan
-    for epoch in range(cfg.epochs):
+    from benchmark.devices import max_epochs
+
+    for epoch in range(max_epochs(cfg.epochs)):  # params' paper_max_epochs (null: cfg.epochs)
         model.train()
         order = torch.randperm(n, generator=gen)
         for start in range(0, n, cfg.batch_size):

@@ -64,6 +64,8 @@ def cifar10_c(root: Path, rng, n: int = 10, corruptions=("gaussian_noise", "fog"
     np.save(root / "labels.npy", np.tile(np.arange(n) % 10, 5).astype(np.uint8), allow_pickle=False)
 
 
+C15 = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
+       "snow", "frost", "fog", "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression")
 WNIDS = ("n01443537", "n01629819", "n01641577", "n01644900")
 
 
@@ -83,11 +85,13 @@ def tiny_imagenet(root: Path, rng, per_class: int = 4, val_per_class: int = 2) -
 
 
 def tiny_imagenet_c(root: Path, rng, per_class: int = 2, corruptions=("gaussian_noise", "fog")) -> None:
+    """Each val image of `tiny_imagenet(..., val_per_class=per_class)`, by name, in its class folder."""
     for c in corruptions:
         for s in range(1, 6):
-            for w in WNIDS:
+            for i, w in enumerate(WNIDS):
                 for j in range(per_class):
-                    _img(root / c / str(s) / w / f"val_{j}.JPEG", rng.integers(0, 256, (3, 64, 64), dtype=np.uint8))
+                    _img(root / c / str(s) / w / f"val_{i * per_class + j}.JPEG",
+                         rng.integers(0, 256, (3, 64, 64), dtype=np.uint8))
 
 
 def places365(root: Path, rng, per_class: int = 2, classes=("/a/abbey", "/b/barn", "/c/church/outdoor")) -> None:
@@ -116,9 +120,9 @@ def write_all(root: str | Path, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     mnist(root / "mnist", rng)
     cifar10(root / "cifar-10-batches-py", rng)
-    cifar10_c(root / "CIFAR-10-C", rng)
+    cifar10_c(root / "CIFAR-10-C", rng, n=20, corruptions=C15)
     tiny_imagenet(root / "tiny-imagenet-200", rng)
-    tiny_imagenet_c(root / "Tiny-ImageNet-C", rng)
+    tiny_imagenet_c(root / "Tiny-ImageNet-C", rng, corruptions=C15)
     places365(root / "places365_standard", rng)
     lsun_church(root / "lsun_church_outdoor", rng)
     (root / "FIXTURE.json").write_text(json.dumps({"note": FIXTURE_NOTE, "seed": seed}, indent=1) + "\n")

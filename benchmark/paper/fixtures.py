@@ -115,6 +115,17 @@ def lsun_church(root: Path, rng, n: int = 8) -> None:
         _img(root / f"{i:07d}.png", rng.integers(0, 256, (3, 256, 256), dtype=np.uint8))
 
 
+def fixture_note(params: dict) -> str | None:
+    """The fixture note when the paper scale reads a folder this module wrote, else None."""
+    if params.get("scale") != "paper":
+        return None
+    from benchmark.paths import project_root
+
+    root = Path((params.get("paper_data") or {}).get("root") or ".")
+    root = root if root.is_absolute() else project_root() / root
+    return FIXTURE_NOTE if (root / "FIXTURE.json").is_file() else None
+
+
 def write_all(root: str | Path, seed: int = 0) -> Path:
     root = Path(root)
     rng = np.random.default_rng(seed)

@@ -113,3 +113,31 @@ def test_fixture_folder_is_deterministic(tmp_path):
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert len(files) > 50
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_paper_corruptions_pair_with_the_clean_test_set(tmp_path):
+    """-C images come back standardized like the clean test set and in its order (per-image
+    changes in leavitt2020's dimensionality probe need the pairing)."""
+    from benchmark import devices
+    from benchmark.data.registry import load_dataset
+    from benchmark.probes import paper_corruptions
+
+    fixtures.write_all(tmp_path)
+    params = {"scale": "paper", "_path": str(tmp_path / "params.yaml"),
+              "paper_data": {"root": str(tmp_path), "cifar10": "cifar-10-batches-py", "cifar10_c": "CIFAR-10-C",
+                             "tiny_imagenet": "tiny-imagenet-200", "tiny_imagenet_c": "Tiny-ImageNet-C"}}
+    before = devices.snapshot()
+    devices.configure(params)
+    paper_corruptions.corrupted.cache_clear()
+    try:
+        clean = load_dataset("cifar10", params)
+        x, y = paper_corruptions.corrupted("cifar10", "fog", 2)
+        raw = np.load(tmp_path / "CIFAR-10-C" / "fog.npy")[20:40].transpose(0, 3, 1, 2)
+        mean, std = cifar.channel_stats(cifar.load_cifar10_raw(tmp_path / "cifar-10-batches-py")[0])
+        assert np.allclose(x, cifar.normalize(raw, mean, std)) and np.array_equal(y, clean.y_test)
+        tin = load_dataset("tiny_imagenet", params)
+        xt, yt = paper_corruptions.corrupted("tiny_imagenet", "fog", 1)
+        assert xt.shape == tin.x_test.shape and np.array_equal(yt, tin.y_test)
+    finally:
+        devices.restore(before)
+        paper_corruptions.corrupted.cache_clear()

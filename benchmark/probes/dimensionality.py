@@ -8,7 +8,19 @@ from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
 
-def n_components(x: np.ndarray, variance: float = 0.95) -> int:
+# Above this many dimensions (and more dimensions than rows) the spectrum comes from the N x N Gram
+# matrix: the covariance route costs D^3 (a paper-scale ResNet block has D = 16384 or more). Both give
+# the same nonzero eigenvalues; the embedded suite's layers (D <= 640) never take this route.
+GRAM_ABOVE = 4096
+
+
+def _gram_ratio(x: np.ndarray) -> np.ndarray:
+    xc = x - x.mean(axis=0)
+    ev = np.clip(np.linalg.eigvalsh(xc @ xc.T)[::-1], 0, None)
+    return ev / ev.sum()
+
+
+def n_components(x: np.ndarray, variance: float = 0.95, gram_above: int = GRAM_ABOVE) -> int:
     """Components for `variance` of the variance of the rows of `x` (N, D), flattened per row;
     0 when the rows do not vary at all (e.g. a dead layer, or a perturbation that changes nothing)."""
     if not 0 < variance <= 1:
@@ -17,7 +29,10 @@ def n_components(x: np.ndarray, variance: float = 0.95) -> int:
     if len(x) < 2 or not np.any(x.var(axis=0) > 0):
         return 0
     with threadpool_limits(1):  # one thread per network, as everywhere (benchmark.determinism)
-        ratio = PCA(svd_solver="covariance_eigh").fit(x).explained_variance_ratio_
+        if x.shape[1] > gram_above and x.shape[1] > len(x):
+            ratio = _gram_ratio(x)
+        else:
+            ratio = PCA(svd_solver="covariance_eigh").fit(x).explained_variance_ratio_
     return int(min(len(ratio), np.searchsorted(np.cumsum(ratio), variance - 1e-12) + 1))
 
 

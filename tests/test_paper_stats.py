@@ -16,7 +16,7 @@ def test_one_replicate_is_inconclusive_and_says_why():
 
 
 def test_gram_route_gives_the_covariance_routes_count():
-    """Paper-scale layers (D > 4096 > N) take the N x N Gram route: same answer as PCA's."""
+    """Paper-scale layers (D > 1024, D > N) take the N x N Gram route: same answer as PCA's."""
     import numpy as np
 
     from benchmark.probes.dimensionality import n_components

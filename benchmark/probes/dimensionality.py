@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 # Above this many dimensions (and more dimensions than rows) the spectrum comes from the N x N Gram
 # matrix: the covariance route costs D^3 (a paper-scale ResNet block has D = 16384 or more). Both give
 # the same nonzero eigenvalues; the embedded suite's layers (D <= 640) never take this route.
-GRAM_ABOVE = 4096
+GRAM_ABOVE = 1024
 
 
 def _gram_ratio(x: np.ndarray) -> np.ndarray:

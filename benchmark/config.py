@@ -86,6 +86,10 @@ def load_params(path: Path | None = None) -> dict:
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise ParamsError(path, "seed_offset", f"must be a non-negative integer, got {offset!r}")
     data["_path"] = str(path)
+    from benchmark import devices, executors
+
+    devices.configure(data)
+    executors.configure(data)
     return data
 
 

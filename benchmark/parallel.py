@@ -1,6 +1,7 @@
 """Run one independent job per network across processes, each pinned to one thread.
 
-Results come back in input order and do not depend on the number of workers.
+Results come back in input order and do not depend on the number of workers. With params.yaml
+`executor: ray` the same jobs run as Ray tasks instead (benchmark.executors), with the same bytes.
 
 Workers end with their parent: killing a stage's own process (Ctrl-C twice, `kill -9`, a CI
 timeout; not only through dvc) must not leave its pool computing as orphans. On Linux each
@@ -74,6 +75,10 @@ def progress(iterable, total: int | None = None, desc: str = ""):
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int, desc: str = "") -> list[R]:
     items = list(items)
     pin_threads(1)
+    from benchmark import executors
+
+    if executors.active() == "ray":  # one Ray task per item (benchmark.executors); `workers` unused
+        return executors.ray_map(fn, items)
     keep_freed_memory()
     if workers <= 1 or len(items) <= 1:
         return [fn(it) for it in progress(items, len(items), desc)]

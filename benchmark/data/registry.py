@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from benchmark.data import digits_gen, idx, mnist1d_gen, scene_classes, scenes, sentiment_corpus
+from benchmark.data import cifar, digits_gen, idx, image_folders, mnist1d_gen, scene_classes, scenes, sentiment_corpus
 from benchmark.data.splits import Split
 from benchmark.data.store import data_dir, load_split
 from benchmark.errors import ParamsError
@@ -27,6 +27,8 @@ WRITERS: dict[str, Callable[..., None]] = {
 # name -> loader taking a local path from params.yaml `paper_data:`
 PAPER: dict[str, Callable[[Path], Split]] = {
     "mnist": idx.load_mnist,
+    "cifar10": cifar.load_cifar10,
+    "tiny_imagenet": image_folders.load_tiny_imagenet,
 }
 
 
@@ -35,9 +37,20 @@ def load_dataset(name: str, params: dict) -> Split:
     if name in EMBEDDED:
         return load_split(data_dir() / name)
     if name in PAPER:
-        local = (params.get("paper_data") or {}).get(name)
-        if not local:
-            raise ParamsError(path, f"paper_data.{name}", "path to the local files is not set")
-        p = Path(local)
-        return PAPER[name](p if p.is_absolute() else project_root() / p)
+        return PAPER[name](paper_path(name, params))
     raise ParamsError(path, "dataset", f"unknown dataset {name!r}; known: {sorted(EMBEDDED) + sorted(PAPER)}")
+
+
+def paper_path(name: str, params: dict) -> Path:
+    """Where params' `paper_data.<name>` points: relative paths are under `paper_data.root`
+    (itself relative to the project), so `-S paper_data.root=DIR` switches every dataset at once."""
+    path = params.get("_path", "params.yaml")
+    block = params.get("paper_data") or {}
+    local = block.get(name)
+    if not local:
+        raise ParamsError(path, f"paper_data.{name}", "path to the local files is not set")
+    root = Path(block.get("root") or ".")
+    p = Path(local)
+    if not p.is_absolute():
+        p = root / p
+    return p if p.is_absolute() else project_root() / p

@@ -173,7 +173,9 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
     keep_at = set(int(e) for e in checkpoints)
     kept: dict[int, dict[int, dict[str, torch.Tensor]]] = {j: {} for j in range(len(jobs))}
 
-    for epoch in range(cfg.epochs):
+    from benchmark.devices import max_epochs
+
+    for epoch in range(max_epochs(cfg.epochs)):  # params' paper_max_epochs (null: cfg.epochs)
         orders = torch.stack([torch.randperm(n, generator=gens[j]) for j in active])  # (A, n)
         y_act = y_used[active]
         for start in range(0, n, cfg.batch_size):

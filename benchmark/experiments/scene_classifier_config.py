@@ -14,7 +14,6 @@ from pydantic import Field, field_validator
 
 from benchmark.config import _Strict, section, seed_offset
 from benchmark.errors import ParamsError
-from benchmark.paths import project_root
 
 
 class ClassifierParams(_Strict):
@@ -87,17 +86,17 @@ def _paper_error(params: dict, block: str, field: str, what: str) -> ParamsError
 
 
 def _check_paper(params: dict, block: str) -> None:
-    local = (params.get("paper_data") or {}).get("places365")
-    if not local:
+    from benchmark.data.registry import paper_path  # the one resolver of `paper_data` (root + relative)
+
+    if not (params.get("paper_data") or {}).get("places365"):
         raise ParamsError(params.get("_path", "params.yaml"), "paper_data.places365",
-                          f"scale 'paper' for `{block}` needs Places365-style image folders; set paper_data.places365 "
-                          "to their local path (no loader reads them yet: another family provides it)")
-    p = Path(local)
-    p = p if p.is_absolute() else project_root() / p
+                          f"scale 'paper' for `{block}` needs the Places365-Standard folder; set paper_data.places365")
+    p = paper_path("places365", params)
     if not p.is_dir():
         raise ParamsError(params.get("_path", "params.yaml"), "paper_data.places365", f"{p} not found")
     raise _paper_error(params, block, "dataset", "the paper-scale scene classifier is a documented placeholder: "
-                       "no Places365 loader or VGG16 checkpoint reader is implemented yet")
+                       "the Places365 loader (benchmark/data/image_folders.py) and VGG16 (models/paper_zoo.py) exist "
+                       "but are not wired into this family yet")
 
 
 def load_classifier_params(params: dict) -> ClassifierParams:

@@ -64,7 +64,16 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float = 0.0,
                   regularizer: "Regularizer | None" = None) -> Trained:
     """`regularizer` (optional, e.g. leavitt2021's selectivity term) adds its penalty to the
-    cross-entropy of every mini-batch; without it the loop is the plain one."""
+    cross-entropy of every mini-batch; without it the loop is the plain one. The papers' image
+    classifiers (paper scale) train with their own recipe (benchmark.experiments.paper_train)."""
+    from benchmark.models.paper_zoo import PAPER_ARCHS
+
+    if cfg.arch in PAPER_ARCHS:
+        from benchmark.devices import active
+        from benchmark.experiments.paper_train import train_paper_network
+
+        device, amp = active()
+        return train_paper_network(cfg, split, seed, label_noise, regularizer, device=device, amp=amp)
     rng = seed_everything(seed)
     n = cfg.train_subset or len(split.y_train)
     x_tr = torch.from_numpy(split.x_train[:n])
@@ -80,7 +89,9 @@ def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float 
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
     epochs_run, train_acc = 0, math.nan
-    for epoch in range(cfg.epochs):
+    from benchmark.devices import max_epochs
+
+    for epoch in range(max_epochs(cfg.epochs)):  # params' paper_max_epochs (null: cfg.epochs)
         model.train()
         order = torch.randperm(n, generator=gen)
         for start in range(0, n, cfg.batch_size):

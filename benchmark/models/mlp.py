@@ -62,4 +62,8 @@ def build(arch: str, d_in: int, n_classes: int, hidden: list[int], in_shape: tup
         if in_shape is None or len(in_shape) != dims:
             raise ValueError(f"architecture {arch!r} needs a {dims}-D input shape, got {in_shape}")
         return ConvNet(tuple(in_shape), hidden, n_classes, kernel=5 if dims == 1 else 3)
+    from benchmark.models.paper_zoo import PAPER_ARCHS, build_paper
+
+    if arch in PAPER_ARCHS:  # paper scale: resnet20/18/50, vgg16, morcos_cnn11 on (C, H, W) images
+        return build_paper(arch, tuple(in_shape or ()), n_classes)
     raise ValueError(f"unknown architecture {arch!r}")

@@ -14,21 +14,31 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 
-def explained_variance_ratio(x: np.ndarray) -> np.ndarray:
+# Above this many dimensions (and more dimensions than rows) the spectrum comes from the N x N Gram
+# matrix: the covariance route costs D^3 (a paper-scale ResNet block has D = 16384 or more). Both give
+# the same nonzero eigenvalues; the embedded suite's layers (D <= 640) never take this route.
+GRAM_ABOVE = 1024
+
+
+def explained_variance_ratio(x: np.ndarray, gram_above: int = GRAM_ABOVE) -> np.ndarray:
     """PCA's explained-variance ratios of the rows of `x` (N, D), largest first (min(N, D) of them)."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     n = len(x)
     mean = x.mean(axis=0)
     with threadpool_limits(1):  # one thread per network, as everywhere (benchmark.determinism)
-        cov = x.T @ x
-        cov -= n * mean.reshape(-1, 1) * mean.reshape(1, -1)
-        cov /= n - 1
-        ev = np.linalg.eigvalsh(cov)[::-1].copy()
+        if x.shape[1] > gram_above and x.shape[1] > n:
+            xc = x - mean
+            ev = np.linalg.eigvalsh(xc @ xc.T)[::-1].copy()
+        else:
+            cov = x.T @ x
+            cov -= n * mean.reshape(-1, 1) * mean.reshape(1, -1)
+            cov /= n - 1
+            ev = np.linalg.eigvalsh(cov)[::-1].copy()
     ev[ev < 0.0] = 0.0
     return (ev / ev.sum())[: min(x.shape)]
 
 
-def n_components(x: np.ndarray, variance: float = 0.95) -> int:
+def n_components(x: np.ndarray, variance: float = 0.95, gram_above: int = GRAM_ABOVE) -> int:
     """Components for `variance` of the variance of the rows of `x` (N, D), flattened per row;
     0 when the rows do not vary at all (e.g. a dead layer, or a perturbation that changes nothing)."""
     if not 0 < variance <= 1:
@@ -36,7 +46,7 @@ def n_components(x: np.ndarray, variance: float = 0.95) -> int:
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     if len(x) < 2 or not np.any(x.var(axis=0) > 0):
         return 0
-    ratio = explained_variance_ratio(x)
+    ratio = explained_variance_ratio(x, gram_above)
     return int(min(len(ratio), np.searchsorted(np.cumsum(ratio), variance - 1e-12) + 1))
 
 

@@ -13,6 +13,8 @@ from benchmark.data.splits import Split
 from benchmark.probes.attacks import Perturbations
 from benchmark.probes.corruptions import corrupt, kinds_for
 from benchmark.probes.dimensionality import max_components, n_components
+from benchmark.probes.paper_corruptions import PAPER_C
+from benchmark.probes.paper_corruptions import corrupted as paper_corrupted
 from benchmark.probes.registry import register
 from benchmark.probes.selectivity import selectivity_index
 
@@ -72,6 +74,8 @@ def corruption(model, meta: dict, split: Split, cfg: CorruptionProbe, train_labe
     kinds = cfg.kinds.get(meta["dataset"])
     if kinds is None:
         raise ValueError(f"probes.corruption.kinds has no entry for dataset {meta['dataset']!r}")
+    if meta["dataset"] in PAPER_C:  # paper scale: the published -C test sets
+        return {"corruption": _paper_corruption(model, meta, kinds, cfg.severities, clean)}
     table = kinds_for(split.x_test)
     rows = []
     for kind in kinds:
@@ -83,6 +87,17 @@ def corruption(model, meta: dict, split: Split, cfg: CorruptionProbe, train_labe
             rows.append({**_base(meta), "corruption": kind, "severity": sev, "accuracy": acc,
                          "clean_accuracy": clean, "relative_accuracy": acc / clean if clean > 0 else float("nan")})
     return {"corruption": rows}
+
+
+def _paper_corruption(model, meta: dict, kinds: list[str], severities: list[int], clean: float) -> list[dict]:
+    rows = []
+    for kind in kinds:
+        for sev in severities:
+            xc, yc = paper_corrupted(meta["dataset"], kind, sev)
+            acc = _acc(model, torch.from_numpy(xc), torch.from_numpy(yc))
+            rows.append({**_base(meta), "corruption": kind, "severity": sev, "accuracy": acc,
+                         "clean_accuracy": clean, "relative_accuracy": acc / clean if clean > 0 else float("nan")})
+    return rows
 
 
 @register("attack", AttackProbe)
@@ -104,6 +119,13 @@ def attacks(model, meta: dict, split: Split, cfg: AttackProbe, train_labels=None
     return {"attack": rows}
 
 
+def _noise_set(split: Split, dataset: str, cfg: DimensionalityProbe) -> np.ndarray:
+    """The average-case perturbation of the test set: generated (embedded) or the -C file (paper)."""
+    if dataset in PAPER_C:
+        return paper_corrupted(dataset, cfg.noise, cfg.noise_severity)[0]
+    return corrupted_test_set(split, cfg.noise, cfg.noise_severity, cfg.seed)
+
+
 @register("dimensionality", DimensionalityProbe)
 def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, train_labels=None):
     """PCA components for `variance` of each layer's (flattened) representation of the test set
@@ -115,7 +137,7 @@ def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, tr
     for p in model.parameters():
         p.requires_grad_(False)
     perturbed = {
-        "noise": torch.from_numpy(corrupted_test_set(split, cfg.noise, cfg.noise_severity, cfg.seed)),
+        "noise": torch.from_numpy(_noise_set(split, meta["dataset"], cfg)),
         "adversarial": Perturbations(model, x, y, _clip(split.x_test)).get(cfg.attack, eps, cfg.pgd_steps),
     }
     with torch.no_grad():

@@ -15,6 +15,7 @@ from benchmark.atomic import write_json
 from benchmark.claims.registry import load_claim
 from benchmark.config import load_params
 from benchmark.evaluate import evaluate
+from benchmark.paper.fixtures import fixture_note
 from benchmark.paths import figure_path, project_root, verdict_path
 from benchmark.stages.common import cli, run_tags
 from benchmark.tracking import ledger
@@ -30,6 +31,10 @@ def main(argv=None) -> int:
     fig = figure_path(spec.id)
     result, record = evaluate(args.claim_file, spec, figure_path=fig)
     record["scale"] = params["scale"]
+    note = fixture_note(params)
+    if note:  # paper scale on fixture files: the verdict is a smoke test, and says so everywhere
+        record["fixture_data"] = note
+        record["result"]["reason"] = f"FIXTURE DATA, meaningless: {record['result']['reason']}"
     out = verdict_path(spec.id)
     write_json(out, record)
     tags = {**run_tags(f"test_claim@{spec.id}", record["stage_hash"]), "verdict_raw": result.verdict.value,
@@ -43,7 +48,7 @@ def main(argv=None) -> int:
                  "n": result.n, "statistic": result.statistic},
         tags=tags, artifacts=[project_root() / record["evidence"]["table"], fig, out],
     )
-    print(f"{spec.id}: {result.verdict.value} (raw) - est {result.estimate:.4g} "
+    print(("[FIXTURE DATA] " if note else "") + f"{spec.id}: {result.verdict.value} (raw) - est {result.estimate:.4g} "
           f"[{result.ci_low:.4g}, {result.ci_high:.4g}], p {result.p_support:.3g}, power {result.power:.2f}, n {result.n}")
     return 0
 

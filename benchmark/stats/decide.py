@@ -109,6 +109,9 @@ def decide(
                          + (f", too few left for min_replicates {spec.min_replicates}" if p.on_fail == "drop" else "")
                          + ")" for p in failed_preconditions)
         return Verdict.INCONCLUSIVE, f"precondition failed: {what}", Reason.PRECONDITION_FAILED
+    if n == 1:  # e.g. one published checkpoint at paper scale: nothing to compare across models
+        return (Verdict.INCONCLUSIVE, "inconclusive (1 replicate): one trained model shows no variation across models",
+                Reason.TOO_LITTLE_EVIDENCE)
     if n < spec.min_replicates:
         return (Verdict.INCONCLUSIVE, f"too little evidence: {n} replicates < {spec.min_replicates} required",
                 Reason.TOO_LITTLE_EVIDENCE)

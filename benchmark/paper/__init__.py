@@ -1,0 +1,1 @@
+"""Paper-scale support shared by every family: fixture files in the datasets' real formats."""

@@ -1,0 +1,153 @@
+"""Write a folder of tiny fixture files in the papers' real dataset formats, for tests and for a
+smoke run of the paper scale without the real data:
+
+    python -m benchmark.paper.fixtures data-paper-fixture
+    dvc exp run -S scale=paper -S 'paper_data.root=data-paper-fixture'   (see README 'Paper scale')
+
+Contents are random pixels: every verdict computed from them is meaningless (fixture data).
+Same arguments, same bytes (PNG, no timestamps; JPEG from a fixed encoder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import pickle
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+FIXTURE_NOTE = "FIXTURE DATA: random pixels written by benchmark.paper.fixtures; any verdict on it is meaningless."
+
+
+def _img(path: Path, arr: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr.transpose(1, 2, 0)).save(path, quality=95) if path.suffix.lower() in (".jpg", ".jpeg") \
+        else Image.fromarray(arr.transpose(1, 2, 0)).save(path)
+
+
+def write_idx(path: Path, arr: np.ndarray) -> None:
+    header = struct.pack(">BBBB", 0, 0, 0x08, arr.ndim) + struct.pack(f">{arr.ndim}I", *arr.shape)
+    with gzip.GzipFile(path, "wb", mtime=0) as fh:
+        fh.write(header + arr.astype(np.uint8).tobytes())
+
+
+def mnist(root: Path, rng, n_train: int = 60, n_test: int = 20) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for stem, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(root / f"{stem}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(root / f"{stem}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+
+
+def cifar10(root: Path, rng, per_batch: int = 10, n_test: int = 20) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for name in names:
+        n = n_test if name == "test_batch" else per_batch
+        d = {b"batch_label": name.encode(), b"labels": [int(v) for v in np.arange(n) % 10],
+             b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+             b"filenames": [f"img_{i}.png".encode() for i in range(n)]}
+        (root / name).write_bytes(pickle.dumps(d, protocol=2))
+    meta = {b"label_names": [c.encode() for c in ("airplane", "automobile", "bird", "cat", "deer", "dog",
+                                                    "frog", "horse", "ship", "truck")]}
+    (root / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+
+
+def cifar10_c(root: Path, rng, n: int = 10, corruptions=("gaussian_noise", "fog")) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for c in corruptions:
+        np.save(root / f"{c}.npy", rng.integers(0, 256, (5 * n, 32, 32, 3), dtype=np.uint8), allow_pickle=False)
+    np.save(root / "labels.npy", np.tile(np.arange(n) % 10, 5).astype(np.uint8), allow_pickle=False)
+
+
+C15 = ("gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur", "motion_blur", "zoom_blur",
+       "snow", "frost", "fog", "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression")
+WNIDS = ("n01443537", "n01629819", "n01641577", "n01644900")
+
+
+def tiny_imagenet(root: Path, rng, per_class: int = 4, val_per_class: int = 2) -> None:
+    (root / "val" / "images").mkdir(parents=True, exist_ok=True)
+    (root / "wnids.txt").write_text("".join(w + "\n" for w in WNIDS))
+    lines = []
+    for i, w in enumerate(WNIDS):
+        for j in range(per_class):
+            _img(root / "train" / w / "images" / f"{w}_{j}.JPEG", rng.integers(0, 256, (3, 64, 64), dtype=np.uint8))
+        (root / "train" / w / f"{w}_boxes.txt").write_text("".join(f"{w}_{j}.JPEG\t0\t0\t63\t63\n" for j in range(per_class)))
+        for j in range(val_per_class):
+            name = f"val_{i * val_per_class + j}.JPEG"
+            _img(root / "val" / "images" / name, rng.integers(0, 256, (3, 64, 64), dtype=np.uint8))
+            lines.append(f"{name}\t{w}\t0\t0\t63\t63\n")
+    (root / "val" / "val_annotations.txt").write_text("".join(lines))
+
+
+def tiny_imagenet_c(root: Path, rng, per_class: int = 2, corruptions=("gaussian_noise", "fog")) -> None:
+    """Each val image of `tiny_imagenet(..., val_per_class=per_class)`, by name, in its class folder."""
+    for c in corruptions:
+        for s in range(1, 6):
+            for i, w in enumerate(WNIDS):
+                for j in range(per_class):
+                    _img(root / c / str(s) / w / f"val_{i * per_class + j}.JPEG",
+                         rng.integers(0, 256, (3, 64, 64), dtype=np.uint8))
+
+
+def places365(root: Path, rng, per_class: int = 2, classes=("/a/abbey", "/b/barn", "/c/church/outdoor")) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "categories_places365.txt").write_text("".join(f"{c} {i}\n" for i, c in enumerate(classes)))
+    train, val = [], []
+    for i, c in enumerate(classes):
+        for j in range(per_class):
+            rel = f"{c}/{j:08d}.jpg"
+            _img(root / "data_256" / rel.lstrip("/"), rng.integers(0, 256, (3, 256, 256), dtype=np.uint8))
+            train.append(f"{rel} {i}\n")
+            name = f"Places365_val_{i * per_class + j + 1:08d}.jpg"
+            _img(root / "val_256" / name, rng.integers(0, 256, (3, 256, 256), dtype=np.uint8))
+            val.append(f"{name} {i}\n")
+    (root / "places365_train_standard.txt").write_text("".join(train))
+    (root / "places365_val.txt").write_text("".join(val))
+
+
+def lsun_church(root: Path, rng, n: int = 8) -> None:
+    for i in range(n):
+        _img(root / f"{i:07d}.png", rng.integers(0, 256, (3, 256, 256), dtype=np.uint8))
+
+
+def fixture_note(params: dict) -> str | None:
+    """The fixture note when the paper scale reads a folder this module wrote, else None."""
+    if params.get("scale") != "paper":
+        return None
+    from benchmark.paths import project_root
+
+    root = Path((params.get("paper_data") or {}).get("root") or ".")
+    root = root if root.is_absolute() else project_root() / root
+    return FIXTURE_NOTE if (root / "FIXTURE.json").is_file() else None
+
+
+def write_all(root: str | Path, seed: int = 0) -> Path:
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    mnist(root / "mnist", rng)
+    cifar10(root / "cifar-10-batches-py", rng)
+    cifar10_c(root / "CIFAR-10-C", rng, n=20, corruptions=C15)
+    tiny_imagenet(root / "tiny-imagenet-200", rng)
+    tiny_imagenet_c(root / "Tiny-ImageNet-C", rng, corruptions=C15)
+    places365(root / "places365_standard", rng)
+    lsun_church(root / "lsun_church_outdoor", rng)
+    (root / "FIXTURE.json").write_text(json.dumps({"note": FIXTURE_NOTE, "seed": seed}, indent=1) + "\n")
+    return root
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    print(f"{write_all(args.dir, args.seed)}: {FIXTURE_NOTE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

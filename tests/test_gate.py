@@ -320,7 +320,9 @@ def test_mutation_dissection_iou_inverted(tmp_path, monkeypatch):
 
     base, units = evidence()
     assert units == [0, 1] and base.verdict == Verdict.REPRODUCED, (units, base.reason)
-    monkeypatch.setattr(gan_dissect, "RunningIoU", mutant(streaming, "RunningIoU", "inter / np.where(union > 0",
+    from benchmark.probes import dissection as shared_dissection  # the one dissection loop (GANs and classifiers)
+
+    monkeypatch.setattr(shared_dissection, "RunningIoU", mutant(streaming, "RunningIoU", "inter / np.where(union > 0",
                                                           "(union - inter) / np.where(union > 0"))
     cur, units = evidence()
     assert 0 not in units and 1 not in units

@@ -47,7 +47,12 @@ def _fill(rows: list[dict], spec: ClaimSpec, used: set[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     p = spec.test.params
     for col, allowed in (p.get("where") or {}).items():
-        frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0]
+        allowed = allowed if isinstance(allowed, list) else [allowed]
+        if col == p.get("strata") and col in frame.columns and frame[col].nunique() <= len(allowed):
+            levels = sorted(frame[col].unique())  # strata filtered by `where`: one allowed value each
+            frame[col] = frame[col].map(dict(zip(levels, allowed)))
+        else:
+            frame[col] = allowed[0]
         used.add(col)
     for pre in spec.preconditions:  # the instrument works: every replicate passes its preconditions
         if pre.column not in frame.columns:  # (at the threshold, or just past it: inside any domain)
@@ -72,6 +77,10 @@ def _fit_declarations(frame: pd.DataFrame, spec: ClaimSpec, generated: set[str])
         present_key.append(col)
     for col, dom in ev.domains.items():
         if isinstance(dom, str):  # integer, count, binary: fillers (0) and generated ids fit
+            v = frame[col].to_numpy(float)
+            if col in generated and dom in ("integer", "count") and not np.all(v == np.round(v)) \
+                    and t.kind == "replicate_correlation" and t.params.get("method", "spearman") == "spearman":
+                frame[col] = np.round((v - v.min()) * 10).astype(int)  # monotone: ranks kept (up to ties)
             continue
         lo = -np.inf if dom[0] is None else dom[0]
         hi = np.inf if dom[1] is None else dom[1]
@@ -85,6 +94,10 @@ def _fit_declarations(frame: pd.DataFrame, spec: ClaimSpec, generated: set[str])
                 and v.max() - v.min() <= hi - lo:
             start = lo if np.isfinite(lo) else hi - (v.max() - v.min())
             frame[col] = v - v.min() + start  # a shift: slopes and correlations unchanged
+        elif col == t.params.get("y") and t.kind in ("mean_difference", "paired_difference") \
+                and v.max() - v.min() <= hi - lo:
+            start = lo if np.isfinite(lo) else hi - (v.max() - v.min())
+            frame[col] = v - v.min() + start  # a shift of both arms: differences unchanged
         elif t.kind == "replicate_correlation" and t.params.get("method", "spearman") == "spearman":
             frame[col] = lo + (hi - lo) / (1 + np.exp(-v))  # monotone: ranks unchanged
         else:
@@ -131,9 +144,12 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
                     row[p["strata"]] = st
                 rows.append(row)
     elif t.kind == "replicate_mean":
+        # several rows per replicate only where the declared key has a column to tell them apart
+        own = {rep, p.get("strata"), *(p.get("where") or {})}
+        per_rep = 3 if (not spec.evidence.key or any(c not in own for c in spec.evidence.key)) else 1
         for st in ([0, 1] if p.get("strata") else [None]):
             for r in range(n_rep):
-                for _ in range(3):
+                for _ in range(per_rep):
                     row = {rep: r, p["y"]: e + rng.normal(0, 0.2 * s)}
                     if st is not None:
                         row[p["strata"]] = st

@@ -70,9 +70,15 @@ def test_paper_figure_is_optional_and_checked(tmp_path):
 
 
 def test_paper_figure_on_the_forest_plot(rendered):
-    forest = pd.read_csv(rendered / "reports" / "plots" / "forest.csv")
+    from benchmark.claims.registry import load_claims
+    from benchmark.reporting.forest import standardize
+
+    forest = pd.read_csv(rendered / "reports" / "plots" / "forest.csv").set_index("claim_id")
+    given = {cid: spec for cid, (_, spec) in load_claims(rendered / "claims").items() if spec.paper_figure}
     marked = forest[forest["paper"].notna()]
-    assert len(marked) == 1 and marked["paper"].iloc[0] == pytest.approx(1.0)
+    assert given and set(marked.index) == set(given)  # every claim that gives a figure, no other
+    for cid, spec in given.items():
+        assert marked.loc[cid, "paper"] == pytest.approx(standardize(spec.test.model_dump(), spec.paper_figure.value))
     assert "The paper's figure:" in (rendered / "reports" / "report.md").read_text()
 
 

@@ -21,10 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.atomic import atomic_path, write_text
+from benchmark.atomic import write_text
 from benchmark.data import scenes
 from benchmark.data.scenes import CID, CONCEPTS, SIZE
-from benchmark.errors import DataError
 
 RECIPE_VERSION = 1
 # class -> the concepts whose presence (or abundance) defines it, in the order of importance
@@ -128,24 +127,14 @@ def write(directory: Path, num_train: int = 2700, num_test: int = 1800, seed: in
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
     for split, n in (("train", num_train), ("test", num_test)):
-        data = generate(n, rng)
-        for name in _FILES:
-            with atomic_path(directory / f"{split}_{name}.npy") as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, getattr(data, name), allow_pickle=False)
+        scenes.save_split_arrays(directory, split, generate(n, rng), _FILES)
     write_text(directory / "meta.json", json.dumps({"classes": list(CLASSES), "concepts": list(CONCEPTS), "size": SIZE,
                                                     "class_concepts": {k: list(v) for k, v in CLASS_CONCEPTS.items()},
                                                     "recipe_version": RECIPE_VERSION}, sort_keys=True) + "\n")
 
 
 def load(directory: Path, split: str) -> SceneClasses:
-    if not (directory / "meta.json").is_file():
-        raise DataError(f"{directory}: scene_classes dataset missing; run `python -m benchmark.data.materialize`")
-    try:
-        arrays = {n: np.load(directory / f"{split}_{n}.npy", allow_pickle=False) for n in _FILES}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{directory}: scene_classes split {split!r} unreadable ({exc}); re-materialize it") from None
-    return SceneClasses(**arrays)
+    return SceneClasses(**scenes.load_split_arrays(directory, split, _FILES, "scene_classes"))
 
 
 to_tensor_range = scenes.to_tensor_range

@@ -187,23 +187,31 @@ def write(directory: Path, num_train: int = 4000, num_test: int = 1000, seed: in
     rng = np.random.default_rng(seed)
     directory.mkdir(parents=True, exist_ok=True)
     for split, n in (("train", num_train), ("test", num_test)):
-        scenes = generate(n, rng)
-        for name in _FILES:
-            with atomic_path(directory / f"{split}_{name}.npy") as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, getattr(scenes, name), allow_pickle=False)
+        save_split_arrays(directory, split, generate(n, rng), _FILES)
     write_text(directory / "meta.json", json.dumps({"concepts": list(CONCEPTS), "classes": list(CLASSES),
                                                     "size": SIZE}, sort_keys=True) + "\n")
 
 
 def load(directory: Path, split: str) -> Scenes:
+    return Scenes(**load_split_arrays(directory, split, _FILES, "scenes"))
+
+
+def save_split_arrays(directory: Path, split: str, data, names: tuple[str, ...]) -> None:
+    """One .npy per array field of `data` (`{split}_{name}.npy`), each written atomically."""
+    for name in names:
+        with atomic_path(directory / f"{split}_{name}.npy") as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, getattr(data, name), allow_pickle=False)
+
+
+def load_split_arrays(directory: Path, split: str, names: tuple[str, ...], dataset: str) -> dict[str, np.ndarray]:
+    """The arrays `save_split_arrays` wrote, or a DataError naming the folder and what to run."""
     if not (directory / "meta.json").is_file():
-        raise DataError(f"{directory}: scenes dataset missing; run `python -m benchmark.data.materialize`")
+        raise DataError(f"{directory}: {dataset} dataset missing; run `python -m benchmark.data.materialize`")
     try:
-        arrays = {n: np.load(directory / f"{split}_{n}.npy", allow_pickle=False) for n in _FILES}
+        return {n: np.load(directory / f"{split}_{n}.npy", allow_pickle=False) for n in names}
     except (OSError, ValueError) as exc:
-        raise DataError(f"{directory}: scenes split {split!r} unreadable ({exc}); re-materialize it") from None
-    return Scenes(**arrays)
+        raise DataError(f"{directory}: {dataset} split {split!r} unreadable ({exc}); re-materialize it") from None
 
 
 def to_tensor_range(images: np.ndarray) -> np.ndarray:

@@ -15,16 +15,15 @@ architecture initialized from seed s + RANDOM_SEED_SHIFT, never trained.
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from benchmark.data.scene_classes import SceneClasses, to_tensor_range
 from benchmark.determinism import seed_everything
 from benchmark.experiments.store import load_models
+from benchmark.experiments.supervised import fit_cross_entropy
 from benchmark.models.scene_classifier import SceneClassifier, build
 from benchmark.parallel import map_ordered
 
@@ -58,22 +57,9 @@ def train_classifier(cfg: ClassifierConfig, train: SceneClasses, n_classes: int,
     """Adam, cross-entropy, `epochs` passes in a seeded order."""
     rng = seed_everything(seed)
     model = SceneClassifier(n_classes, cfg.channels)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     x = torch.from_numpy(to_tensor_range(train.images))
     y = torch.from_numpy(train.classes.astype(np.int64))
-    loss_fn = nn.CrossEntropyLoss()
-    t0 = time.perf_counter()
-    model.train()
-    for _ in range(cfg.epochs):
-        order = torch.from_numpy(rng.permutation(len(x)))
-        for i in range(0, len(x), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            loss = loss_fn(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    model.eval()
-    return model, {"final_loss": float(loss.item()), "train_seconds": time.perf_counter() - t0}
+    return model, fit_cross_entropy(model, x, y, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, rng=rng)
 
 
 def random_classifier(cfg: ClassifierConfig, n_classes: int, seed: int) -> SceneClassifier:

@@ -15,6 +15,7 @@ from torch import nn
 
 from benchmark.data.scenes import CONCEPTS, Scenes, to_tensor_range
 from benchmark.determinism import seed_everything
+from benchmark.experiments.supervised import fit_cross_entropy
 from benchmark.models.scene_gan import Discriminator, Generator, Segmenter
 from benchmark.parallel import map_ordered
 
@@ -40,22 +41,9 @@ class GanConfig:
 def train_segmenter(cfg: SegmenterConfig, train: Scenes) -> tuple[Segmenter, dict[str, float]]:
     rng = seed_everything(cfg.seed)
     model = Segmenter(len(CONCEPTS), cfg.width)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     x = torch.from_numpy(to_tensor_range(train.images))
     y = torch.from_numpy(train.masks.astype(np.int64))
-    loss_fn = nn.CrossEntropyLoss()
-    t0 = time.perf_counter()
-    model.train()
-    for _ in range(cfg.epochs):
-        order = torch.from_numpy(rng.permutation(len(x)))
-        for i in range(0, len(x), cfg.batch_size):
-            idx = order[i:i + cfg.batch_size]
-            loss = loss_fn(model(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    model.eval()
-    return model, {"final_loss": loss.item(), "train_seconds": time.perf_counter() - t0}
+    return model, fit_cross_entropy(model, x, y, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, rng=rng)
 
 
 @torch.no_grad()

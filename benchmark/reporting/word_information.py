@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 
 from benchmark.atomic import write_bytes  # noqa: E402
 from benchmark.reporting.figures import STYLE  # noqa: E402
+from benchmark.reporting.scene_gan import md_table  # noqa: E402  (one markdown table writer for the families)
 
 
 def heatmaps(words: pd.DataFrame, sentences: list[int], path: Path) -> None:
@@ -47,13 +48,6 @@ def heatmaps(words: pd.DataFrame, sentences: list[int], path: Path) -> None:
         fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
         plt.close(fig)
     write_bytes(path, buf.getvalue())
-
-
-def md_table(header: list[str], rows: list[list]) -> str:
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
 
 
 def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: dict) -> str:

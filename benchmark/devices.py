@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import torch
 
 from benchmark.errors import ParamsError
 

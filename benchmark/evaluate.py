@@ -8,6 +8,7 @@ from typing import Any
 
 from benchmark.claims.spec import ClaimSpec
 from benchmark.paths import evidence_path, project_root
+from benchmark.stats.decide import at_scale
 from benchmark.stats.evidence import check_integrity, read_table
 from benchmark.stats.kinds import run_test
 from benchmark.stats.result import TestResult
@@ -15,11 +16,13 @@ from benchmark.tracking.provenance import sha256_files
 
 
 def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
-             figure_path: Path | None = None) -> tuple[TestResult, dict[str, Any]]:
+             figure_path: Path | None = None, scale: str = "embedded") -> tuple[TestResult, dict[str, Any]]:
     table_path = Path(table_path) if table_path else evidence_path(spec.evidence.experiment, spec.evidence.table)
     frame = read_table(table_path)
     check_integrity(frame, spec, table_path)
     result = run_test(frame, spec, claim_path, table_path)
+    setting = spec.scales.get(scale)
+    result = at_scale(result, setting.undecidable if setting else None, scale)
     if figure_path is not None:
         from benchmark.reporting.figures import claim_figure
 

@@ -29,8 +29,9 @@ from benchmark.errors import BenchmarkError
 
 # reason categories (TestResult.reason_code); older reports only have the sentence, mapped here
 REASON_CODES = ("supported", "contrary", "overlap", "too_little_evidence", "undefined",
-                "precondition_failed", "manipulation_failed")
+                "precondition_failed", "manipulation_failed", "undecidable")
 _REASON_TEXT = (  # (sentence fragment, code), first match wins
+    ("not decidable at", "undecidable"),
     ("manipulation failed", "manipulation_failed"),
     ("precondition failed", "precondition_failed"),
     ("statistic is undefined", "undefined"),

@@ -158,6 +158,12 @@ def jobs_for(params: dict) -> list[Job]:
     return jobs
 
 
+def undecidable(job: Job) -> bool:
+    """Whether a claim's embedded scale declares it cannot decide (`scales.embedded.undecidable`)."""
+    setting = job.claim.scales.get("embedded") if job.source == "claim" else None
+    return bool(setting is not None and setting.undecidable)
+
+
 def summarize(job: Job, out: dict) -> dict:
     spec = job.claim.test
     n = job.n_sims
@@ -166,6 +172,11 @@ def summarize(job: Job, out: dict) -> dict:
     if job.scenario == "null":
         target, se = spec.alpha, math.sqrt(spec.alpha * (1 - spec.alpha) / n)
         ok, rule = rates["reproduced"] <= target + 3 * se, f"<= {target:g} + 3 SE"
+    elif job.scenario == "design" and undecidable(job):
+        # the claim file declares that this scale cannot decide (its verdict is always inconclusive):
+        # the row shows what the design would give, with no target to pass
+        target, se, ok = math.nan, math.sqrt(spec.power * (1 - spec.power) / n), None
+        rule = "(declared undecidable at this scale)"
     elif job.scenario == "design":
         target, se = spec.power, math.sqrt(spec.power * (1 - spec.power) / n)
         ok, rule = rates["reproduced"] >= target - 3 * se, f">= {target:g} - 3 SE"
@@ -199,7 +210,10 @@ def section(table: pd.DataFrame) -> str:
         "the support test's analytic power; *P(reproduced)*: the analytic chance of a `reproduced` verdict, "
         "slightly lower for directional claims because an estimate also significantly below the smallest effect "
         "of interest is `falsified`. Rows marked *n for test power* size the replicates for the test's power "
-        "alone (no target; half as many simulations). The instrument's preconditions are not simulated.",
+        "alone (no target; half as many simulations). The design row of a claim whose claim file declares this "
+        "scale unable to decide (`undecidable`: the replicates a decision needs are beyond the budget; its verdict "
+        "is always inconclusive) shows what the design would give, with no target. The instrument's "
+        "preconditions are not simulated.",
         "",
         "| claim / design | kind | form | scenario | structure | reproduced | falsified | inconclusive | "
         "target | MC SE | pass | test power | P(reproduced) | replicate SD real / sim |",
@@ -221,8 +235,8 @@ def section(table: pd.DataFrame) -> str:
     other = failed.drop(underpowered.index)
     lines += ["", f"{len(table[table['pass'] != ''])} rows with a target, {len(failed)} failed"
               + (f": {len(underpowered)} are under-powered claim designs (their own analytic chance of a "
-                 "`reproduced` verdict is below the declared power, so their verdicts are inconclusive; the fix is "
-                 "more replicates, not a different test): "
+                 "`reproduced` verdict is below the declared power, so they cannot promise a decision when the truth "
+                 "lies near the threshold; the fix is more replicates, not a different test): "
                  + ", ".join(sorted(set(underpowered["name"]))) + "." if len(underpowered) else "")
               + (f" {len(other)} disagree with the analysis (a test-kind problem): "
                  + ", ".join(f"{a} ({b})" for a, b in zip(other["name"], other["scenario"])) + "." if len(other) else

@@ -161,6 +161,12 @@ class ScaleSetting(Frozen):
                                               "(networks or generators; the weakest stratum's n with strata)")
     why: str = Field(min_length=1)
     pilot: Pilot | None = None
+    undecidable: str | None = Field(
+        default=None, min_length=1,
+        description="why this scale cannot decide the claim within its budget, with the replicates its "
+                    "pilot says a decision needs; the verdict at this scale is then always `inconclusive` "
+                    "and its estimate is reported as a description. `claims validate` rejects it when the "
+                    "pilot says the declared replicates can decide (a design must then be sized instead)")
 
 
 class Precondition(Frozen):

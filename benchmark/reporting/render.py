@@ -68,6 +68,8 @@ def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
         if e.get("reason_code") == "too_little_evidence":
             k = len(e["replicates"])
             few = f" ({k} replicate{'' if k == 1 else 's'}, needs {e.get('replicates_required', '?')})"
+        elif e.get("reason_code") == "undecidable":
+            few = f" (not decidable at this scale: needs {e.get('replicates_needed') or 'over 2000'} replicates)"
         lines.append(f"- {VERDICT_BADGE[e['verdict']]}{few} [`{e['claim_id']}`](#{e['claim_id']}) v{e['version']}: "
                      f"{e['claim']['statement']} Estimate {scale_ci}, n {e['n']}; replicates {_replicates_of(e)}.")
     return lines + [""]
@@ -81,6 +83,12 @@ def _precondition_outcome(pre: dict[str, Any]) -> str:
     return "passed" if pre["passed"] else f"FAILED in {failing}"
 
 
+def _design_power(e: dict[str, Any]) -> str:
+    if e.get("design_undecidable"):
+        return f"undecidable (needs {e.get('replicates_needed') or '>2000'})"
+    return fmt(e.get("design_power"), 2)
+
+
 def _claim_rows(entries: list[dict[str, Any]]) -> list[str]:
     lines = ["| claim | v | verdict (at its alpha) | estimate [CI] | p support / against | "
              "Holm in paper / BH q | survives Holm / BH | design power (observed) | n (design) |",
@@ -91,7 +99,7 @@ def _claim_rows(entries: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| `{e['claim_id']}` | {e['version']} | {VERDICT_BADGE[e['verdict']]} ({e['alpha']}) | {fmt(e['estimate'])} "
             f"[{fmt(e['ci_low'])}, {fmt(e['ci_high'])}] | {fmt(e['p_support_raw'])} / {fmt(e['p_against_raw'])} "
-            f"| {adj} | {_survival(e)} | {fmt(e.get('design_power'), 2)} ({fmt(e['power'], 2)}) "
+            f"| {adj} | {_survival(e)} | {_design_power(e)} ({fmt(e['power'], 2)}) "
             f"| {e['n']} ({e.get('replicates_design', '?')}) |")
     return lines
 
@@ -131,7 +139,9 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                 f"n = {e['n']}.",
                 f"- Design: {e.get('replicates_design', '?')} replicates, power {fmt(e.get('design_power'), 3)}, "
                 f"half-width {fmt(e.get('design_half_width'), 3)} (target {fmt(e.get('design_precision'), 3)}, working scale); "
-                f"observed sensitivity {fmt(e['power'], 3)}.",
+                f"observed sensitivity {fmt(e['power'], 3)}."
+                + (f" Declared not decidable at this scale (a decision needs {e.get('replicates_needed') or 'over 2000'} "
+                   f"replicates): {e['design_undecidable']}" if e.get("design_undecidable") else ""),
                 f"- Replicates: {_replicates_of(e)}.",
                 *([f"- The paper's figure: {fmt(c['paper_figure']['value'], 4)} ({c['paper_figure']['note']}); "
                    "marked on the forest plot."] if c.get("paper_figure") else []),

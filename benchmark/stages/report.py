@@ -63,6 +63,8 @@ def build_report(scale: str, sections: list[tuple[str, Path]], verdict_files: di
             "replicates_required": claims[cid][1].test.min_replicates,
             "design_half_width": design.half_width if design else None,
             "design_precision": design.precision if design else None,
+            "design_undecidable": design.undecidable if design else None,
+            "replicates_needed": design.needed if design else None,
             "replicates": rec["evidence"]["replicates"], "evidence_table": rec["evidence"]["table"],
             "evidence_sha256": rec["evidence"]["sha256"], "mlflow_run_id": run_id,
             "figure": f"figures/{cid}.png",

@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     params = load_params()
     spec = load_claim(args.claim_file)
     fig = figure_path(spec.id)
-    result, record = evaluate(args.claim_file, spec, figure_path=fig)
+    result, record = evaluate(args.claim_file, spec, figure_path=fig, scale=params["scale"])
     record["scale"] = params["scale"]
     note = fixture_note(params)
     if note:  # paper scale on fixture files: the verdict is a smoke test, and says so everywhere

@@ -130,6 +130,17 @@ def decide(
     return Verdict.INCONCLUSIVE, "the interval overlaps both the claim and its contrary", Reason.OVERLAP
 
 
+def at_scale(result: TestResult, undecidable: str | None, scale: str) -> TestResult:
+    """The verdict at a scale that declares itself unable to decide (`scales.<scale>.undecidable`):
+    always `inconclusive`; a failed manipulation check or precondition keeps its own reason."""
+    if not undecidable or result.reason_code in (Reason.MANIPULATION_FAILED, Reason.PRECONDITION_FAILED):
+        return result
+    return dataclasses.replace(
+        result, verdict=Verdict.INCONCLUSIVE, reason_code=Reason.UNDECIDABLE,
+        reason=f"not decidable at {scale} scale (declared in the claim file: the replicates a decision needs "
+               f"are beyond its budget); the estimate describes, it does not decide")
+
+
 def summarize(kind: str, inf: Inference, spec: TestSpec, strata: tuple[Stratum, ...] = (), details=None,
               p_support: float | None = None, p_against: float | None = None, power: float | None = None) -> TestResult:
     """Turn an Inference into a TestResult (p-values/power may be overridden by compound kinds)."""

@@ -9,7 +9,10 @@ se * sqrt(n_pilot / replicates) (df grows in proportion), giving:
   (`test.precision`, default half the distance between the null and the design point, so that
   the verdict is inconclusive only when the truth lies near the threshold).
 `claims validate` fails a design that misses either; the report shows both beside the observed
-sensitivity. Nothing here reads the verdict's evidence.
+sensitivity. A scale may instead declare itself `undecidable` (the replicates a decision needs are
+beyond its budget): its verdict is always `inconclusive` and validate checks the declaration
+against the pilot, so that no design is under-powered by construction while claiming to decide.
+Nothing here reads the verdict's evidence.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ class DesignCheck:
     half_width: float    # projected (1 - 2 alpha) half-width, working scale
     precision: float     # target half-width, working scale
     problems: tuple[str, ...]
+    undecidable: str | None = None  # the scale's declaration (its verdict is always inconclusive)
+    needed: int | None = None       # replicates the pilot says a decision needs (None: over 2000)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +86,13 @@ def check_design(claim: ClaimSpec, scale: str = "embedded") -> DesignCheck | Non
     se, df_n, power, half = project(spec, pilot.se, pilot.n, df, pilot.strata, setting.replicates)
     target = precision_target(spec)
     problems = []
+    if setting.undecidable:
+        needed = replicates_needed(spec, pilot.se, pilot.n, df, pilot.strata)
+        if needed is not None and needed <= setting.replicates:
+            problems.append(f"declared undecidable, but the pilot says {needed} replicates decide "
+                            f"(<= {setting.replicates}): size the design instead")
+        return DesignCheck(scale, setting.replicates, se, df_n, power, half, target, tuple(problems),
+                           setting.undecidable, needed)
     if power < spec.power:
         problems.append(f"design power {power:.3f} < required {spec.power} at {setting.replicates} replicates")
     if half > target * (1 + 1e-9):

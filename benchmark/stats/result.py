@@ -24,6 +24,7 @@ class Reason(str, enum.Enum):
     UNDEFINED = "undefined"                      # the statistic is undefined (no variance, no data)
     PRECONDITION_FAILED = "precondition_failed"  # the instrument failed a declared check
     MANIPULATION_FAILED = "manipulation_failed"  # a required manipulation check was not reproduced
+    UNDECIDABLE = "undecidable"                  # the scale declares its design unable to decide
 
 
 @dataclasses.dataclass(frozen=True)

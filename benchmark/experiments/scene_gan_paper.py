@@ -53,15 +53,42 @@ def manifest(params: dict) -> dict[str, dict]:
     return out
 
 
-def build_generator(entry: dict):
+class OnDevice:
+    """A generator run on this process's device (benchmark.devices), exchanging CPU tensors with
+    the probe: the probe's edits and statistics stay on the CPU, the convolutions go to the GPU."""
+
+    def __init__(self, g, device):
+        self.g, self.device, self.nz, self.resolution = g.to(device), device, g.nz, g.resolution
+
+    def layer_width(self, layer: int) -> int:
+        return self.g.layer_width(layer)
+
+    def features(self, z, layer: int):
+        return self.g.features(z.to(self.device), layer).cpu()
+
+    def resume(self, h, layer: int):
+        return self.g.resume(h.to(self.device), layer).cpu()
+
+    def __call__(self, z):
+        return self.g(z.to(self.device)).cpu()
+
+
+def build_generator(entry: dict) -> OnDevice:
     """The generator of a manifest entry (module-level: shipped to process/Ray workers by name)."""
+    import torch
+
+    from benchmark.devices import active, set_deterministic
     from benchmark.models.paper_gan import load_generator
 
     path = Path(entry["file"])
     if not path.is_file() or sha256(path) != entry["sha256"]:
         raise DataError(f"{path}: missing or changed since train_scene_gan recorded it; "
                         "re-run `dvc repro -f train_scene_gan`")
-    return load_generator(path)
+    device = active()[0]
+    if device.type == "cuda":
+        set_deterministic(device)
+    with torch.no_grad():
+        return OnDevice(load_generator(path), device)
 
 
 def load_segmenter(params: dict, need: tuple[str, ...]):

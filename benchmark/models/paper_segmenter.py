@@ -28,8 +28,17 @@ class UserSegmenter(torch.nn.Module):
         self.net, self.concepts = scripted, list(concepts)
         self.validation_iou = {c: float((validation_iou or {}).get(c, float("nan"))) for c in self.concepts}
 
+    CHUNK = 16  # images per call of the user's module: bounded memory at 256x256 whatever the caller's batch
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.net(x)
+        """Logits on the CPU; the user's module runs on this process's device (benchmark.devices)."""
+        from benchmark.devices import active
+
+        dev = active()[0]
+        if getattr(self, "_device", None) != dev:
+            self.net.to(dev)
+            self._device = dev
+        out = torch.cat([self.net(c.to(dev)).float().cpu() for c in x.split(self.CHUNK)]) if len(x) else self.net(x)
         if out.ndim != 4 or out.shape[1] != len(self.concepts) or out.shape[2:] != x.shape[2:]:
             raise DataError(f"segmenter output {tuple(out.shape)}: expected (N, {len(self.concepts)}, "
                             f"{x.shape[2]}, {x.shape[3]}) logits, one channel per name in concepts.json")

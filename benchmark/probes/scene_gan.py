@@ -48,6 +48,12 @@ class Vocab:
     def k(self) -> int:
         return len(self.concepts)
 
+    @property
+    def batch(self) -> int:
+        """Images per batch: 100 at 32x32, fewer for larger images (unit maps are upsampled to the
+        image size: at 256x256 a batch of 100 would hold ~13 GB of layer-4 maps), at least 4."""
+        return max(4, 100 * 32 ** 2 // self.size ** 2)
+
     @cached_property
     def building_parts(self) -> tuple[int, ...]:
         return tuple(self.cid[c] for c in ("building", "window", "door", "roof") if c in self.cid)
@@ -271,7 +277,8 @@ def probe_generator(seed: int, g: Generator, seg: Segmenter, p: ProbeParams, ref
     CONCEPTS, CID, SIZE = vocab.concepts, vocab.cid, vocab.size  # noqa: N806 - the module's names, this vocabulary's values
     rng = seed_everything(10_000 + seed)
     q = quality(g, seg, p, ref, latent_seed, vocab)
-    d = dissect(g, seg, sample_latents(p.dissect_samples, g.nz, latent_seed + 1), p.layer, p.quantile, rng, vocab=vocab)
+    bs = vocab.batch
+    d = dissect(g, seg, sample_latents(p.dissect_samples, g.nz, latent_seed + 1), p.layer, p.quantile, rng, batch=bs, vocab=vocab)
     width = g.layer_width(p.layer)
     k = units_for(width, p.paper_k, p.paper_width)
     iou = d["iou"]
@@ -279,20 +286,20 @@ def probe_generator(seed: int, g: Generator, seg: Segmenter, p: ProbeParams, ref
                          "threshold": float(d["threshold"][u])} for u in range(width) for j, c in enumerate(CONCEPTS)])
     tree_units = top_units(iou, "tree", k, vocab)
     per_img, removal_extra = tree_removal(g, seg, sample_latents(p.removal_samples, g.nz, latent_seed + 2),
-                                            p.layer, tree_units, rng, vocab=vocab)
+                                            p.layer, tree_units, rng, batch=bs, vocab=vocab)
     door_units = top_units(iou, "door", k, vocab)
     ins = door_insertion(g, seg, sample_latents(p.insertion_samples, g.nz, latent_seed + 3), p.layer, door_units,
-                           d["max"][door_units], p.insertion_cells, p.insertion_min_pixels, rng, vocab=vocab)
+                           d["max"][door_units], p.insertion_cells, p.insertion_min_pixels, rng, batch=bs, vocab=vocab)
     ins.insert(0, "sample", [f"g{seed}-{i}" for i in ins["index"]])
     ins.insert(0, "generator", seed)
     ins = ins.assign(**_checks("door", iou, seg_iou, vocab))
     unit = int(top_units(iou, p.classifier_concept, 1, vocab)[0])
     frac_min = p.classifier_min_pixels / SIZE ** 2
     cal_peaks, cal_frac = peak_and_concept(g, seg, sample_latents(p.classifier_calibration_samples, g.nz, latent_seed + 4),
-                                             p.layer, unit, p.classifier_concept, vocab=vocab)
+                                             p.layer, unit, p.classifier_concept, batch=bs, vocab=vocab)
     thr = best_threshold(cal_peaks, cal_frac >= frac_min)
     peaks, frac = peak_and_concept(g, seg, sample_latents(p.classifier_test_samples, g.nz, latent_seed + 5),
-                                     p.layer, unit, p.classifier_concept, vocab=vocab)
+                                     p.layer, unit, p.classifier_concept, batch=bs, vocab=vocab)
     cls = balanced_accuracy_evidence(peaks, frac >= frac_min, thr, seed).assign(**_checks(p.classifier_concept, iou, seg_iou, vocab))
     removal = tree_removal_evidence(per_img, seed).assign(**_checks("tree", iou, seg_iou, vocab))
     best = np.nan_to_num(iou, nan=-1)

@@ -130,3 +130,4 @@ def test_architecture_is_read_off_the_file_and_the_segmenter_pickles(files):
     again = pickle.loads(pickle.dumps(seg))
     assert torch.equal(again.labels(x), seg.labels(x)) and again.validation_iou["tree"] == 0.5
     assert len(seg.labels(torch.rand(4, 3, 16, 16) * 2 - 1).unique()) > 2  # the fixture labels several concepts
+

@@ -115,6 +115,31 @@ def lsun_church(root: Path, rng, n: int = 24) -> None:
         _img(root / f"{i:07d}.png", rng.integers(0, 256, (3, 256, 256), dtype=np.uint8))
 
 
+BRODEN_LABELS = ("-", "sky", "tree", "building", "window", "door", "wood", "red-c")
+
+
+def broden(root: Path, rng, n: int = 4, size: int = 224, seg: int = 112) -> None:
+    """`paper_data.broden`: label.csv, index.csv and images/ in Broden's layout; object and part
+    segmentations as PNGs (label number = R + 256 G), a whole-image material label."""
+    (root / "images" / "fixture").mkdir(parents=True, exist_ok=True)
+    (root / "label.csv").write_text("number,name,category,frequency,coverage,syns\n" + "".join(
+        f"{i},{name},{'object' if i < 6 else 'material'}(1),{n},0.1,\n" for i, name in enumerate(BRODEN_LABELS)))
+    rows = []
+    for i in range(n):
+        img = f"fixture/{i:05d}.jpg"
+        _img(root / "images" / img, rng.integers(0, 256, (3, size, size), dtype=np.uint8))
+        segs = []
+        for cat, choices in (("object", (1, 2, 3)), ("part", (4, 5))):
+            lab = rng.choice((0, *choices), size=(seg, seg)).astype(np.uint16)
+            lab[0, 0] = 256 + 1 if cat == "object" and i == 0 else lab[0, 0]  # one label > 255 (uses G)
+            arr = np.stack([lab % 256, lab // 256, np.zeros_like(lab)]).astype(np.uint8)
+            name = f"fixture/{i:05d}_{cat}.png"
+            _img(root / "images" / name, arr)
+            segs.append(name)
+        rows.append(f"{img},train,{size},{size},{seg},{seg},,{segs[0]},{segs[1]},6,,\n")
+    (root / "index.csv").write_text("image,split,ih,iw,sh,sw,color,object,part,material,scene,texture\n" + "".join(rows))
+
+
 SEGMENTER_CONCEPTS = ("sky", "ground", "grass", "building", "window", "door", "roof", "tree", "other")
 
 
@@ -177,6 +202,7 @@ def write_all(root: str | Path, seed: int = 0) -> Path:
     places365(root / "places365_standard", rng)
     lsun_church(root / "lsun_church_outdoor", rng)
     segmenter(root / "segmenter", seed)
+    broden(root / "broden1_224", np.random.default_rng(seed + 1))
     gan_weights(root / "proggan_churchoutdoor.safetensors", seed)          # one generator: 1 replicate
     for i in range(2):                                                     # a folder: 2 replicates
         gan_weights(root / "proggan_church_replicates" / f"generator_{i}.safetensors", seed + i)

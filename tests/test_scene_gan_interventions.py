@@ -91,16 +91,3 @@ def test_replicate_mean_strata_is_intersection_union():
     assert len(res.strata) == 2
 
 
-def test_paper_scale_without_files_fails_clearly(repo=None):
-    from pathlib import Path
-
-    import yaml
-
-    from benchmark.errors import ParamsError
-    from benchmark.experiments.scene_gan_config import load_gan_params
-
-    params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
-    params["scale"] = "paper"
-    params["gan_dissection"]["paper"]["generator_weights"] = "/nonexistent/proggan.pth"
-    with pytest.raises(ParamsError, match="generator_weights"):
-        load_gan_params(params)

@@ -1,20 +1,18 @@
 """params.yaml `gan_dissection:` validated (one block per scale, like `experiments:`).
 
-The paper block (Progressive GAN on LSUN church, a ResNet/UPerNet segmenter) is a placeholder:
-it needs local files the embedded pipeline cannot make, so using it without them is an error that
-names the missing file.
+The paper block probes user-supplied files named in `paper_data:` (gan_weights: a Progressive GAN
+file or a folder of them; segmenter; lsun_church), read by benchmark.experiments.scene_gan_paper;
+nothing is trained at paper scale.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from benchmark.config import _Strict, section, seed_offset
 from benchmark.errors import ParamsError
-from benchmark.paths import project_root
 
 
 class SegmenterParams(_Strict):
@@ -69,8 +67,6 @@ class GanDissectionEmbedded(_Strict):
 
 class GanDissectionPaper(_Strict):
     dataset: Literal["lsun_church"]
-    generator_weights: str
-    segmenter_weights: str
     probe: ProbeParams
 
 
@@ -84,18 +80,9 @@ def latent_seed(params: dict, probe: ProbeParams) -> int:
     return probe.latent_seed + seed_offset(params)
 
 
-def load_gan_params(params: dict) -> GanDissectionEmbedded:
+def load_gan_params(params: dict) -> GanDissectionEmbedded | GanDissectionPaper:
     if params["scale"] == "paper":
-        paper = section(params, "gan_dissection", GanDissectionPaper)
-        for field in ("generator_weights", "segmenter_weights"):
-            p = Path(getattr(paper, field))
-            p = p if p.is_absolute() else project_root() / p
-            if not p.is_file():
-                raise ParamsError(params.get("_path", "params.yaml"), f"gan_dissection.paper.{field}",
-                                  f"{p} not found: the paper scale needs a Progressive GAN (LSUN church) and a "
-                                  "segmenter as local files; loaders for them are not implemented yet")
-        raise ParamsError(params.get("_path", "params.yaml"), "gan_dissection.paper",
-                          "the paper-scale GAN dissection is a documented placeholder: no loader for Progressive GAN weights yet")
+        return section(params, "gan_dissection", GanDissectionPaper)
     cfg = section(params, "gan_dissection", GanDissectionEmbedded)
     if cfg.probe.layer > 3:
         raise ParamsError(params.get("_path", "params.yaml"), "gan_dissection.embedded.probe.layer",

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from benchmark.errors import DataError
 from benchmark.models.paper_zoo import load_weights, read_state
 
 
@@ -59,12 +60,15 @@ def _pixel_norm(x: torch.Tensor) -> torch.Tensor:
 
 
 class ProgressiveGenerator(nn.Module):
-    def __init__(self, resolution: int = 256, nz: int = 512):
+    def __init__(self, resolution: int = 256, nz: int = 512, channels: list[int] | None = None):
         super().__init__()
         if resolution < 8 or resolution & (resolution - 1):
             raise ValueError(f"resolution must be a power of 2 >= 8, got {resolution}")
         self.resolution, self.nz = resolution, nz
-        chans = _channels(resolution)
+        chans = list(channels) if channels is not None else _channels(resolution)
+        if len(chans) != len(_channels(resolution)):
+            raise ValueError(f"a {resolution}x{resolution} generator has {len(_channels(resolution))} layers, "
+                             f"got {len(chans)} channel counts")
         self.n_layers = len(chans)
         c_prev = nz
         for i, c in enumerate(chans, 1):
@@ -105,9 +109,33 @@ def sequential_to_named(resolution: int) -> dict[str, str]:
     return mapping
 
 
-def load_generator(path: str | Path, resolution: int = 256, nz: int = 512) -> ProgressiveGenerator:
-    """A generator from user weights in either key layout; strict about keys and shapes."""
-    g = ProgressiveGenerator(resolution, nz)
+def architecture(path: str | Path) -> dict:
+    """(resolution, nz, channels) read off a checkpoint's keys and shapes, in either layout: the
+    resolution from the number of layers (two per resolution from 4x4), nz and the channels from
+    the conv weights. Lets one loader take the published 512-channel generators and small ones
+    (test fixtures) alike."""
+    state = read_state(path)
+    layer = (lambda k: f"features.{k - 1}.") if any(k.startswith("features.") for k in state) else (lambda k: f"layer{k}.")
+    n = 0
+    while f"{layer(n + 1)}conv.weight" in state:
+        n += 1
+    if n < 4 or n % 2:
+        raise DataError(f"{path}: found {n} generator layers ({layer(1)}conv.weight ...): expected an even number >= 4 "
+                        "(see the key layout in benchmark/models/paper_gan.py)")
+    w1 = state[f"{layer(1)}conv.weight"]  # transposed conv: (nz, c_out, 4, 4)
+    return {"resolution": 2 ** (n // 2 + 1), "nz": int(w1.shape[0]),
+            "channels": [int(state[f"{layer(k)}conv.weight"].shape[1 if k == 1 else 0]) for k in range(1, n + 1)]}
+
+
+def load_generator(path: str | Path, resolution: int | None = None, nz: int | None = None) -> ProgressiveGenerator:
+    """A generator from user weights in either key layout; strict about keys and shapes. Without
+    resolution/nz the architecture is read off the file (`architecture`); with them, the
+    published channel widths are expected."""
+    if resolution is None or nz is None:
+        arch = architecture(path)
+        g = ProgressiveGenerator(arch["resolution"], arch["nz"], arch["channels"])
+    else:
+        g = ProgressiveGenerator(resolution, nz)
     sequential = any(k.startswith("features.") for k in read_state(path))
-    load_weights(g, path, rename=sequential_to_named(resolution) if sequential else None)
+    load_weights(g, path, rename=sequential_to_named(g.resolution) if sequential else None)
     return g.eval()

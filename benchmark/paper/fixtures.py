@@ -110,9 +110,74 @@ def places365(root: Path, rng, per_class: int = 2, classes=("/a/abbey", "/b/barn
     (root / "places365_val.txt").write_text("".join(val))
 
 
-def lsun_church(root: Path, rng, n: int = 8) -> None:
+def lsun_church(root: Path, rng, n: int = 24) -> None:
     for i in range(n):
         _img(root / f"{i:07d}.png", rng.integers(0, 256, (3, 256, 256), dtype=np.uint8))
+
+
+BRODEN_LABELS = ("-", "sky", "tree", "building", "window", "door", "wood", "red-c")
+
+
+def broden(root: Path, rng, n: int = 4, size: int = 224, seg: int = 112) -> None:
+    """`paper_data.broden`: label.csv, index.csv and images/ in Broden's layout; object and part
+    segmentations as PNGs (label number = R + 256 G), a whole-image material label."""
+    (root / "images" / "fixture").mkdir(parents=True, exist_ok=True)
+    (root / "label.csv").write_text("number,name,category,frequency,coverage,syns\n" + "".join(
+        f"{i},{name},{'object' if i < 6 else 'material'}(1),{n},0.1,\n" for i, name in enumerate(BRODEN_LABELS)))
+    rows = []
+    for i in range(n):
+        img = f"fixture/{i:05d}.jpg"
+        _img(root / "images" / img, rng.integers(0, 256, (3, size, size), dtype=np.uint8))
+        segs = []
+        for cat, choices in (("object", (1, 2, 3)), ("part", (4, 5))):
+            lab = rng.choice((0, *choices), size=(seg, seg)).astype(np.uint16)
+            lab[0, 0] = 256 + 1 if cat == "object" and i == 0 else lab[0, 0]  # one label > 255 (uses G)
+            arr = np.stack([lab % 256, lab // 256, np.zeros_like(lab)]).astype(np.uint8)
+            name = f"fixture/{i:05d}_{cat}.png"
+            _img(root / "images" / name, arr)
+            segs.append(name)
+        rows.append(f"{img},train,{size},{size},{seg},{seg},,{segs[0]},{segs[1]},6,,\n")
+    (root / "index.csv").write_text("image,split,ih,iw,sh,sw,color,object,part,material,scene,texture\n" + "".join(rows))
+
+
+SEGMENTER_CONCEPTS = ("sky", "ground", "grass", "building", "window", "door", "roof", "tree", "other")
+
+
+def segmenter(root: Path, seed: int = 0) -> None:
+    """`paper_data.segmenter`: a TorchScript 1x1 conv labelling each pixel with the concept whose
+    (random) colour centre is nearest + concepts.json with made-up validation IoUs, in the interface of
+    benchmark/models/paper_segmenter.py."""
+    import torch
+
+    root.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    conv = torch.nn.Conv2d(3, len(SEGMENTER_CONCEPTS), 1)
+    centres = torch.rand(len(SEGMENTER_CONCEPTS), 3, generator=g) * 2 - 1  # nearest colour centre wins:
+    with torch.no_grad():                                                  # -|x - c|^2 = 2 c.x - |c|^2 + const
+        conv.weight.copy_(2 * centres[:, :, None, None])
+        conv.bias.copy_(-(centres ** 2).sum(1))
+    torch.jit.save(torch.jit.script(conv.eval()), str(root / "segmenter.pt"))
+    (root / "concepts.json").write_text(json.dumps(
+        {"concepts": list(SEGMENTER_CONCEPTS), "validation_iou": {"tree": 0.5, "door": 0.3, "window": 0.4}}, indent=1) + "\n")
+
+
+def gan_weights(path: Path, seed: int, resolution: int = 32, nz: int = 16, width: int = 32) -> None:
+    """`paper_data.gan_weights`: a small Progressive GAN (same layer layout as the published ones,
+    `width` channels instead of 512) in safetensors; benchmark/models/paper_gan.py reads its
+    architecture off the file."""
+    import torch
+    from safetensors.torch import save_file
+
+    from benchmark.models.paper_gan import ProgressiveGenerator, _channels
+
+    torch.manual_seed(seed)
+    g = ProgressiveGenerator(resolution, nz, [width] * len(_channels(resolution)))
+    with torch.no_grad():  # equalized learning rate: N(0, 1) weights, scaled at run time (Karras et al.)
+        for name, prm in g.named_parameters():
+            if name.endswith("conv.weight"):
+                prm.normal_()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in g.state_dict().items()}, str(path))
 
 
 def fixture_note(params: dict) -> str | None:
@@ -136,6 +201,11 @@ def write_all(root: str | Path, seed: int = 0) -> Path:
     tiny_imagenet_c(root / "Tiny-ImageNet-C", rng, corruptions=C15)
     places365(root / "places365_standard", rng)
     lsun_church(root / "lsun_church_outdoor", rng)
+    segmenter(root / "segmenter", seed)
+    broden(root / "broden1_224", np.random.default_rng(seed + 1))
+    gan_weights(root / "proggan_churchoutdoor.safetensors", seed)          # one generator: 1 replicate
+    for i in range(2):                                                     # a folder: 2 replicates
+        gan_weights(root / "proggan_church_replicates" / f"generator_{i}.safetensors", seed + i)
     (root / "FIXTURE.json").write_text(json.dumps({"note": FIXTURE_NOTE, "seed": seed}, indent=1) + "\n")
     return root
 

@@ -28,8 +28,16 @@ from benchmark.probes.scene_gan import per_generator_summary, to_uint8  # noqa: 
 LABEL_COLORS = ListedColormap([np.add(*BOXES[c]) / 510 for c in CONCEPTS])
 
 
-def grid(rows: list[tuple[str, np.ndarray]], path: Path, legend: bool = True) -> None:
-    """rows: (title, uint8 images (N, H, W, 3) or label maps (N, H, W)); one row per entry."""
+def _label_colors(concepts) -> ListedColormap:
+    """Colours for a user segmenter's labels (paper scale): tab20, cycled."""
+    tab = plt.get_cmap("tab20")
+    return ListedColormap([tab(i % 20) for i in range(len(concepts))])
+
+
+def grid(rows: list[tuple[str, np.ndarray]], path: Path, legend: bool = True, concepts=None) -> None:
+    """rows: (title, uint8 images (N, H, W, 3) or label maps (N, H, W)); one row per entry.
+    `concepts`: the label names when they are not the embedded scenes' (paper scale)."""
+    cmap, names = (LABEL_COLORS, CONCEPTS) if concepts is None else (_label_colors(concepts), tuple(concepts))
     n = max(len(a) for _, a in rows)
     with plt.rc_context({"font.size": 7, "font.family": "DejaVu Sans"}):
         fig, axes = plt.subplots(len(rows), n, figsize=(0.9 * n + 1.2, 0.95 * len(rows) + (0.5 if legend else 0)),
@@ -43,12 +51,12 @@ def grid(rows: list[tuple[str, np.ndarray]], path: Path, legend: bool = True) ->
                     if arr.ndim == 4:
                         ax.imshow(arr[c], interpolation="nearest")
                     else:
-                        ax.imshow(arr[c], cmap=LABEL_COLORS, vmin=0, vmax=len(CONCEPTS) - 1, interpolation="nearest")
+                        ax.imshow(arr[c], cmap=cmap, vmin=0, vmax=len(names) - 1, interpolation="nearest")
                 if c == 0:
                     ax.set_ylabel(title, rotation=0, ha="right", va="center")
         if legend:
-            fig.legend(handles=[Patch(color=LABEL_COLORS(i), label=name) for i, name in enumerate(CONCEPTS)],
-                       loc="lower center", ncol=len(CONCEPTS), frameon=False, fontsize=6)
+            fig.legend(handles=[Patch(color=cmap(i), label=name) for i, name in enumerate(names)],
+                       loc="lower center", ncol=min(len(names), 10), frameon=False, fontsize=6)
         fig.tight_layout(rect=(0, 0.06 if legend else 0, 1, 1))
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
@@ -63,7 +71,8 @@ def md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def removal_figure(g: Generator, seg: Segmenter, p: ProbeParams, units: list[int], latent_seed: int, path) -> None:
+def removal_figure(g: Generator, seg: Segmenter, p: ProbeParams, units: list[int], latent_seed: int, path,
+                   concepts=None) -> None:
     z = sample_latents(10, g.nz, latent_seed + 2)  # the first images of the removal sample
     mask = torch.zeros(g.layer_width(p.layer), dtype=torch.bool)
     mask[torch.as_tensor(units)] = True
@@ -71,7 +80,8 @@ def removal_figure(g: Generator, seg: Segmenter, p: ProbeParams, units: list[int
         h = g.features(z, p.layer)
         before, after = g.resume(h, p.layer), g.resume(zero_units(h, mask), p.layer)
     grid([("generated", to_uint8(before)), ("segmented", segment(seg, before).numpy()),
-          ("tree units\nzeroed", to_uint8(after)), ("segmented", segment(seg, after).numpy())], path)
+          ("tree units\nzeroed", to_uint8(after)), ("segmented", segment(seg, after).numpy())], path,
+         legend=concepts is None or len(concepts) <= 20, concepts=concepts)
 
 
 def section(res: dict, p: ProbeParams, fig, training: pd.DataFrame, seg_iou: dict[str, float]) -> str:
@@ -124,5 +134,35 @@ def section(res: dict, p: ProbeParams, fig, training: pd.DataFrame, seg_iou: dic
                           [[c, int(len(gr)), float(gr.door_added.mean())] for c, gr in ins.groupby("context")]))
     lines.append(f"\n![Generated scenes (generator {min(res)}) before and after zeroing the tree units, with their segmentations]({fig})\n")
     lines.append("\nGAN training (last 100 iterations):\n")
+    lines.append(md_table(list(training.columns), [list(r) for r in training.itertuples(index=False)]))
+    return "\n".join(lines)
+
+
+def paper_section(res: dict, p: ProbeParams, fig, training: pd.DataFrame, seg_iou: dict[str, float], note: str | None) -> str:
+    """The GAN section at paper scale: the user's generators and segmenter (no training here)."""
+    first = next(iter(res.values()))
+    lines = ([f"**{note}**\n"] if note else []) + [
+        f"Paper scale: {len(res)} user-supplied Progressive GAN generator(s) (files in the table below; each is one "
+        f"replicate of the claims), dissected at layer {p.layer} ({first['dissection'].unit.nunique()} units), unit maps "
+        f"upsampled bilinearly to the image size and thresholded at their {p.quantile} quantile; a unit detects a "
+        f"concept when IoU > {p.iou_cutoff}; k = {first['k']} units (ceil({p.paper_k} x width / {p.paper_width})). "
+        "Concepts are the user segmenter's (concepts.json); the Frechet distance is taken in the space of its "
+        "per-image mean concept logits, not Inception's. With one generator, the claims read "
+        "`inconclusive (1 replicate)`.\n"]
+    lines.append(md_table(["generator", "Frechet", "concept TV", "tree IoU", "door IoU", "window IoU", "trees removed",
+                           "removed - random", "door rate building", "door rate sky/tree", "window BA"],
+                          [list(r) for r in per_generator_summary(res).itertuples(index=False)]))
+    lines.append(f"\nReal-vs-real Frechet floor: {first['quality']['frechet_real_vs_real']:.3f}. Segmenter validation IoU "
+                 "(user-supplied): " + ", ".join(f"{c} {seg_iou.get(c, float('nan')):.3f}" for c in ("tree", "door", "window")) + ".\n")
+    det = pd.DataFrame([r["detectors"] for r in res.values()], index=list(res))
+    det = det.loc[:, det.sum() > 0]
+    lines.append(f"\nDetector units per generator (best concept, IoU > {p.iou_cutoff}; concepts with none omitted):\n")
+    lines.append(md_table(["generator", *det.columns], [[s, *map(int, v)] for s, v in zip(det.index, det.to_numpy())]))
+    ins = pd.concat([r["insertion"] for r in res.values()], ignore_index=True)
+    lines.append("\n**Door insertion**, all generators' images together: rate of 'door added' by context:\n")
+    lines.append(md_table(["context", "images", "door added (rate)"],
+                          [[c, int(len(gr)), float(gr.door_added.mean())] for c, gr in ins.groupby("context")]))
+    lines.append(f"\n![Generated images (generator {min(res)}) before and after zeroing the tree units, with their segmentations]({fig})\n")
+    lines.append("\nGenerators (files supplied; nothing trained):\n")
     lines.append(md_table(list(training.columns), [list(r) for r in training.itertuples(index=False)]))
     return "\n".join(lines)

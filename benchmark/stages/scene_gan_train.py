@@ -5,6 +5,8 @@
            evidence/scene_gan/section_scenes.md (+ scenes_grid.png)
     python -m benchmark.stages.scene_gan_train gan
         -> models/scene_gan.safetensors, evidence/scene_gan/training.csv
+At `scale: paper` nothing trains: the same outputs record the user's segmenter and generators
+(benchmark.experiments.scene_gan_paper), so DVC's graph is the same at both scales.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +23,7 @@ import torch
 from benchmark.atomic import write_csv, write_text
 from benchmark.config import load_params, seed_offset
 from benchmark.data import scenes
+from benchmark.data.registry import paper_path
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.experiments.scene_gan_config import generator_seeds, load_gan_params
@@ -27,6 +31,7 @@ from benchmark.experiments.scene_gan import GanConfig, SegmenterConfig, segment,
 from benchmark.experiments.store import save_models
 from benchmark.paths import evidence_path, models_path
 from benchmark.probes.streaming import confusion_iou
+from benchmark.probes.scene_gan import to_uint8 as scenes_to_uint8
 from benchmark.reporting.scene_gan import grid, md_table
 from benchmark.stages.common import cli, publish_training, run_tags
 from benchmark.tracking import ledger
@@ -86,6 +91,47 @@ def _gan(params: dict, cfg) -> None:
     print(f"trained {len(rows)} scene GANs (seeds {seeds}) in {time.perf_counter() - t0:.1f} s")
 
 
+def _paper_segmenter(params: dict, cfg) -> None:
+    from benchmark.experiments import scene_gan_paper as paper
+
+    seg = paper.load_segmenter(params, ("tree", "door", cfg.probe.classifier_concept))
+    folder = Path(seg.folder)
+    save_models(models_path("scene_segmenter"), {}, {"segmenter": {
+        "paper": True, "folder": str(folder.resolve()), "sha256": paper.sha256(folder / "segmenter.pt"),
+        "concepts": seg.concepts}})
+    real = paper.lsun_images(params, 256, 0, 12)
+    with torch.no_grad():
+        pred = seg.labels(real).numpy()
+    ious = [seg.validation_iou[c] for c in seg.concepts]
+    table = evidence_path(EXPERIMENT, "segmenter_iou")
+    write_csv(table, pd.DataFrame({"concept": seg.concepts, "iou": ious,
+                                   "pixels": np.bincount(pred.ravel(), minlength=len(seg.concepts))}))
+    pic = evidence_path(EXPERIMENT, "scenes_grid").with_suffix(".png")
+    grid([("LSUN church", scenes_to_uint8(real)), ("segmenter", pred)], pic, concepts=seg.concepts)
+    text = (f"Paper scale: the user's segmenter ({folder / 'segmenter.pt'}, {len(seg.concepts)} concepts) on LSUN "
+            f"church images ({paper_path('lsun_church', params)}). Its IoU per concept is the user's "
+            "`validation_iou` from concepts.json (NaN where not given: the suite has no labelled LSUN pixels); "
+            "`pixels` counts its labels on the 12 images below.\n\n"
+            f"![LSUN church images and the segmenter's labels]({pic.relative_to(table.parents[2])})\n\n"
+            + md_table(["concept", "validation IoU (user)", "pixels (12 images)"],
+                       [[c, float(v), int(n)] for c, v, n in zip(seg.concepts, ious, np.bincount(pred.ravel(), minlength=len(seg.concepts)))]))
+    write_text(evidence_path(EXPERIMENT, "section_scenes").with_suffix(".md"), text)
+    print(f"paper scale: segmenter {folder} recorded ({len(seg.concepts)} concepts); nothing trained")
+
+
+def _paper_gan(params: dict, cfg) -> None:
+    from benchmark.experiments import scene_gan_paper as paper
+
+    entries = paper.manifest(params)
+    rows = [{"generator": e["seed"], "file": e["name"], "sha256": e["sha256"][:16], "resolution": e["resolution"],
+             "nz": e["nz"], "layer_width": e["channels"][cfg.probe.layer - 1] if cfg.probe.layer <= len(e["channels"]) else -1}
+            for e in entries.values()]
+    publish_training(EXPERIMENT, {name: {} for name in entries}, entries, rows, ("generator", "file", "sha256"), params,
+                     {"gan_weights": str(paper_path("gan_weights", params))})
+    print(f"paper scale: {len(entries)} user generator(s) recorded ({', '.join(e['name'] for e in entries.values())}); "
+          "nothing trained")
+
+
 @cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,7 +139,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     params = load_params()
     cfg = load_gan_params(params)
-    (_segmenter if args.what == "segmenter" else _gan)(params, cfg)
+    if params["scale"] == "paper":
+        (_paper_segmenter if args.what == "segmenter" else _paper_gan)(params, cfg)
+    else:
+        (_segmenter if args.what == "segmenter" else _gan)(params, cfg)
     return 0
 
 

@@ -129,3 +129,29 @@ def test_standardized_slope_is_the_correlation():
         slope = np.polyfit(g["area_z"], g["outcome_z"], 1)[0]
         assert slope == pytest.approx(sign * np.corrcoef(rel["area_norm"], rel[outcome])[0, 1])
     assert long["network"].nunique() == 40
+
+
+def test_course_summary_from_window_checkpoints_equals_all_checkpoints():
+    """Ablating only the checkpoints near the test-loss minimum (checkpoint_window) gives the
+    statistic of all checkpoints; a missing checkpoint inside a window is an error."""
+    from benchmark.probes.morcos_reliance import window_epochs
+
+    rng = np.random.default_rng(1)
+    ep = np.arange(2, 81, 2)
+    rows = []
+    for seed in range(3):
+        loss = (ep - 14.0 - 2 * seed) ** 2 / 300 + 1 + rng.normal(0, 0.01, ep.size)
+        area = 0.8 - 0.004 * ep + rng.normal(0, 0.02, ep.size)
+        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": int(e), "area_norm": a, "test_loss": l}
+                 for e, a, l in zip(ep, area, loss)]
+    course = pd.DataFrame(rows)
+    losses = course[["seed", "arch", "lr", "epoch", "test_loss"]]
+    kept = pd.concat([g[g["epoch"].isin(window_epochs(g["epoch"].to_numpy(), g["test_loss"].to_numpy(), 20))]
+                      for _, g in course.groupby("seed")])
+    assert len(kept) < len(course)
+    full = course_summary(course, 20)
+    part = course_summary(kept, 20, losses)
+    cols = ["seed", "window", "slope", "checkpoints", "t_min_loss", "test_loss_rise", "last_epoch"]
+    pd.testing.assert_frame_equal(full[cols], part[cols])
+    with pytest.raises(ValueError, match="no ablation area"):
+        course_summary(kept[kept["epoch"] != int(full["t_min_loss"].iloc[0])], 20, losses)

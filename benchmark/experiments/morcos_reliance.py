@@ -7,6 +7,11 @@ Conditions of one network: its architecture (`mlp`, `mlp+bn`, `mlp+dropout=<p>`)
 rate and its seed. Jobs are condition-major (one architecture x learning rate's seeds together),
 cut into groups of `group_size`; a group never mixes architectures or learning rates (both are
 settings shared by the whole group in the ensemble trainer), which `jobs()` checks.
+
+Checkpoints (M3b): parameters every `checkpoint_every` epochs; the training stage records the
+test loss of every checkpoint (`course_loss`) and, with `checkpoint_window`, saves only the
+checkpoints within that many epochs of the test-loss minimum, the only ones whose ablation area
+the M3b statistic reads (the ablation probe is most of the course's cost).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ class RelianceExperiment(BaseModel):
     train_subset: int | None = Field(default=None, ge=10)
     fit_threshold: float | None = Field(default=None, gt=0, le=1)
     checkpoint_every: int | None = Field(default=None, ge=1)  # keep parameters every k epochs (M3b)
+    # keep only the checkpoints within this many epochs of the checkpoint of minimum test loss
+    # (M3b's windows; the test loss of every checkpoint is still recorded); None: keep all
+    checkpoint_window: int | None = Field(default=None, ge=1)
     group_size: int = Field(default=1, ge=1)
 
     @field_validator("seeds", "archs", "lrs")

@@ -62,6 +62,17 @@ def _train_xy(split: Split, meta: dict, train_labels: np.ndarray | None):
     return torch.from_numpy(split.x_train[:n]), torch.from_numpy(np.asarray(y))
 
 
+def test_metrics(model, split: Split) -> tuple[float, float]:
+    """(test accuracy, test loss) of the network in eval mode; the one computation behind every
+    test loss of these tables (the probe's rows and the trainer's checkpoint table agree)."""
+    model.eval()
+    x_te, y_te = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
+    with torch.no_grad():
+        logits = model(x_te)
+        return (float((logits.argmax(1) == y_te).float().mean()),
+                float(torch.nn.functional.cross_entropy(logits, y_te)))
+
+
 def reliance(model, meta: dict, split: Split, cfg: RelianceProbe, train_labels=None) -> dict[str, list[dict]]:
     x_tr, y_tr = _train_xy(split, meta, train_labels)
     freeze_batch_norm(model, x_tr)
@@ -69,12 +80,8 @@ def reliance(model, meta: dict, split: Split, cfg: RelianceProbe, train_labels=N
         train_acc = float((model(x_tr).argmax(1) == y_tr).float().mean())
     if cfg.eval_subset:
         x_tr, y_tr = x_tr[: cfg.eval_subset], y_tr[: cfg.eval_subset]
-    model.eval()
+    test_acc, test_loss = test_metrics(model, split)
     x_te, y_te = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
-    with torch.no_grad():
-        logits = model(x_te)
-        test_acc = float((logits.argmax(1) == y_te).float().mean())
-        test_loss = float(torch.nn.functional.cross_entropy(logits, y_te))
     fractions = np.asarray(cfg.fractions, dtype=float)
     rng = np.random.default_rng([meta["seed"], 7])  # ablation orders: a fixed function of the seed
     curves = cumulative_ablation_curve(model, x_tr, y_tr, fractions, rng, cfg.orders)
@@ -104,28 +111,57 @@ def reliance(model, meta: dict, split: Split, cfg: RelianceProbe, train_labels=N
     return out
 
 
-__all__ = ["RelianceProbe", "reliance", "dropout_of", "window_slope", "MLPVariant"]
+__all__ = ["RelianceProbe", "reliance", "test_metrics", "dropout_of", "window_slope", "MLPVariant"]
 
 
-def course_summary(course, window: int):
+def loss_minimum(epochs: np.ndarray, losses: np.ndarray) -> tuple[float, float]:
+    """(t_min, rise): the checkpoint epoch of minimum test loss (the first, on ties) and the test
+    loss at the last checkpoint minus that minimum."""
+    order = np.argsort(epochs, kind="stable")
+    ep, loss = np.asarray(epochs, float)[order], np.asarray(losses, float)[order]
+    i = int(np.argmin(loss))
+    return float(ep[i]), float(loss[-1] - loss[i])
+
+
+def window_epochs(epochs: np.ndarray, losses: np.ndarray, window: int) -> list[int]:
+    """The checkpoint epochs within `window` epochs of the test-loss minimum (both windows of
+    `course_summary`): the only checkpoints its statistic reads an area from."""
+    t_min, _ = loss_minimum(epochs, losses)
+    return sorted(int(e) for e in epochs if t_min - window <= e <= t_min + window)
+
+
+def course_summary(course, window: int, losses=None):
     """M3b, per network: the epoch of minimum test loss (t_min, over the checkpoints), and the OLS
     slope of area_norm over the checkpoints in [t_min - window, t_min] ("before") and in
     [t_min, t_min + window] ("after"), each expressed as the change over `window` epochs. Also
-    (descriptive) the epoch of maximum area_norm, its lag behind t_min, and how much the test
-    loss rose after its minimum (last checkpoint minus minimum: the setup overfits if > 0).
-    Two rows per network (window = before | after); a window with fewer than 3 checkpoints
-    gives NaN."""
+    (descriptive) the epoch of maximum area_norm over the ablated checkpoints, its lag behind
+    t_min, and how much the test loss rose after its minimum (last checkpoint minus minimum: the
+    setup overfits if > 0). Two rows per network (window = before | after); a window with fewer
+    than 3 checkpoints gives NaN.
+
+    `losses` (optional): the test loss of *every* checkpoint (seed, arch, lr, epoch, test_loss),
+    when only the checkpoints inside the windows were kept and ablated (`checkpoint_window`):
+    t_min and the rise then come from it, and every checkpoint inside a window must have an area
+    (else ValueError), so the statistic is the one computed from all checkpoints."""
     import pandas as pd
 
     rows = []
     for (seed, arch, lr), g in course.groupby(["seed", "arch", "lr"], sort=True):
         g = g.sort_values("epoch")
-        ep, area, loss = g["epoch"].to_numpy(float), g["area_norm"].to_numpy(float), g["test_loss"].to_numpy(float)
-        i_min = int(np.argmin(loss))
-        t_min = ep[i_min]
-        common = {"seed": seed, "arch": arch, "lr": lr, "t_min_loss": t_min, "t_max_area": ep[int(np.argmax(area))],
-                  "lag": ep[int(np.argmax(area))] - t_min, "test_loss_rise": float(loss[-1] - loss[i_min]),
-                  "last_epoch": ep[-1]}
+        ep, area = g["epoch"].to_numpy(float), g["area_norm"].to_numpy(float)
+        if losses is None:
+            all_ep, all_loss = ep, g["test_loss"].to_numpy(float)
+        else:
+            lg = losses[(losses["seed"] == seed) & (losses["arch"] == arch) & (losses["lr"] == lr)]
+            all_ep, all_loss = lg["epoch"].to_numpy(float), lg["test_loss"].to_numpy(float)
+            missing = sorted(set(window_epochs(all_ep, all_loss, window)) - set(ep.astype(int)))
+            if missing:
+                raise ValueError(f"network seed={seed} arch={arch} lr={lr}: no ablation area at checkpoint "
+                                 f"epochs {missing}, inside the windows around its test-loss minimum")
+        t_min, rise = loss_minimum(all_ep, all_loss)
+        t_max = ep[int(np.argmax(area))]
+        common = {"seed": seed, "arch": arch, "lr": lr, "t_min_loss": t_min, "t_max_area": t_max,
+                  "lag": t_max - t_min, "test_loss_rise": rise, "last_epoch": float(np.max(all_ep))}
         for name, lo, hi in (("before", t_min - window, t_min), ("after", t_min, t_min + window)):
             keep = (ep >= lo) & (ep <= hi)
             slope = float(np.polyfit(ep[keep], area[keep], 1)[0]) * window if keep.sum() >= 3 else float("nan")

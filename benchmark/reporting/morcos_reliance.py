@@ -47,9 +47,10 @@ def ensemble_figure(rel: pd.DataFrame, k: int = 5) -> bytes:
         return _png(fig)
 
 
-def course_figure(course: pd.DataFrame, summary: pd.DataFrame, n: int = 4) -> bytes:
-    """M3b: area_norm (left axis) and test loss (right axis) over epochs for the first n networks;
-    dotted line at the test-loss minimum; the per-network slope change in the title."""
+def course_figure(course: pd.DataFrame, summary: pd.DataFrame, n: int = 4, losses: pd.DataFrame | None = None) -> bytes:
+    """M3b: area_norm (left axis, at the ablated checkpoints) and test loss (right axis, at every
+    checkpoint when `losses` is given) over epochs for the first n networks; dotted line at the
+    test-loss minimum; the per-network slope change in the title."""
     seeds = sorted(course["seed"].unique())[:n]
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(1, len(seeds), figsize=(2.6 * len(seeds), 2.8), squeeze=False)
@@ -60,7 +61,8 @@ def course_figure(course: pd.DataFrame, summary: pd.DataFrame, n: int = 4) -> by
             ax.set_xlabel("epoch")
             ax.set_ylabel("area / unablated acc.", color="#2166ac")
             ax2 = ax.twinx()
-            ax2.plot(g["epoch"], g["test_loss"], color="#b2182b")
+            lg = g if losses is None else losses[losses["seed"] == seed].sort_values("epoch")
+            ax2.plot(lg["epoch"], lg["test_loss"], color="#b2182b")
             ax2.set_ylabel("test loss", color="#b2182b")
             t_min = float(s["t_min_loss"].iloc[0])
             ax.axvline(t_min, color="k", ls=":", lw=0.8)

@@ -1,8 +1,8 @@
 """morcos2018 M3: the claims' evidence tables, computed from the probe tables (glue).
 
     python -m benchmark.stages.morcos_summary course <experiment> [ensemble <experiment>]  (pairs, one process)
-        evidence/<experiment>/course.csv -> course_summary.csv (M3b: slopes of the area before and
-        after the test-loss minimum; window from params `probes.course_summary.window`)
+        evidence/<experiment>/course.csv (+ course_loss.csv) -> course_summary.csv (M3b: slopes of the
+        area before and after the test-loss minimum; window from params `probes.course_summary.window`)
     python -m benchmark.stages.morcos_summary ensemble <experiment>
         evidence/<experiment>/reliance.csv -> ensemble.csv (M3a: area and outcomes standardized
         across the ensemble, one row per network and outcome)
@@ -40,7 +40,9 @@ def main(argv=None) -> int:
     for what, experiment in zip(args.pairs[::2], args.pairs[1::2]):
         if what == "course":
             cfg = section(params, "probes.course_summary", CourseSummary, scaled=False)
-            table = course_summary(read_table(evidence_path(experiment, "course")), cfg.window)
+            losses = evidence_path(experiment, "course_loss")  # every checkpoint's test loss, if recorded
+            table = course_summary(read_table(evidence_path(experiment, "course")), cfg.window,
+                                   read_table(losses) if losses.exists() else None)
             out = evidence_path(experiment, "course_summary")
         else:
             table = ensemble_standardized(read_table(evidence_path(experiment, "reliance")))

@@ -1,13 +1,15 @@
 """Train the networks of morcos2018 M3/M4 experiments (architectures x learning rates x seeds).
 
     python -m benchmark.stages.morcos_train <experiment> [<experiment> ...]
-Outputs per experiment: models/<experiment>.safetensors, evidence/<experiment>/training.csv
+Outputs per experiment: models/<experiment>.safetensors, evidence/<experiment>/training.csv, and
+with checkpoints evidence/<experiment>/course_loss.csv (test loss of every checkpoint)
 Several experiments in one stage share one process and one pool (every group of every experiment
 is a job; the bytes depend on the groups, never on which experiments run together).
 
 Each (architecture, learning rate) is trained `group_size` networks at a time by the ensemble
 trainer; with `checkpoint_every`, the parameters every k epochs are saved as networks of their own
-(meta `epoch`), so the probes measure the course of training without training. Every seed is
+(meta `epoch`), so the probes measure the course of training without training; with
+`checkpoint_window` only those near the test-loss minimum are saved (see the experiment). Every seed is
 shifted by the top-level `seed_offset`.
 """
 
@@ -47,14 +49,40 @@ def plan(params: dict, experiment: str):
     return exp, split, items, conds
 
 
+def checkpoint_losses(exp: RelianceExperiment, split, arch: str, seed: int, lr: float, checkpoints: dict) -> list[dict]:
+    """Test accuracy and loss of every checkpoint of one network (the probe's own computation)."""
+    from benchmark.models.mlp import build
+    from benchmark.probes.morcos_reliance import test_metrics
+
+    rows = []
+    for epoch, state in sorted(checkpoints.items()):
+        model = build(arch, int(split.x_train[0].size), split.n_classes, list(exp.hidden))
+        model.load_state_dict(state)
+        acc, loss = test_metrics(model, split)
+        rows.append({"seed": seed, "arch": arch, "lr": lr, "epoch": epoch, "test_acc": acc, "test_loss": loss})
+    return rows
+
+
 def publish(experiment: str, exp: RelianceExperiment, split, conds, results, params: dict, elapsed: float) -> None:
-    nets, meta, rows = {}, {}, []
+    from benchmark.atomic import write_csv
+    from benchmark.paths import evidence_path
+    from benchmark.probes.morcos_reliance import window_epochs
+
+    nets, meta, rows, course_loss = {}, {}, [], []
     d_in = int(split.x_train[0].size)
     for (arch, lr, seed), res in zip(conds, results):
         base = {"arch": arch, "hidden": exp.hidden, "d_in": d_in, "n_classes": split.n_classes,
                 "seed": seed, "label_noise": 0.0, "lr": lr, "dataset": exp.dataset,
                 "train_subset": exp.train_subset}
-        for epoch, state in sorted(res.checkpoints.items()):
+        keep = sorted(res.checkpoints)
+        if keep:
+            losses = checkpoint_losses(exp, split, arch, seed, lr, res.checkpoints)
+            course_loss += losses
+            if exp.checkpoint_window is not None:
+                keep = window_epochs([r["epoch"] for r in losses], [r["test_loss"] for r in losses],
+                                     exp.checkpoint_window)
+        for epoch in keep:
+            state = res.checkpoints[epoch]
             name = network_name(arch, lr, seed, epoch)
             nets[name] = dict(state)
             meta[name] = {**base, "epoch": epoch}
@@ -62,6 +90,8 @@ def publish(experiment: str, exp: RelianceExperiment, split, conds, results, par
         nets[name] = {**res.state, "_train_labels": torch.from_numpy(res.train_labels)}
         meta[name] = {**base, "epoch": int(res.metrics["epochs"]), "final": True}
         rows.append({"seed": seed, "arch": arch, "lr": lr, **res.metrics})
+    if course_loss:  # every checkpoint's test loss (M3b: t_min, also where checkpoints were not kept)
+        write_csv(evidence_path(experiment, "course_loss"), pd.DataFrame(course_loss))
     publish_training(experiment, nets, meta, rows, ("seed", "arch", "lr"), params, exp.model_dump())
     print(f"trained {len(rows)} networks ({len(nets)} saved with checkpoints) for {experiment} "
           f"(groups of {exp.group_size}, seed offset {seed_offset(params)}; all experiments {elapsed:.1f} s); "

@@ -2,7 +2,7 @@
 ablation curves with batch norm and dropout.
 
     python -m benchmark.stages.section_morcos_reliance
-Reads evidence/morcos_ensemble/reliance.csv, evidence/morcos_course/{course,course_summary}.csv,
+Reads evidence/morcos_ensemble/reliance.csv, evidence/morcos_course/{course,course_loss,course_summary}.csv,
 evidence/morcos_{batchnorm,dropout}/reliance_curves.csv; writes sections/morcos_reliance.md and its PNGs.
 """
 
@@ -25,10 +25,11 @@ def main(argv=None) -> int:
     rel = read_table(evidence_path("morcos_ensemble", "reliance"))
     course = read_table(evidence_path("morcos_course", "course"))
     summary = read_table(evidence_path("morcos_course", "course_summary"))
+    losses = read_table(evidence_path("morcos_course", "course_loss"))
     curves = pd.concat([read_table(evidence_path(e, "reliance_curves")) for e in ("morcos_batchnorm", "morcos_dropout")],
                        ignore_index=True)
     figs = {"morcos_reliance_ensemble.png": ensemble_figure(rel),
-            "morcos_reliance_course.png": course_figure(course, summary),
+            "morcos_reliance_course.png": course_figure(course, summary, losses=losses),
             "morcos_reliance_regularization.png": regularization_figure(curves)}
     for name, png in figs.items():
         write_bytes(out / name, png)
@@ -41,7 +42,8 @@ def main(argv=None) -> int:
         f"(the paper's contrast). Pearson r of area and test accuracy {rel['area_norm'].corr(rel['test_acc']):.2f}, "
         f"of area and test loss {rel['area_norm'].corr(rel['test_loss']):.2f} (descriptive; the claim's test is "
         f"the slope in its own figure).\n\n![ensemble](sections/morcos_reliance_ensemble.png)\n\n"
-        f"**Over training (M3b).** Area (normalized) and test loss at every checkpoint for a few networks; "
+        f"**Over training (M3b).** Area (normalized; at the checkpoints inside the two windows around the test-loss "
+        f"minimum, the only ones ablated) and test loss (every checkpoint) for a few networks; "
         f"dotted: the test-loss minimum. Slope change (after - before, per window) over {int(change['count'])} "
         f"networks: mean {change['mean']:+.3f}, SD {change['std']:.3f} (slope after the minimum alone: mean "
         f"{per['after'].mean():+.3f}, before it: {per['before'].mean():+.3f}, per window). Descriptive: the epoch of maximum area "

@@ -146,7 +146,9 @@ def ensemble_standardized(rel):
 
     def z(v):
         v = v.astype(float)
-        return (v - v.mean()) / v.std(ddof=1)
+        sd = v.std(ddof=1)
+        # an outcome every network shares (tiny fixture data) ranks nothing: z = 0, not NaN
+        return (v - v.mean()) / sd if sd > 0 else v * 0.0
 
     frames = []
     for outcome, sign in OUTCOMES.items():

@@ -22,6 +22,7 @@ import torch
 
 from benchmark.config import load_params, section, seed_offset
 from benchmark.data.registry import load_dataset
+from benchmark.errors import ParamsError
 from benchmark.experiments.ensemble import Job, _train_group_item, groups_of
 from benchmark.parallel import map_ordered
 from benchmark.experiments.morcos_reliance import RelianceExperiment, network_name
@@ -34,6 +35,9 @@ def plan(params: dict, experiment: str):
     conditions of their networks, in order."""
     exp: RelianceExperiment = section(params, f"experiments.{experiment}", RelianceExperiment)
     split = load_dataset(exp.dataset, params)
+    if exp.train_subset and exp.train_subset > len(split.y_train):  # e.g. the paper block on fixture files
+        raise ParamsError(params.get("_path", "params.yaml"), f"experiments.{experiment}.train_subset",
+                          f"{exp.train_subset} exceeds the {len(split.y_train)} training examples of {exp.dataset}")
     seeds = [s + seed_offset(params) for s in exp.seeds]
     items, conds = [], []
     for arch in exp.archs:

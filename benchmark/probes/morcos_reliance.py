@@ -147,8 +147,9 @@ def ensemble_standardized(rel):
     def z(v):
         v = v.astype(float)
         sd = v.std(ddof=1)
-        # an outcome every network shares (tiny fixture data) ranks nothing: z = 0, not NaN
-        return (v - v.mean()) / sd if sd > 0 else v * 0.0
+        # an outcome every network shares (tiny fixture data) ranks nothing: z = 0, not NaN or
+        # rounding noise blown up (the SD of equal floats can come out ~1e-17)
+        return (v - v.mean()) / sd if sd > 1e-12 * max(1.0, float(v.abs().max())) else v * 0.0
 
     frames = []
     for outcome, sign in OUTCOMES.items():

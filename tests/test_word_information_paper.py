@@ -33,7 +33,7 @@ def test_tiny_bert_directory_offline(tmp_path, monkeypatch):
 
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "good", "bad", "film", "not"]
     (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    transformers.BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    transformers.BertTokenizerFast(vocab={w: i for i, w in enumerate(words)}).save_pretrained(tmp_path)
     torch.manual_seed(0)
     cfg = transformers.BertConfig(vocab_size=len(words), hidden_size=16, num_hidden_layers=4, num_attention_heads=2,
                                   intermediate_size=32, max_position_embeddings=32)
@@ -58,3 +58,101 @@ def test_missing_model_directory_is_a_clear_error(tmp_path):
 
     with pytest.raises(DataError, match="config.json"):
         load_encoder(tmp_path)
+
+
+# --- the paper-scale pipeline pieces on the fixture files (benchmark.paper.fixtures) -----------------
+
+def _fixture(tmp_path):
+    import numpy as np
+
+    from benchmark.paper import fixtures
+
+    fixtures.sst(tmp_path / "SST-2", tmp_path / "sst", np.random.default_rng(0))
+    return tmp_path
+
+
+def test_sst_phrase_sentiment_and_relevance_band(tmp_path):
+    from benchmark.data.sst2 import load_phrase_sentiment, word_relevance
+    from benchmark.paper.fixtures import SST_NEGATIVE, SST_NEUTRAL, SST_POSITIVE
+
+    root = _fixture(tmp_path) / "sst"
+    values = load_phrase_sentiment(root)
+    assert all(values[w] > 0.6 for w in SST_POSITIVE) and all(values[w] <= 0.4 for w in SST_NEGATIVE)
+    assert all(0.4 < values[w] <= 0.6 for w in SST_NEUTRAL)
+    assert word_relevance(["Good", "the", "dull", "zzz"], values, 0.4, 0.6) == [True, False, True, None]
+
+
+@pytest.mark.parametrize("labels, where", [("phrase ids|sentiment values\n0|1.5\n", "line 2"),
+                                           ("phrase ids|sentiment values\nx|0.5\n", "line 2")])
+def test_sst_bad_sentiment_file_names_line(tmp_path, labels, where):
+    from benchmark.data.sst2 import load_phrase_sentiment
+
+    (tmp_path / "dictionary.txt").write_text("good|0\n", encoding="utf-8")
+    (tmp_path / "sentiment_labels.txt").write_text(labels, encoding="utf-8")
+    with pytest.raises(DataError, match=f"sentiment_labels.txt: {where}"):
+        load_phrase_sentiment(tmp_path)
+
+
+def test_sst_dictionary_id_without_value_is_an_error(tmp_path):
+    from benchmark.data.sst2 import load_phrase_sentiment
+
+    (tmp_path / "dictionary.txt").write_text("good|0\nbad|7\n", encoding="utf-8")
+    (tmp_path / "sentiment_labels.txt").write_text("phrase ids|sentiment values\n0|0.9\n", encoding="utf-8")
+    with pytest.raises(DataError, match="dictionary.txt: line 2: phrase id 7"):
+        load_phrase_sentiment(tmp_path)
+
+
+def test_paper_models_train_deterministically_and_probe_per_word(tmp_path):
+    pytest.importorskip("transformers")
+    from benchmark.data.sst2 import load_phrase_sentiment, word_relevance
+    from benchmark.experiments import word_information_paper as wp
+    from benchmark.experiments.word_information_config import FinetuneParams, PaperTrainParams
+    from benchmark.paper import fixtures
+    from benchmark.probes.word_information import PerturbationConfig, claim_tables, layer_summary, piece_table
+
+    root = _fixture(tmp_path)
+    assert fixtures.tiny_bert(root / "bert")
+    train = wp.split_words(load_tsv(root / "SST-2" / "train.tsv"))
+    dev = wp.split_words(load_tsv(root / "SST-2" / "dev.tsv"))
+    ft = FinetuneParams(epochs=1, lr=1e-3, batch_size=16, max_len=24)
+    a, ma = wp.finetune_bert(root / "bert", 3, ft, train, dev, "cpu")
+    b, _ = wp.finetune_bert(root / "bert", 3, ft, train, dev, "cpu")
+    c, _ = wp.finetune_bert(root / "bert", 4, ft, train, dev, "cpu")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # same seed, same bytes
+    assert not torch.equal(a["classifier.weight"], c["classifier.weight"])    # the seed matters
+    assert 0 <= ma["test_accuracy"] <= 1
+    vocab = wp.build_vocab(train)
+    tc = PaperTrainParams(width=8, layers=4, epochs=1, lr=1e-3, batch_size=16)
+    s1, _ = wp.train_small("lstm", 3, tc, vocab, train, dev, "cpu")
+    s2, _ = wp.train_small("lstm", 3, tc, vocab, train, dev, "cpu")
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+
+    from benchmark.models.hf_encoder import load_classifier
+    from benchmark.probes.word_information import gradient_measures, perturbation_entropy
+
+    values = load_phrase_sentiment(root / "sst")
+    sents = [["a", "charming", "film"], ["boring", "plot", "and", "zzz"]]
+    relevant = [word_relevance(s, values, 0.4, 0.6) for s in sents]
+    enc = load_classifier(root / "bert", a)
+    ids, mask, piece_word = enc.tokenize_words(sents, 24)
+    assert (piece_word[0] == 1).sum() == 2  # "charming" -> charm ##ing: two pieces, one word
+    with torch.no_grad():
+        x = enc.embed(ids)
+    pc = PerturbationConfig(iterations=3, projections=2)
+    for p in enc.model.parameters():
+        p.requires_grad_(False)
+    h = perturbation_entropy(enc.features, x, mask, pc, seed=0)
+    sal, gxi = gradient_measures(enc.features, x, mask, pc, seed=1)
+    words = piece_table(h, sal, gxi, piece_word.numpy(), sents, relevant)
+    # one row per layer and annotated word ("zzz" has no SST entry), the pieces averaged
+    assert len(words) == 4 * 6 and list(words.word[:3]) == ["a", "charming", "film"]
+    charm = words[(words.layer == 1) & (words.word == "charming")].entropy.item()
+    pieces = h[0, 0][piece_word[0] == 1]
+    assert charm == pytest.approx(float(pieces.mean()), rel=1e-6)
+    layers = layer_summary(words).assign(model="transformer_pretrained", seed=3, test_accuracy=0.9)
+    small = layer_summary(words[words.layer <= 2]).assign(model="lstm", seed=3, test_accuracy=0.9)
+    import pandas as pd
+
+    final = claim_tables(pd.concat([layers, small], ignore_index=True))["final_gap"]
+    # each model's own last layer: BERT's 4th, the LSTM's 2nd
+    assert set(final.model) == {"transformer_pretrained", "lstm"} and len(final) == 3

@@ -1,15 +1,16 @@
 """params.yaml `word_information:` validated (one block per scale).
 
-The paper block names local files (the SST-2 TSV directory and a HuggingFace-format model
-directory) read by benchmark.data.sst2 and benchmark.models.hf_encoder; the embedded pipeline
-never reads it.
+The paper block (BERT, LSTM and CNN on SST-2, word relevance from the Stanford Sentiment
+Treebank's phrase sentiments) reads the local files that params' `paper_data` names (sst2, sst,
+bert) through benchmark.data.sst2 and benchmark.models.hf_encoder; the embedded pipeline never
+reads it.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from benchmark.config import _Strict, section, seed_offset
 from benchmark.errors import ParamsError
@@ -52,22 +53,66 @@ class WordInformationEmbedded(_Strict):
         return v
 
 
+class RelevanceBand(_Strict):
+    """A word is task-relevant when its own SST sentiment value lies outside (low, high]."""
+    low: float = Field(gt=0, lt=1)
+    high: float = Field(gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low >= self.high:
+            raise ValueError(f"low {self.low} must be below high {self.high}")
+        return self
+
+
+class FinetuneParams(_Strict):
+    """BERT fine-tuning on SST-2 (one network per seed: classifier-head init and data order)."""
+    epochs: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=2)
+    max_len: int = Field(ge=8, description="word pieces per sentence, [CLS] and [SEP] included")
+
+
+class PaperTrainParams(_Strict):
+    """The LSTM and CNN comparison models, trained on SST-2 by seed (randomly initialized embeddings)."""
+    width: int = Field(ge=4)
+    layers: int = Field(ge=4, description="the measure reads every layer; guan2019 compares >= 4")
+    epochs: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=2)
+
+
 class WordInformationPaper(_Strict):
     dataset: Literal["sst2"]
-    sst2_dir: str
-    model_dir: str
+    models: list[Literal["transformer_pretrained", "lstm", "cnn"]] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1, description="one network per model and seed (before seed_offset)")
+    bert_dirs: list[str] = Field(default_factory=list, description=(
+        "fine-tuned HuggingFace directories used as the BERT replicates (relative: under paper_data.root) "
+        "instead of fine-tuning paper_data.bert once per seed"))
+    relevance: RelevanceBand
+    finetune: FinetuneParams
+    train: PaperTrainParams
     probe: ProbeParams
+
+    @field_validator("seeds", "models", "bert_dirs")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("values must be unique")
+        return v
 
 
 def load_word_params(params: dict) -> WordInformationEmbedded:
     if params["scale"] == "paper":
-        paper = section(params, "word_information", WordInformationPaper)
-        raise ParamsError(params.get("_path", "params.yaml"), "word_information.paper",
-                          f"the loaders for {paper.sst2_dir} (SST-2 TSV) and {paper.model_dir} (HuggingFace model) exist "
-                          "(benchmark.data.sst2, benchmark.models.hf_encoder), but G1-G3 need word-level relevance "
-                          "labels that SST-2 lacks; the paper-scale stages are not wired yet")
+        raise ParamsError(params.get("_path", "params.yaml"), "scale",
+                          "the embedded word_information pipeline was asked for at paper scale; "
+                          "use load_word_paper_params (benchmark.stages.word_information_paper)")
     return section(params, "word_information", WordInformationEmbedded)
 
 
-def network_seeds(params: dict, cfg: WordInformationEmbedded) -> list[int]:
+def load_word_paper_params(params: dict) -> WordInformationPaper:
+    return section(params, "word_information", WordInformationPaper)
+
+
+def network_seeds(params: dict, cfg: WordInformationEmbedded | WordInformationPaper) -> list[int]:
     return [s + seed_offset(params) for s in cfg.seeds]

@@ -178,6 +178,61 @@ def gan_weights(path: Path, seed: int, resolution: int = 32, nz: int = 16, width
                 prm.normal_()
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in g.state_dict().items()}, str(path))
+SST_POSITIVE = ("good", "great", "charming", "moving", "funny", "clever")
+SST_NEGATIVE = ("bad", "dull", "awful", "boring", "flat", "tedious")
+SST_NEUTRAL = ("the", "a", "film", "movie", "is", "it", "plot", "and", "of", "story", "this", "was", "'s", "cast")
+
+
+def sst(sst2_root: Path, sst_root: Path, rng, n_train: int = 48, n_dev: int = 16) -> None:
+    """GLUE SST-2 (train.tsv, dev.tsv: lowercased, `sentence<TAB>label`) and the SST release's
+    dictionary.txt (`phrase|id`: every word and every sentence) and sentiment_labels.txt (header,
+    then `id|value`); words' values: positive > 0.6, negative <= 0.4, neutral in between."""
+    sst2_root.mkdir(parents=True, exist_ok=True)
+    sst_root.mkdir(parents=True, exist_ok=True)
+    value = {w: 0.45 + 0.1 * rng.random() for w in SST_NEUTRAL}
+    value.update({w: 0.7 + 0.25 * rng.random() for w in SST_POSITIVE})
+    value.update({w: 0.05 + 0.25 * rng.random() for w in SST_NEGATIVE})
+    phrases = dict(value)
+    for name, n in (("train", n_train), ("dev", n_dev)):
+        lines = ["sentence\tlabel\n"]
+        for _ in range(n):
+            words = list(rng.choice(SST_NEUTRAL, int(rng.integers(3, 8))))
+            label = int(rng.integers(0, 2))
+            pool = SST_POSITIVE if label else SST_NEGATIVE
+            for _ in range(int(rng.integers(1, 3))):
+                words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(pool)))
+            sentence = " ".join(words)
+            phrases[sentence] = (0.75 if label else 0.25) + 0.1 * (rng.random() - 0.5)
+            lines.append(f"{sentence} \t{label}\n")  # GLUE's lines end their sentence with a space
+        (sst2_root / f"{name}.tsv").write_text("".join(lines), encoding="utf-8")
+    items = list(phrases.items())
+    (sst_root / "dictionary.txt").write_text("".join(f"{p}|{i}\n" for i, (p, _) in enumerate(items)), encoding="utf-8")
+    (sst_root / "sentiment_labels.txt").write_text(
+        "phrase ids|sentiment values\n" + "".join(f"{i}|{v:.5f}\n" for i, (_, v) in enumerate(items)), encoding="utf-8")
+
+
+def tiny_bert(root: Path, seed: int = 0) -> bool:
+    """A randomly initialized 4-layer BERT (width 16) with a word-piece vocabulary of the SST
+    fixture's words, saved as a HuggingFace directory (no head: fine-tuning adds it). Written
+    offline; False (nothing written) without the optional extra `transformers`."""
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        return False
+    root.mkdir(parents=True, exist_ok=True)
+    pieces = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "'", "s", "##s", "##ing"]
+    pieces += sorted(set(SST_POSITIVE + SST_NEGATIVE + SST_NEUTRAL) - {"'s", "charming", "boring"})
+    pieces += ["charm", "bor"]  # two words that split into pieces (charm ##ing, bor ##ing)
+    (root / "vocab.txt").write_text("\n".join(pieces) + "\n", encoding="utf-8")
+    vocab = {w: i for i, w in enumerate(pieces)}
+    transformers.BertTokenizerFast(vocab=vocab, do_lower_case=True).save_pretrained(str(root))
+    cfg = transformers.BertConfig(vocab_size=len(pieces), hidden_size=16, num_hidden_layers=4, num_attention_heads=2,
+                                  intermediate_size=32, max_position_embeddings=64)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        transformers.BertModel(cfg).save_pretrained(str(root))
+    return True
 
 
 def fixture_note(params: dict) -> str | None:
@@ -206,6 +261,8 @@ def write_all(root: str | Path, seed: int = 0) -> Path:
     gan_weights(root / "proggan_churchoutdoor.safetensors", seed)          # one generator: 1 replicate
     for i in range(2):                                                     # a folder: 2 replicates
         gan_weights(root / "proggan_church_replicates" / f"generator_{i}.safetensors", seed + i)
+    sst(root / "SST-2", root / "stanfordSentimentTreebank", rng)
+    tiny_bert(root / "bert-tiny", seed)
     (root / "FIXTURE.json").write_text(json.dumps({"note": FIXTURE_NOTE, "seed": seed}, indent=1) + "\n")
     return root
 

@@ -66,14 +66,14 @@ def perturbation_entropy(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Ten
     scale = feature_scale(clean, mask)
     n_layers, (b, t, d) = len(clean), x.shape
     gen = torch.Generator().manual_seed(seed)
-    rho = torch.zeros(n_layers, b, t, requires_grad=True)
+    rho = torch.zeros(n_layers, b, t, requires_grad=True, device=x.device)
     opt = torch.optim.Adam([rho], lr=cfg.lr)
     xs, ms = x.repeat(n_layers, 1, 1), mask.repeat(n_layers, 1)
     m = mask.to(x.dtype)
     words = m.sum(1).clamp_min(1.0)  # [B]
     for _ in range(iterations):
         sigma = cfg.noise_scale * torch.sigmoid(rho)  # [L, B, T]
-        eps = torch.randn(n_layers, b, t, d, generator=gen)
+        eps = torch.randn(n_layers, b, t, d, generator=gen).to(x.device)  # CPU draws: same noise on any device
         noisy = xs + (sigma.unsqueeze(-1) * eps * m.unsqueeze(-1)).reshape(n_layers * b, t, d)
         feats = feature_fn(noisy, ms)
         loss = x.new_zeros(())
@@ -106,7 +106,7 @@ def gradient_measures(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Tensor
     mk = mask.repeat(k, 1)
     for layer in range(n_layers):
         f = feats[layer].reshape(n_layers, k * b, *feats[layer].shape[1:])[layer]
-        total = total + (_entries(f, mk) * torch.randn(f.shape, generator=gen)).sum()
+        total = total + (_entries(f, mk) * torch.randn(f.shape, generator=gen).to(f.device)).sum()
     (grad,) = torch.autograd.grad(total, xs)
     grad = grad.reshape(n_layers, k, b, t, d)
     saliency = grad.pow(2).sum(-1).mean(1).sqrt()
@@ -136,6 +136,28 @@ def word_table(h: torch.Tensor, sal: torch.Tensor, gxi: torch.Tensor, tokens: np
                              float(h[layer, s, i]), float(sal[layer, s, i]), float(gxi[layer, s, i])))
     return pd.DataFrame(rows, columns=["layer", "sentence", "position", "word", "relevant", "entropy", "saliency",
                                        "grad_input"])
+
+
+def piece_table(h: torch.Tensor, sal: torch.Tensor, gxi: torch.Tensor, piece_word: np.ndarray,
+                words: list[list[str]], relevant: list[list[bool | None]]) -> pd.DataFrame:
+    """The word table when a word may span several input positions (BERT's word pieces) and some
+    words have no known relevance: each measure averaged over the word's positions; positions of
+    no word (piece_word -1: [CLS], [SEP], pads) and words of unknown relevance (None) left out."""
+    h, sal, gxi = (v.detach().cpu().numpy() for v in (h, sal, gxi))
+    s_idx, t_idx = np.nonzero(piece_word >= 0)
+    w_idx = piece_word[s_idx, t_idx]
+    frames = []
+    for layer in range(h.shape[0]):
+        frames.append(pd.DataFrame({"layer": layer + 1, "sentence": s_idx, "position": w_idx,
+                                    "entropy": h[layer, s_idx, t_idx], "saliency": sal[layer, s_idx, t_idx],
+                                    "grad_input": gxi[layer, s_idx, t_idx]}))
+    g = pd.concat(frames).groupby(["layer", "sentence", "position"], sort=True).mean().reset_index()
+    g.insert(3, "word", [words[s][p] for s, p in zip(g.sentence, g.position)])
+    rel = [relevant[s][p] for s, p in zip(g.sentence, g.position)]
+    g.insert(4, "relevant", rel)
+    g = g[[r is not None for r in rel]].reset_index(drop=True)
+    g["relevant"] = g.relevant.astype(bool)
+    return g
 
 
 def layer_summary(words: pd.DataFrame) -> pd.DataFrame:
@@ -192,7 +214,7 @@ def claim_tables(layers: pd.DataFrame) -> dict[str, pd.DataFrame]:
                       "test_accuracy": float(g.test_accuracy.iloc[0])})
         rows2.append({"model": model, "seed": seed, "y": slope(g.layer, g.gap),
                       "test_accuracy": float(g.test_accuracy.iloc[0])})
-    last = layers[layers.layer == layers.layer.max()]
+    last = layers[layers.layer == layers.groupby(["model", "seed"]).layer.transform("max")]  # each model's own last
     rows3 = []
     for other in ("lstm", "cnn"):
         for r in last[last.model.isin(["transformer_pretrained", other])].itertuples():

@@ -50,15 +50,20 @@ def heatmaps(words: pd.DataFrame, sentences: list[int], path: Path) -> None:
     write_bytes(path, buf.getvalue())
 
 
-def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: dict) -> str:
-    """Per model and layer, the mean over networks of each measure's AUC for relevance and the gap."""
+EMBEDDED_INTRO = ("Synthetic sentiment sentences (benchmark/data/sentiment_corpus.py) whose label is a deterministic "
+                  "function of the sentiment words and their negations: those words are relevant, intensifiers and "
+                  "filler are not. ")
+
+
+def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: dict, intro: str = EMBEDDED_INTRO) -> str:
+    """Per model and layer, the mean over networks of each measure's AUC for relevance and the gap;
+    `intro` says what the data and the relevance are (the embedded corpus by default)."""
     mean = layers.groupby(["model", "layer"], sort=False).mean(numeric_only=True).reset_index()
     acc = training.groupby("model", sort=False).test_accuracy.agg(["mean", "min"])
     nets = ", ".join(f"{m} (test accuracy mean {a.loc['mean']:.3f}, min {a.loc['min']:.3f})" for m, a in acc.iterrows())
     text = (
-        "Synthetic sentiment sentences (benchmark/data/sentiment_corpus.py) whose label is a deterministic function "
-        "of the sentiment words and their negations: those words are relevant, intensifiers and filler are not. "
-        f"Networks: {nets}, "
+        intro
+        + f"Networks: {nets}, "
         f"{training.seed.nunique()} seeds each. The perturbation measure (guan2019) ran {probe['iterations']} Adam "
         f"iterations (lr {probe['lr']}, lambda {probe['lam']}, noise scale {probe['noise_scale']}) on "
         f"{probe['sentences']} test sentences per network, all layers and sentences at once.\n\n"

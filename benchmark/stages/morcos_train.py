@@ -24,6 +24,8 @@ import torch
 
 from benchmark.config import load_params, section, seed_offset
 from benchmark.data.registry import load_dataset
+from benchmark.devices import max_epochs
+from benchmark.errors import ParamsError
 from benchmark.experiments.ensemble import Job, _train_group_item, groups_of
 from benchmark.parallel import map_ordered
 from benchmark.experiments.morcos_reliance import RelianceExperiment, network_name
@@ -36,15 +38,22 @@ def plan(params: dict, experiment: str):
     conditions of their networks, in order."""
     exp: RelianceExperiment = section(params, f"experiments.{experiment}", RelianceExperiment)
     split = load_dataset(exp.dataset, params)
+    if exp.train_subset and exp.train_subset > len(split.y_train):  # e.g. the paper block on fixture files
+        raise ParamsError(params.get("_path", "params.yaml"), f"experiments.{experiment}.train_subset",
+                          f"{exp.train_subset} exceeds the {len(split.y_train)} training examples of {exp.dataset}")
     seeds = [s + seed_offset(params) for s in exp.seeds]
     items, conds = [], []
+    checkpoints = exp.checkpoints()
+    cap = max_epochs(exp.epochs)  # paper_max_epochs: a capped smoke run still leaves its last epoch to probe
+    if exp.checkpoint_every and cap < exp.epochs:
+        checkpoints = [c for c in checkpoints if c < cap] + [cap]
     for arch in exp.archs:
         for lr in exp.lrs:
             cfg = TrainConfig(arch=arch, hidden=tuple(exp.hidden), epochs=exp.epochs, lr=lr,
                               batch_size=exp.batch_size, fit_threshold=exp.fit_threshold,
                               train_subset=exp.train_subset)
             for group in groups_of([Job(s) for s in seeds], exp.group_size):
-                items.append((cfg, split, group, None, tuple(exp.checkpoints())))
+                items.append((cfg, split, group, None, tuple(checkpoints)))
                 conds.extend((arch, lr, job.seed) for job in group)
     return exp, split, items, conds
 

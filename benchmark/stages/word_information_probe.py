@@ -47,6 +47,10 @@ def _probe(job):
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params()
+    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: benchmark.stages.word_information_paper
+        from benchmark.stages import word_information_paper
+
+        return word_information_paper.probe(params)
     cfg = load_word_params(params)
     p = cfg.probe
     t0 = time.perf_counter()

@@ -28,6 +28,10 @@ def network_key(model: str, seed: int) -> str:
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params()
+    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: benchmark.stages.word_information_paper
+        from benchmark.stages import word_information_paper
+
+        return word_information_paper.train(params)
     cfg = load_word_params(params)
     root = data_dir() / cfg.dataset
     train, test, unlabeled = (corpus.load(root, s) for s in corpus.SPLITS)

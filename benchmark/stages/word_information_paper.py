@@ -1,0 +1,188 @@
+"""The paper scale of the guan2019 stages (word_information_train / _probe call these when
+`scale: paper`): SST-2 from `paper_data.sst2` (GLUE train.tsv, dev.tsv), word relevance from
+`paper_data.sst` (the Stanford Sentiment Treebank's dictionary.txt and sentiment_labels.txt), BERT
+from `paper_data.bert` (fine-tuned here once per seed) or the fine-tuned directories listed in
+`word_information.paper.bert_dirs` (one replicate each). Same outputs as the embedded stages.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from benchmark.atomic import write_csv, write_text
+from benchmark.config import seed_offset
+from benchmark.data.registry import paper_path
+from benchmark.data.sst2 import load_phrase_sentiment, load_tsv, word_relevance
+from benchmark.devices import active
+from benchmark.errors import DataError, ParamsError
+from benchmark.experiments import word_information_paper as wp
+from benchmark.experiments.store import load_models
+from benchmark.experiments.word_information_config import load_word_paper_params, network_seeds
+from benchmark.parallel import map_ordered
+from benchmark.paths import evidence_path, models_path, project_root
+from benchmark.probes.word_information import (PerturbationConfig, claim_tables, gradient_measures, layer_summary,
+                                               perturbation_entropy, piece_table)
+from benchmark.reporting.word_information import heatmaps, section
+from benchmark.stages.common import publish_training
+
+EXPERIMENT = "word_information"
+HEATMAP_SENTENCES = 3
+
+
+def _under_root(local: str, params: dict):
+    return paper_path("_dir", {**params, "paper_data": {**(params.get("paper_data") or {}), "_dir": local}})
+
+
+def _splits(params: dict):
+    root = paper_path("sst2", params)
+    return wp.split_words(load_tsv(root / "train.tsv")), wp.split_words(load_tsv(root / "dev.tsv"))
+
+
+def _bert_sources(params: dict, cfg) -> list[tuple[int, object]]:
+    """(replicate seed, directory) of every BERT: supplied fine-tuned directories are replicates
+    1..k (no fine-tuning); else paper_data.bert, fine-tuned once per seed."""
+    if cfg.bert_dirs:
+        return [(i + 1, _under_root(d, params)) for i, d in enumerate(cfg.bert_dirs)]
+    return [(s, paper_path("bert", params)) for s in network_seeds(params, cfg)]
+
+
+def _train_job(item):
+    model, seed, source, cfg, train, dev, vocab = item
+    device, amp = active()
+    if model == "transformer_pretrained":
+        if source[1]:  # a supplied fine-tuned network: evaluated, not trained
+            from benchmark.models.hf_encoder import load_classifier
+
+            enc = load_classifier(source[0])
+            enc.model.to(device)
+            state = {k: v.detach().to("cpu").clone().contiguous() for k, v in enc.model.state_dict().items()}
+            return state, {"train_loss": float("nan"), "train_accuracy": wp.bert_accuracy(enc, train, cfg.finetune.max_len, device),
+                           "test_accuracy": wp.bert_accuracy(enc, dev, cfg.finetune.max_len, device)}
+        return wp.finetune_bert(source[0], seed, cfg.finetune, train, dev, device, amp)
+    return wp.train_small(model, seed, cfg.train, vocab, train, dev, device, amp)
+
+
+def train(params: dict) -> int:
+    cfg = load_word_paper_params(params)
+    train_set, dev = _splits(params)
+    vocab = wp.build_vocab(train_set)
+    jobs = []
+    for model in cfg.models:
+        if model == "transformer_pretrained":
+            supplied = bool(cfg.bert_dirs)
+            jobs += [(model, s, (str(d), supplied)) for s, d in _bert_sources(params, cfg)]
+        else:
+            jobs += [(model, s, None) for s in network_seeds(params, cfg)]
+    t0 = time.perf_counter()
+    results = map_ordered(_train_job, [(m, s, src, cfg, train_set, dev, vocab) for m, s, src in jobs],
+                          params.get("workers", 1), desc="word_information train (paper)")
+    nets, meta, rows = {}, {}, []
+    for (model, seed, src), (state, metrics) in zip(jobs, results):
+        key = f"{model},seed={seed}"
+        nets[key] = state
+        meta[key] = {"model": model, "arch": "bert" if model == "transformer_pretrained" else model, "seed": seed,
+                     "source": src[0] if src else "", "vocab_size": len(vocab)}
+        rows.append({"model": model, "seed": seed, **{k: v for k, v in metrics.items() if k != "train_seconds"}})
+    publish_training(EXPERIMENT, nets, meta, rows, ("model", "seed"), params,
+                     {**cfg.model_dump(exclude={"probe"}), "seed_offset": seed_offset(params)})
+    for r in rows:
+        print(f"{r['model']:>22} seed {r['seed']}: SST-2 dev accuracy {r['test_accuracy']:.3f}")
+    print(f"trained {len(rows)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
+    return 0
+
+
+def _probe_job(item):
+    """One network's word table: every measure for every word of the probed dev sentences."""
+    import torch
+
+    model, state, meta, cfg, sents, relevant, vocab, pc, seed = item
+    device, _ = active()
+    if model == "transformer_pretrained":
+        from benchmark.models.hf_encoder import load_classifier
+
+        enc = load_classifier(meta["bert_dir"], state)
+        ids, mask, piece_word = enc.tokenize_words([list(w) for w in sents.words], cfg.finetune.max_len)
+        net = enc
+        enc.model.to(device).eval()
+        params = enc.model.parameters()
+    else:
+        net = wp.build(model, len(vocab), cfg.train.width, cfg.train.layers, 1)
+        net.load_state_dict(state)
+        tokens, lengths = wp.encode(sents, vocab)
+        ids = torch.from_numpy(tokens)
+        mask = torch.from_numpy(np.arange(tokens.shape[1])[None, :] < lengths[:, None])
+        piece_word = torch.where(mask, torch.arange(tokens.shape[1])[None, :], -1)
+        net.to(device).eval()
+        params = net.parameters()
+    for p in params:
+        p.requires_grad_(False)
+    ids, mask = ids.to(device), mask.to(device)
+    with torch.no_grad():
+        x = net.embed(ids)
+    h = perturbation_entropy(net.features, x, mask, pc, seed)
+    sal, gxi = gradient_measures(net.features, x, mask, pc, seed + 1)
+    return piece_table(h, sal, gxi, piece_word.numpy(), [list(w) for w in sents.words], relevant)
+
+
+def probe(params: dict) -> int:
+    cfg = load_word_paper_params(params)
+    p = cfg.probe
+    t0 = time.perf_counter()
+    nets, meta = load_models(models_path(EXPERIMENT))
+    train_set, dev = _splits(params)
+    if len(dev.labels) < p.sentences:
+        raise ParamsError(params.get("_path", "params.yaml"), "word_information.paper.probe.sentences",
+                          f"{p.sentences} exceeds the {len(dev.labels)} sentences of {paper_path('sst2', params) / 'dev.tsv'}")
+    sents = wp.Sentences(dev.words[:p.sentences], dev.labels[:p.sentences])
+    sentiment = load_phrase_sentiment(paper_path("sst", params))
+    relevant = [word_relevance(list(w), sentiment, cfg.relevance.low, cfg.relevance.high) for w in sents.words]
+    known = [r for s in relevant for r in s if r is not None]
+    if not any(known) or all(known):
+        raise DataError(f"{paper_path('sst', params)}: the {p.sentences} probed sentences need both relevant and "
+                        f"irrelevant words (band ({cfg.relevance.low}, {cfg.relevance.high}]); found {sum(known)} "
+                        f"relevant of {len(known)} annotated")
+    vocab = wp.build_vocab(train_set)
+    pc = PerturbationConfig(p.noise_scale, p.lam, p.lr, p.iterations, p.projections)
+    order = {m: i for i, m in enumerate(cfg.models)}
+    keys = sorted((k for k in nets if meta[k]["model"] in order), key=lambda k: (order[meta[k]["model"]], meta[k]["seed"]))
+    jobs = []
+    for k in keys:
+        m = dict(meta[k])
+        if m["model"] == "transformer_pretrained":
+            m["bert_dir"] = m["source"] or str(paper_path("bert", params))
+        elif m["vocab_size"] != len(vocab):
+            raise DataError(f"{models_path(EXPERIMENT)}: network {k} was trained with {m['vocab_size']} words, "
+                            f"SST-2 train.tsv now gives {len(vocab)}; re-run train_word_information")
+        jobs.append((m["model"], nets[k], m, cfg, sents, relevant, vocab, pc, p.seed + seed_offset(params) + m["seed"]))
+    tables = map_ordered(_probe_job, jobs, params.get("workers", 1), desc="word_information probe (paper)")
+    training = pd.read_csv(evidence_path(EXPERIMENT, "training"))
+    acc = {(r.model, int(r.seed)): float(r.test_accuracy) for r in training.itertuples()}
+    words, layers = [], []
+    for k, w in zip(keys, tables):
+        model, seed = meta[k]["model"], int(meta[k]["seed"])
+        words.append(w.assign(model=model, seed=seed))
+        layers.append(layer_summary(w).assign(model=model, seed=seed, test_accuracy=acc[(model, seed)]))
+    words = pd.concat(words, ignore_index=True)[["model", "seed", "layer", "sentence", "position", "word", "relevant",
+                                                 "entropy", "saliency", "grad_input"]]
+    layers = pd.concat(layers, ignore_index=True)
+    layers = layers[["model", "seed", "layer"] + [c for c in layers.columns if c not in ("model", "seed", "layer")]]
+    write_csv(evidence_path(EXPERIMENT, "word_measures"), words.round(6))
+    write_csv(evidence_path(EXPERIMENT, "layer_measures"), layers.round(6))
+    for name, frame in claim_tables(layers).items():
+        write_csv(evidence_path(EXPERIMENT, name), frame.round(6))
+    fig = evidence_path(EXPERIMENT, "entropy_heatmaps").with_suffix(".png")
+    first = words[words.seed == words.groupby("model").seed.transform("min")]
+    heatmaps(first, sorted(first.sentence.unique())[:HEATMAP_SENTENCES], fig)
+    intro = (f"SST-2 (GLUE), the first {p.sentences} dev sentences; a word is relevant when its own Stanford Sentiment "
+             f"Treebank sentiment lies outside ({cfg.relevance.low}, {cfg.relevance.high}] (the SST-5 neutral class), "
+             f"irrelevant inside it, left out when the treebank has no entry for it ({len(known)} annotated words, "
+             f"{sum(known)} relevant). BERT (transformer_pretrained) measured per word piece and averaged over "
+             "each word's pieces. ")
+    write_text(evidence_path(EXPERIMENT, "section_word_information").with_suffix(".md"),
+               section(layers, training, fig.relative_to(project_root()), p.model_dump(), intro=intro))
+    print(layers.groupby(["model", "layer"]).mean(numeric_only=True).drop(columns="seed").round(3).to_string())
+    print(f"probed {len(keys)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
+    return 0

@@ -122,7 +122,8 @@ def structure(design) -> str:
         return f"{len(next(iter(idx.values())))} networks ({levels} levels){strata}"
     if isinstance(design, PairedDesign):
         strata = f" in each of {len(design.strata)} {design.strata_col}s" if design.strata_col else ""
-        return f"{design.n_reps} paired replicates{strata}"
+        n = "/".join(map(str, design.n_by_stratum)) if design.n_by_stratum else design.n_reps
+        return f"{n} paired replicates{strata}"
     if hasattr(design, "rows_per_rep"):
         return f"{design.n_reps} networks x {design.rows_per_rep} rows"
     return f"{design.n_per_group} networks per arm"

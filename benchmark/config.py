@@ -133,6 +133,32 @@ class SweepNet(_Strict):
     weight_decay: float = Field(default=0.0, ge=0)
 
 
+class SweepExtension(_Strict):
+    """Extra networks of a sweep (same nets, same recipe) for a claim that needs more seeds than
+    the shared sweep (leavitt2021 L2 v3): only the alphas it compares and, per dataset, the seeds
+    its sizing asks for. Seeds are disjoint from the sweep's (checked by the stage) and from the
+    pilots named in the claim files."""
+
+    alphas: list[float] = Field(min_length=2)
+    seeds: dict[str, list[int]] = Field(description="dataset -> seeds (a fixed list)")
+    stack_seeds: int = Field(default=1, ge=1)  # this many seeds (x every alpha) trained as one stack
+
+    @field_validator("alphas")
+    @classmethod
+    def _unique_alphas(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("values must be unique")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique_seeds(cls, v):
+        for k, seeds in v.items():
+            if len(set(seeds)) != len(seeds):
+                raise ValueError(f"seeds of {k}: values must be unique")
+        return v
+
+
 class SelectivitySweep(_Strict):
     """leavitt2021: networks trained with the class-selectivity regularizer at each alpha."""
 

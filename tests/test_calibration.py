@@ -125,3 +125,28 @@ def test_intersection_union_power_is_the_product_over_strata():
     powers = [observed_power(_ols_slope(x[g.index], g["y"].to_numpy()), ref.claim.test) for _, g in frame.groupby("arch")]
     assert res.power == pytest.approx(float(np.prod(powers)))
     assert res.power < min(powers)
+
+
+def test_paired_designs_sized_per_stratum_keep_each_strata_n_and_the_worse_se():
+    """A paired design with more replicates in its noisier stratum (leavitt2021 L2 v3: 161 seeds in
+    mnist1d, 16 in digits) simulates each stratum at its own n, and its SE is the larger stratum SE."""
+    import pandas as pd
+
+    from benchmark.calibration.designs import PairedDesign
+    from benchmark.calibration.measure import paired_from_table
+    from benchmark.claims.spec import TestSpec
+
+    rng = np.random.default_rng(3)
+    rows = [{"seed": s, "alpha": a, "dataset": d, "y": rng.normal() * (4 if d == "a" else 1)}
+            for d, n in (("a", 40), ("b", 6)) for s in range(n) for a in (0.0, 1.0)]
+    spec = TestSpec.model_validate({"kind": "paired_difference", "form": "directional", "direction": "less",
+                                    "sesoi": 0.5, "alpha": 0.05, "power": 0.8, "params": {"y": "y", "group": "alpha", "treatment": [1.0],
+                                                             "control": [0.0], "replicate": "seed", "strata": "dataset"}})
+    d = paired_from_table(spec, pd.DataFrame(rows))
+    assert d.n_by_stratum == (40, 6)
+    se, df = d.true_se()
+    assert (se, df) == pytest.approx(max((s / math.sqrt(n), n - 1) for s, n in zip(d.sd_diff, (40, 6))))
+    frame = simulate(d, {"a": 0.0, "b": 0.0}, np.random.default_rng(0), ["seed", "alpha", "dataset", "y"])
+    assert frame.groupby("dataset")["seed"].nunique().to_dict() == {"a": 40, "b": 6}
+    equal = PairedDesign("seed", "y", "alpha", (1.0,), (0.0,), 6, "dataset", ("a", "b"), (1.0, 2.0), "t")
+    assert equal.true_se() == (2.0 / math.sqrt(6), 5.0) and equal.with_reps(9).n_of(1) == 9

@@ -207,7 +207,9 @@ def rep_z(frame: pd.DataFrame, rep: str, strata: str | None, x: str, y: str, met
 class PairedDesign:
     """Replicates measured under both arms (a seed trained at every alpha, a generator's images in
     both contexts): per replicate, control = u, treatment = u + effect + sd_diff * e, so the
-    per-replicate difference has SD `sd_diff` in each stratum (strata: intersection-union)."""
+    per-replicate difference has SD `sd_diff` in each stratum (strata: intersection-union).
+    `n_by_stratum`: replicates per stratum where they differ (a design sized per stratum, e.g.
+    leavitt2021 L2 v3: 161 seeds in mnist1d, 16 in digits); empty: `n_reps` in every stratum."""
 
     kind = "paired_difference"
     rep_col: str
@@ -221,12 +223,18 @@ class PairedDesign:
     sd_diff: tuple           # per stratum
     source: str
     real_rep_sd: float = math.nan
+    n_by_stratum: tuple = ()
+
+    def n_of(self, i: int) -> int:
+        return int(self.n_by_stratum[i]) if self.n_by_stratum else self.n_reps
 
     def true_se(self, effect_w: float = 0.0) -> tuple[float, float]:
-        return max(self.sd_diff) / math.sqrt(self.n_reps), float(self.n_reps - 1)
+        """The largest stratum SE (the stratum that decides the intersection-union test)."""
+        se, n = max((sd / math.sqrt(self.n_of(i)), self.n_of(i)) for i, sd in enumerate(self.sd_diff))
+        return se, float(n - 1)
 
     def with_reps(self, n: int) -> "PairedDesign":
-        return dataclasses.replace(self, n_reps=n)
+        return dataclasses.replace(self, n_reps=n, n_by_stratum=())
 
     def n_strata(self) -> int:
         return len(self.strata) if self.strata_col else 1

@@ -128,7 +128,8 @@ def paired_from_table(spec: TestSpec, frame: pd.DataFrame) -> PairedDesign:
         ns.append(len(d))
     return PairedDesign(rep_col=rep, y_col=p["y"], group_col=p["group"], treatment=tuple(t), control=tuple(c),
                         n_reps=max(min(ns), 2), strata_col=strata, strata=tuple(labels), sd_diff=tuple(sds),
-                        source="evidence table", real_rep_sd=max(sds))
+                        source="evidence table", real_rep_sd=max(sds),
+                        n_by_stratum=tuple(max(n, 2) for n in ns) if len(set(ns)) > 1 else ())
 
 
 def afford(design, spec: TestSpec, scale_fn) -> object:

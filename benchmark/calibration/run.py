@@ -104,6 +104,12 @@ def analytic(spec, design) -> tuple[float, float]:
     """(support-test power, P(reproduced)) at the design point, from the design's true SE."""
     to_w = _to_w(spec)
     dist = distance_w(spec, to_w)
+    if isinstance(design, PairedDesign) and design.n_by_stratum:
+        # sized per stratum: each stratum at its own SE (the worst SE ** k would count the noisy
+        # stratum k times)
+        ses = [(sd / math.sqrt(design.n_of(i)), float(design.n_of(i) - 1)) for i, sd in enumerate(design.sd_diff)]
+        return (math.prod(one_sided_t_power(dist, s, d, spec.alpha) for s, d in ses),
+                math.prod(verdict_power(dist, s, d, spec.alpha, spec.form == "directional") for s, d in ses))
     se, df = design.true_se(to_w(spec.null))
     k = design.n_strata() if isinstance(design, (TrendDesign, PairedDesign)) and design.strata_col else 1
     tp = one_sided_t_power(dist, se, df, spec.alpha) ** k
@@ -122,7 +128,8 @@ def structure(design) -> str:
         return f"{len(next(iter(idx.values())))} networks ({levels} levels){strata}"
     if isinstance(design, PairedDesign):
         strata = f" in each of {len(design.strata)} {design.strata_col}s" if design.strata_col else ""
-        return f"{design.n_reps} paired replicates{strata}"
+        n = "/".join(map(str, design.n_by_stratum)) if design.n_by_stratum else design.n_reps
+        return f"{n} paired replicates{strata}"
     if hasattr(design, "rows_per_rep"):
         return f"{design.n_reps} networks x {design.rows_per_rep} rows"
     return f"{design.n_per_group} networks per arm"

@@ -74,11 +74,12 @@ def difference_table(d: DifferenceDesign, effect_w: float, rng: np.random.Genera
 def paired_table(d: PairedDesign, effects: dict, rng: np.random.Generator) -> pd.DataFrame:
     """`effects`: stratum -> true within-replicate difference."""
     parts = []
-    for label, sd in zip(d.strata, d.sd_diff):
-        u = rng.standard_normal(d.n_reps)
-        treat = u + effects[label] + sd * rng.standard_normal(d.n_reps)
+    for i, (label, sd) in enumerate(zip(d.strata, d.sd_diff)):
+        n = d.n_of(i)
+        u = rng.standard_normal(n)
+        treat = u + effects[label] + sd * rng.standard_normal(n)
         for values, y in ((d.control, u), (d.treatment, treat)):
-            part = {d.rep_col: np.arange(d.n_reps), d.group_col: values[0], d.y_col: y}
+            part = {d.rep_col: np.arange(n), d.group_col: values[0], d.y_col: y}
             if d.strata_col:
                 part[d.strata_col] = label
             parts.append(pd.DataFrame(part))

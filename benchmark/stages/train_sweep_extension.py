@@ -1,0 +1,111 @@
+"""Train a sweep's extension: more seeds of the same nets, at only the alphas one claim compares.
+
+    python -m benchmark.stages.train_sweep_extension <experiment>
+Outputs: models/<experiment>_extension.safetensors, evidence/<experiment>_extension/training.csv
+
+leavitt2021 L2 v3 needs 161 seeds in mnist1d, 2.7 times the shared sweep; its contrast is test
+accuracy at alpha 1 vs 0 for the same seed, with no probe. So its extra networks are trained at
+those two alphas only, and per dataset only as many seeds as the sizing asks for (params
+`experiments.<experiment>_extension`), by the sweep's own trainer and recipe. Each row also
+carries the network's class selectivity (the `layer_selectivity` probe's network_selectivity,
+test split) so that the manipulation check runs on these very networks
+(claims/leavitt2021-manipulation-raises-extension.yaml). The shared sweep and its evidence are
+untouched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExtension, load_params, section, seed_offset
+from benchmark.data.registry import load_dataset
+from benchmark.errors import ParamsError
+from benchmark.parallel import map_ordered
+from benchmark.probes.robustness import layer_selectivity
+from benchmark.stages import train_sweep
+from benchmark.stages.common import cli
+
+
+def check_extension(sweep: SelectivitySweep, ext: SweepExtension, path: str, field: str) -> None:
+    """The extension names the sweep's datasets and alphas, and none of the sweep's seeds."""
+    known = {n.dataset for n in sweep.nets}
+    for d, seeds in ext.seeds.items():
+        if d not in known:
+            raise ParamsError(path, f"{field}.seeds.{d}", f"no net of the sweep trains on {d!r}; nets: {sorted(known)}")
+        shared = sorted(set(seeds) & set(sweep.seeds))
+        if shared:
+            raise ParamsError(path, f"{field}.seeds.{d}", f"repeats the sweep's seeds {shared[:5]}")
+    missing = sorted(set(ext.alphas) - set(sweep.alphas))
+    if missing:
+        raise ParamsError(path, f"{field}.alphas", f"{missing} are not alphas of the sweep")
+
+
+def run_extension(sweep: SelectivitySweep, ext: SweepExtension, params: dict, workers: int,
+                  seed_offset: int = 0) -> tuple[dict, dict, list[dict]]:
+    """Train the extension (seeds shifted by `seed_offset`); return (states, metadata, rows) in a
+    fixed order: net, then alpha, then seed. Stacks are runs of `stack_seeds` consecutive seeds of
+    one dataset (a fixed function of the params, never of the worker count)."""
+    splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets if n.dataset in ext.seeds}
+    train_sweep._JOB.update(sweep=sweep.model_copy(update={"alphas": list(ext.alphas)}), splits=splits)
+    nets_k = [k for k, n in enumerate(sweep.nets) if n.dataset in ext.seeds]
+    seeds_of = {k: [s + seed_offset for s in ext.seeds[sweep.nets[k].dataset]] for k in nets_k}
+    grid = [(k, float(a), s) for k in nets_k for a in ext.alphas for s in seeds_of[k]]
+    if train_sweep._stackable(sweep):
+        jobs = [(k, tuple(seeds_of[k][i:i + ext.stack_seeds])) for k in nets_k
+                for i in range(0, len(seeds_of[k]), ext.stack_seeds)]
+        done = {}
+        for (k, chunk), stack in zip(jobs, map_ordered(train_sweep.train_stack, jobs, workers, desc="train extension")):
+            members = [(s, float(a)) for s in chunk for a in ext.alphas]
+            done.update({(k, a, s): res for (s, a), res in zip(members, stack)})
+        results = [done[item] for item in grid]
+    else:
+        results = map_ordered(train_sweep.train_one, grid, workers, desc="train extension")
+    nets, meta, rows = {}, {}, []
+    probe_cfg = LayerSelectivityProbe(split="test")
+    for (k, alpha, seed), (state, metrics) in zip(grid, results):
+        net, split = sweep.nets[k], splits[sweep.nets[k].dataset]
+        name = train_sweep.sweep_network_name(net.dataset, net.arch, alpha, seed)
+        nets[name] = state
+        meta[name] = {"arch": net.arch, "hidden": net.hidden, "d_in": int(split.x_train[0].size),
+                      "in_shape": list(split.x_train.shape[1:]), "n_classes": split.n_classes, "seed": seed,
+                      "alpha": alpha, "dataset": net.dataset, "label_noise": 0.0}
+        sel = network_selectivity(state, meta[name], split, probe_cfg)
+        rows.append({"seed": seed, "alpha": alpha, "dataset": net.dataset, "arch": net.arch, **metrics, **sel})
+    return nets, meta, rows
+
+
+def network_selectivity(state: dict, meta: dict, split, cfg: LayerSelectivityProbe) -> dict:
+    """The `layer_selectivity` probe's network-level numbers for one trained network."""
+    from benchmark.models.mlp import build
+
+    model = build(meta["arch"], meta["d_in"], meta["n_classes"], meta["hidden"], in_shape=meta["in_shape"])
+    model.load_state_dict(state)
+    first = layer_selectivity(model.eval(), meta, split, cfg)["layer_selectivity"][0]
+    return {"network_selectivity": first["network_selectivity"],
+            "log_network_selectivity": first["log_network_selectivity"]}
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("experiment")
+    args = ap.parse_args(argv)
+    params = load_params()
+    sweep: SelectivitySweep = section(params, f"experiments.{args.experiment}", SelectivitySweep)
+    field = f"experiments.{args.experiment}_extension"
+    ext: SweepExtension = section(params, field, SweepExtension)
+    check_extension(sweep, ext, params.get("_path", "params.yaml"), f"{field}.{params['scale']}")
+    t0 = time.perf_counter()
+    nets, meta, rows = run_extension(sweep, ext, params, params.get("workers", 1), seed_offset(params))
+    elapsed = time.perf_counter() - t0
+    from benchmark.stages.common import publish_training
+
+    publish_training(f"{args.experiment}_extension", nets, meta, rows, ("seed", "alpha", "dataset", "arch"), params, {})
+    print(f"trained {len(rows)} networks for {args.experiment}_extension in {elapsed:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

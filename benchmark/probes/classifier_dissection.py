@@ -322,8 +322,9 @@ def probe_replicate(seed: int, model: SceneClassifier, data: dict, p: Dissection
                     rotate: bool) -> dict:
     """An extra replicate network: only what B1 reads (importance on the training scenes, class
     removal on the held-out ones) and, with `rotate`, what O3 reads (the last layer at each of
-    p.rotation_powers); no dissection of the other layers, no attacks. Same functions and order of
-    draws as probe_network, so a replicate is measured exactly as a shared network is."""
+    p.rotation_powers); no dissection of the other layers, no attacks. The same functions as
+    probe_network, so a replicate is measured as a shared network is (its random draws come from
+    its own seed, without the dissection's draws before them)."""
     rng = np.random.default_rng(probe_seed)
     n_imp = p.importance_samples
     imp = importance(model, pooled(model, data["x_train"][:n_imp]), data["y_train"][:n_imp])

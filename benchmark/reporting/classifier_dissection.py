@@ -164,7 +164,7 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
     silent_note = (f"Caveat: {silent.mean():.0%} of the trained networks' last-layer units are silent on at least {1 - q:.0%} of "
                    f"the pixels (their top-{q:g} threshold is 0; mean best IoU {last[silent].iou.mean():.3f}), against a "
                    f"detector rate of {(last[~silent].iou > p.iou_cutoff).mean():.0%} among the others. Any rotation mixes the "
-                   "active units into every direction, so the rise in detectors from a = 0 to a = 0.2 says as much about "
+                   f"active units into every direction, so the rise in detectors from a = 0 to a = {sorted(rot.a.unique())[1]:g} says as much about "
                    "these silent units as about units against directions.")
     text = "\n\n".join([
         f"{len(trained)} VGG-like scene classifiers (conv widths {list(trained[0][1].channels)}, one per seed "

@@ -137,3 +137,41 @@ def test_same_seed_same_tables(data):
     assert set(res[0]) == {"dissection", "detectors", "deepest_objects", "class_removal", "unit_importance", "attacks",
                            "rotation", "rotation_fall"}
     assert set(res[0]["detectors"].kind) == {"trained", "random"}
+
+
+def test_rotate_false_drops_only_the_rotations(data):
+    full = CD.probe_network(5, _net(5), data, P, probe_seed=7)
+    lean = CD.probe_network(5, _net(5), data, P, probe_seed=7, rotate=False)
+    assert full["rotation"] and lean["rotation"] == []
+    for key in ("units", "summary", "removal", "importance", "attacks"):
+        assert pd.DataFrame(lean[key]).to_csv(index=False) == pd.DataFrame(full[key]).to_csv(index=False), key
+
+
+def test_replicates_carry_b1_and_o3_and_leave_the_rest(data):
+    """With replicate networks, class_removal and rotation(_fall) are theirs (rotation only on the
+    first `rotation_networks`), every other table is the shared networks' as before."""
+    trained, random = [(5, _net(5))], [(6, _net(6))]
+    replicate = [(201, _net(201)), (202, _net(202))]
+    base = CD.tables(CD.probe_networks(trained, random, data, P, 7, 1), P)
+    res = CD.probe_networks(trained, random, data, P, 7, 1, replicate, rotation_networks=1, rotation_powers=[0.0, 1.0])
+    out = CD.tables(res, P)
+    assert sorted(out["class_removal"].seed.unique()) == [201, 202]
+    assert sorted(out["rotation"].seed.unique()) == [201] and sorted(out["rotation"].a.unique()) == [0.0, 1.0]
+    assert sorted(out["rotation_fall"].seed.unique()) == [201]
+    for name in ("dissection", "detectors", "deepest_objects", "unit_importance", "attacks"):
+        assert out[name].to_csv(index=False) == base[name].to_csv(index=False), name
+    again = CD.tables(CD.probe_networks(trained, random, data, P, 7, 1, replicate, 1, [0.0, 1.0]), P)
+    assert again["class_removal"].to_csv(index=False) == out["class_removal"].to_csv(index=False)
+
+
+def test_replicate_params_check_their_seeds():
+    from pydantic import ValidationError
+
+    from benchmark.experiments.scene_classifier_config import ReplicateParams
+
+    assert ReplicateParams(seeds=[3, 1], rotation_networks=2, rotation_powers=[1.0, 0.0]).rotation_powers == [0.0, 1.0]
+    for bad in ({"seeds": [1, 1], "rotation_networks": 1, "rotation_powers": [0.0, 1.0]},
+                {"seeds": [1, 2], "rotation_networks": 3, "rotation_powers": [0.0, 1.0]},
+                {"seeds": [1, 2], "rotation_networks": 1, "rotation_powers": [0.0, 0.5]}):
+        with pytest.raises(ValidationError):
+            ReplicateParams(**bad)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from benchmark.config import _Strict, section, seed_offset
 from benchmark.errors import ParamsError
@@ -36,6 +36,12 @@ class ClassifierParams(_Strict):
 class ClassifierPaper(_Strict):
     dataset: Literal["places365"]
     weights: str = Field(description="a local Places365 VGG16 checkpoint")
+
+
+def _powers(v: list[float]) -> list[float]:
+    if 0.0 not in v or 1.0 not in v or any(not 0 <= a <= 1 for a in v):
+        raise ValueError("rotation powers lie in [0, 1] and include 0 and 1")
+    return sorted(v)
 
 
 class DissectionParams(_Strict):
@@ -64,13 +70,41 @@ class DissectionParams(_Strict):
     @field_validator("rotation_powers")
     @classmethod
     def _a(cls, v):
-        if 0.0 not in v or 1.0 not in v or any(not 0 <= a <= 1 for a in v):
-            raise ValueError("rotation powers lie in [0, 1] and include 0 and 1")
-        return sorted(v)
+        return _powers(v)
+
+
+class ReplicateParams(_Strict):
+    """Extra classifiers, trained like the shared ones (params `scene_classifier`), probed only for
+    the claims sized to need more networks than the shared 8: B1 (class removal) on every one, O3
+    (rotation a = 0 -> 1) on the first `rotation_networks` (bau2020.class-depends-on-few-units and
+    the O3 pair, version 2; their claim files give the sizing)."""
+
+    seeds: list[int] = Field(min_length=1, description="one extra classifier per seed, before seed_offset")
+    rotation_networks: int = Field(ge=1, description="O3 reads the first n of `seeds`")
+    rotation_powers: list[float] = Field(min_length=2, description="a in Q^a on these networks; must include 0 and 1")
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be unique")
+        return v
+
+    @field_validator("rotation_powers")
+    @classmethod
+    def _a(cls, v):
+        return _powers(v)
+
+    @model_validator(mode="after")
+    def _enough(self):
+        if self.rotation_networks > len(self.seeds):
+            raise ValueError(f"rotation_networks {self.rotation_networks} > {len(self.seeds)} seeds")
+        return self
 
 
 class DissectionEmbedded(_Strict):
     probe: DissectionParams
+    replicates: ReplicateParams | None = None
 
 
 def classifier_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
@@ -79,6 +113,15 @@ def classifier_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
 
 def random_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
     return [s + seed_offset(params) for s in cfg.random_seeds]
+
+
+def load_replicate_params(params: dict) -> ReplicateParams | None:
+    """The extra classifiers' settings (None where the scale's block has none)."""
+    return section(params, "classifier_dissection", DissectionEmbedded).replicates
+
+
+def replicate_seeds(params: dict, r: ReplicateParams) -> list[int]:
+    return [s + seed_offset(params) for s in r.seeds]
 
 
 def _paper_error(params: dict, block: str, field: str, what: str) -> ParamsError:

@@ -261,6 +261,25 @@ def rotation_rows(seed: int, model: SceneClassifier, x: torch.Tensor, masks: np.
     return rows, {"q": q}
 
 
+def rotation_spread_rows(seed: int, model: SceneClassifier, data: dict, p: DissectionParams, probe_seed: int,
+                         rotations: int) -> list[dict]:
+    """O3's variance decomposition (a pilot, not evidence): the last layer dissected unrotated and
+    under `rotations` independent Q (drawn from [rotation_seed + seed, r]), in one pass; per
+    rotation, the relative fall of detector units. Its spread within a network against the spread
+    of the networks' means says whether more rotations per network would narrow O3's interval."""
+    width = model.layer_width(LAST)
+    xd, md = data["x_test"][: p.dissect_samples], data["masks_test"][: p.dissect_samples]
+    qs = [torch.eye(width)] + [torch.from_numpy(random_rotation(width, [p.rotation_seed + seed, r]).astype(np.float32))
+                               for r in range(rotations)]
+    maps = lambda s: [torch.einsum("ij,njhw->nihw", q, model.features(xd[s], LAST)) for q in qs]  # noqa: E731
+    level = 1 - p.quantiles[0]
+    ds = dissection.dissect(maps, lambda s, hs: md[s], len(xd), K, SIZE, [level], np.random.default_rng(probe_seed),
+                            per_batch=5000)
+    a0 = dissection.detector_summary(ds[0]["iou"][level], p.iou_cutoff)["detector_units"]
+    return [{"seed": seed, "rotation": r, "a0": a0, "a1": (a1 := dissection.detector_summary(d["iou"][level], p.iou_cutoff)["detector_units"]),
+             "fall": (a0 - a1) / a0} for r, d in enumerate(ds[1:])]
+
+
 def fall_rows(rot: pd.DataFrame, p: DissectionParams) -> list[dict]:
     """O3 claim rows: per network and metric, the relative fall from a = 0 to a = 1,
     (value(0) - value(1)) / value(0), plus the accuracy sanity check and the a = 0 detector count."""
@@ -279,9 +298,12 @@ def fall_rows(rot: pd.DataFrame, p: DissectionParams) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- one network
-def probe_network(seed: int, model: SceneClassifier, data: dict, p: DissectionParams, probe_seed: int) -> dict:
+def probe_network(seed: int, model: SceneClassifier, data: dict, p: DissectionParams, probe_seed: int,
+                  rotate: bool = True) -> dict:
     """Everything measured on one trained network (deterministic in probe_seed: quantile
-    subsamples, random unit sets, attack targets, noise)."""
+    subsamples, random unit sets, attack targets, noise). `rotate=False` skips O3's rotations (the
+    last draws from the rng, so every other table is unchanged): where the extra replicate networks
+    carry O3 (probe_replicate), the shared networks' rotations would be measured for nothing."""
     rng = np.random.default_rng(probe_seed)
     xd, md = data["x_test"][: p.dissect_samples], data["masks_test"][: p.dissect_samples]
     trained = dict(zip(LAYERS, dissect_layers(model, xd, md, p, rng)))
@@ -291,9 +313,27 @@ def probe_network(seed: int, model: SceneClassifier, data: dict, p: DissectionPa
     removal = removal_rows(seed, model, pooled(model, data["x_test"]), data["y_test"], imp, p, rng)
     unit_imp = importance_rows(seed, imp, trained[LAYERS[-1]]["iou"][1 - p.quantiles[0]], p)
     attacks = attack_rows(seed, model, data["x_test"], data["y_test"], imp, p, rng)
-    rot, _ = rotation_rows(seed, model, xd, md, data["y_test"][: p.dissect_samples], p, rng)
+    rot = rotation_rows(seed, model, xd, md, data["y_test"][: p.dissect_samples], p, rng)[0] if rotate else []
     return {"units": units, "summary": summary_rows(seed, "trained", trained, p), "removal": removal,
             "importance": unit_imp, "attacks": attacks, "rotation": rot}
+
+
+def probe_replicate(seed: int, model: SceneClassifier, data: dict, p: DissectionParams, probe_seed: int,
+                    rotate: bool) -> dict:
+    """An extra replicate network: only what B1 reads (importance on the training scenes, class
+    removal on the held-out ones) and, with `rotate`, what O3 reads (the last layer at each of
+    p.rotation_powers); no dissection of the other layers, no attacks. The same functions as
+    probe_network, so a replicate is measured as a shared network is (its random draws come from
+    its own seed, without the dissection's draws before them)."""
+    rng = np.random.default_rng(probe_seed)
+    n_imp = p.importance_samples
+    imp = importance(model, pooled(model, data["x_train"][:n_imp]), data["y_train"][:n_imp])
+    removal = removal_rows(seed, model, pooled(model, data["x_test"]), data["y_test"], imp, p, rng)
+    rot = []
+    if rotate:
+        xd, md = data["x_test"][: p.dissect_samples], data["masks_test"][: p.dissect_samples]
+        rot = rotation_rows(seed, model, xd, md, data["y_test"][: p.dissect_samples], p, rng)[0]
+    return {"removal": removal, "rotation": rot}
 
 
 def probe_control(seed: int, model: SceneClassifier, data: dict, p: DissectionParams, probe_seed: int) -> dict:
@@ -337,33 +377,45 @@ def _probe_one(job: tuple[str, int]) -> dict:
     j = _JOB
     seed, model = j[kind][i]
     if kind == "trained":
-        return probe_network(seed, model, j["data"], j["p"], j["probe_seed"] + seed)
+        return probe_network(seed, model, j["data"], j["p"], j["probe_seed"] + seed, rotate=not j["replicate"])
+    if kind == "replicate":
+        p = j["p"].model_copy(update={"rotation_powers": j["powers"]})
+        return probe_replicate(seed, model, j["data"], p, j["probe_seed"] + seed, rotate=i < j["rotation_networks"])
     return probe_control(seed, model, j["data"], j["p"], j["probe_seed"] + CONTROL_PROBE_SHIFT + seed)
 
 
 def probe_networks(trained: list, random: list, data: dict, p: DissectionParams, probe_seed: int,
-                   workers: int) -> dict[str, dict[int, dict]]:
-    """probe_network for every trained network, probe_control for every random-init control (seed
-    order), one process each: {"trained": {seed: result}, "random": {seed: result}}."""
+                   workers: int, replicate: list | None = None, rotation_networks: int = 0,
+                   rotation_powers: list[float] | None = None) -> dict[str, dict[int, dict]]:
+    """probe_network for every trained network, probe_control for every random-init control,
+    probe_replicate for every extra replicate network (seed order; O3's rotations on the first
+    `rotation_networks` of them, at `rotation_powers`, and then not on the trained ones), one
+    process each: {"trained": {seed: result}, "random": {...}, "replicate": {...}}."""
     from benchmark.parallel import map_ordered
 
-    jobs = [("trained", i) for i in range(len(trained))] + [("random", i) for i in range(len(random))]
-    _JOB.update(trained=trained, random=random, data=data, p=p, probe_seed=probe_seed)
+    replicate = replicate or []
+    groups = {"trained": trained, "random": random, "replicate": replicate}
+    jobs = [(kind, i) for kind, nets in groups.items() for i in range(len(nets))]
+    _JOB.update(trained=trained, random=random, replicate=replicate, data=data, p=p, probe_seed=probe_seed,
+                rotation_networks=rotation_networks, powers=rotation_powers or p.rotation_powers)
     try:
         res = map_ordered(_probe_one, jobs, workers, desc="probe scene classifiers")
     finally:
         _JOB.clear()
-    out: dict[str, dict[int, dict]] = {"trained": {}, "random": {}}
+    out: dict[str, dict[int, dict]] = {kind: {} for kind in groups}
     for (kind, i), r in zip(jobs, res):
-        out[kind][(trained if kind == "trained" else random)[i][0]] = r
+        out[kind][groups[kind][i][0]] = r
     return out
 
 
 def tables(res: dict[str, dict[int, dict]], p: DissectionParams) -> dict[str, pd.DataFrame]:
+    """The evidence tables. With replicate networks, B1's class_removal and O3's rotation tables
+    are theirs alone (the shared networks sized them as the pilot); otherwise the shared networks'."""
     every = [*res["trained"].values(), *res["random"].values()]
     cat = lambda key, rs: pd.DataFrame([row for r in rs for row in r[key]])  # noqa: E731
-    summary, rot = cat("summary", every), cat("rotation", res["trained"].values())
+    b1_o3 = list(res.get("replicate", {}).values()) or list(res["trained"].values())
+    summary, rot = cat("summary", every), cat("rotation", b1_o3)
     return {"dissection": cat("units", every), "detectors": summary,
             "deepest_objects": pd.DataFrame(deepest_rows(summary, p.quantiles[0])),
-            "class_removal": cat("removal", res["trained"].values()), "unit_importance": cat("importance", res["trained"].values()),
+            "class_removal": cat("removal", b1_o3), "unit_importance": cat("importance", res["trained"].values()),
             "attacks": cat("attacks", res["trained"].values()), "rotation": rot, "rotation_fall": pd.DataFrame(fall_rows(rot, p))}

@@ -124,6 +124,13 @@ def unit_grid(model, units: pd.DataFrame, data: dict, n_units: int, path: Path) 
         _save(fig, path)
 
 
+def _networks(frame: pd.DataFrame) -> str:
+    """'N networks (seeds a-b)' of a table: B1 and O3 may read other networks than the dissection."""
+    seeds = sorted(int(x) for x in frame.seed.unique())
+    span = f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else ", ".join(map(str, seeds))
+    return f"{len(seeds)} networks (seeds {span})"
+
+
 def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: list, data: dict, path: Path) -> None:
     """The report section (markdown) and its four figures beside it."""
     q = p.quantiles[0]
@@ -157,7 +164,7 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
     silent_note = (f"Caveat: {silent.mean():.0%} of the trained networks' last-layer units are silent on at least {1 - q:.0%} of "
                    f"the pixels (their top-{q:g} threshold is 0; mean best IoU {last[silent].iou.mean():.3f}), against a "
                    f"detector rate of {(last[~silent].iou > p.iou_cutoff).mean():.0%} among the others. Any rotation mixes the "
-                   "active units into every direction, so the rise in detectors from a = 0 to a = 0.2 says as much about "
+                   f"active units into every direction, so the rise in detectors from a = 0 to a = {sorted(rot.a.unique())[1]:g} says as much about "
                    "these silent units as about units against directions.")
     text = "\n\n".join([
         f"{len(trained)} VGG-like scene classifiers (conv widths {list(trained[0][1].channels)}, one per seed "
@@ -178,7 +185,7 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
         f"![Detector units of network {first_seed}: where each peaks (unit mask, other pixels darkened) and its concept's exact mask]({rel(figs['detector_units'])})",
         "**B1.** Units of the last conv layer ranked by their importance to each class on the training scenes (their "
         "contribution to the class logit, exactly the logit's fall when zeroed); balanced one-vs-rest accuracy on held-out "
-        "scenes, mean over classes and networks:\n\n"
+        f"scenes, mean over classes and the {_networks(rem)}:\n\n"
         + md_table(["paper k of 512", "k here", "unedited", "top k removed", "k random removed", "only top k kept"],
                    [[int(i), float(r.k), float(r.base), float(r.top_removed), float(r.random_removed), float(r.top_kept)] for i, r in rm.iterrows()])
         + "\n\nThe paper (ski resort, VGG16 conv5_3): 81.4 unedited, 64.0 with 4 removed, 53.5 with 20 removed, 77.7 with only 20 kept.",
@@ -191,7 +198,7 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
         f"{att[att.success == 1].random_other.mean():.3f}.",
         "**O3.** The last conv layer rotated by Q^a (Q drawn from SO(width) per network, real fractional powers from the real "
         "Schur form), counter-rotated in the read-out: the largest change of any logit over all networks and powers was "
-        f"{logit:.2e} (the sanity check: accuracy unchanged). Mean over networks, top {q:g}:\n\n"
+        f"{logit:.2e} (the sanity check: accuracy unchanged). Mean over the {_networks(rot)}, top {q:g}:\n\n"
         + md_table(["a", "detector units", "unique concepts", "mean best IoU", "accuracy"],
                    [[float(a), float(r.detector_units), float(r.unique_concepts), float(r.mean_best_iou), float(r.accuracy)]
                     for a, r in rot_m.iterrows()])

@@ -4,6 +4,10 @@ the verdict's, probe them exactly as the verdict's stage does, write the tables 
     python -m benchmark.stages.classifier_dissection_pilot --seeds 101 102 103 104
         -> pilots/classifier_dissection/{detectors,deepest_objects,class_removal,unit_importance,
            attacks,rotation,rotation_fall}.csv
+    python -m benchmark.stages.classifier_dissection_pilot --seeds 1 2 3 4 5 6 7 8 --rotation-spread 6
+        -> pilots/classifier_dissection/v2/rotation_spread.csv (O3's variance decomposition, version 2's pilot)
+Version 2 of B1 and the O3 pair took version 1's verdict tables (seeds 1-8) as its pilot:
+pilots/classifier_dissection/v2/{class_removal,rotation_fall}.csv.
 Not a pipeline stage: it is run once, by hand, before the verdict's seeds (its tables are kept in git).
 """
 
@@ -30,9 +34,14 @@ from benchmark.stages.common import cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", required=True)
+    ap.add_argument("--rotation-spread", type=int, metavar="R", default=0,
+                    help="instead: O3's variance decomposition on the shared networks of these seeds (version 1's "
+                         "verdict networks, version 2's pilot), R rotations each -> pilots/classifier_dissection/v2/rotation_spread.csv")
     args = ap.parse_args(argv)
     params = load_params()
     cfg, p = load_classifier_params(params), load_dissection_params(params)
+    if args.rotation_spread:
+        return _rotation_spread(params, cfg, p, args.seeds, args.rotation_spread)
     if set(args.seeds) & set(cfg.seeds):
         raise SystemExit(f"pilot seeds must be disjoint from the verdict's {cfg.seeds}")
     pin_threads(1)
@@ -54,6 +63,22 @@ def main(argv=None) -> int:
         if name != "dissection":
             write_csv(project_root() / "pilots" / "classifier_dissection" / f"{name}.csv", frame)
     print(f"pilot: trained {len(args.seeds)} in {t1 - t0:.1f} s, probed in {time.perf_counter() - t1:.1f} s")
+    return 0
+
+
+def _rotation_spread(params: dict, cfg, p, seeds: list[int], rotations: int) -> int:
+    import pandas as pd
+
+    from benchmark.experiments.scene_classifier import load_scene_classifiers
+    from benchmark.paths import models_path
+    from benchmark.probes.classifier_dissection import rotation_spread_rows
+
+    pin_threads(1)
+    root = data_dir() / cfg.dataset
+    data = load_data(scene_classes.load(root, "train"), scene_classes.load(root, "test"))
+    rows = [row for seed, model in load_scene_classifiers(models_path("scene_classifier")) if seed in seeds
+            for row in rotation_spread_rows(seed, model, data, p, p.probe_seed + seed, rotations)]
+    write_csv(project_root() / "pilots" / "classifier_dissection" / "v2" / "rotation_spread.csv", pd.DataFrame(rows))
     return 0
 
 

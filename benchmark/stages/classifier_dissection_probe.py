@@ -1,5 +1,9 @@
 """Probe every scene classifier: dissection of every conv layer (trained and random-init), class
 removal (B1), importance vs IoU (B2), detector counts (B3), targeted attacks (B7), rotations (O3).
+B1 and O3 (version 2) read the extra replicate classifiers of stage train_classifier_dissection
+(models/classifier_dissection.safetensors; replicate s probed with probe_seed + seed_offset + s,
+its rotation with rotation_seed + s), which then carry class_removal.csv, rotation.csv and
+rotation_fall.csv; the shared networks are then not rotated.
 
     python -m benchmark.stages.classifier_dissection_probe
 Outputs (evidence/classifier_dissection/): dissection.csv (per unit), detectors.csv (per network,
@@ -21,7 +25,9 @@ from benchmark.data import scene_classes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.experiments.scene_classifier import load_random_classifiers, load_scene_classifiers
-from benchmark.experiments.scene_classifier_config import load_classifier_params, load_dissection_params
+from benchmark.errors import ParamsError
+from benchmark.experiments.scene_classifier_config import (load_classifier_params, load_dissection_params,
+                                                           load_replicate_params, replicate_seeds)
 from benchmark.paths import evidence_path, models_path
 from benchmark.probes.classifier_dissection import load_data, probe_networks, tables
 from benchmark.reporting.classifier_dissection import write_section
@@ -44,7 +50,13 @@ def main(argv=None) -> int:
     data = load_data(scene_classes.load(root, "train"), scene_classes.load(root, "test"))
     path = models_path("scene_classifier")
     trained, random = load_scene_classifiers(path), load_random_classifiers(path)
-    res = probe_networks(trained, random, data, p, p.probe_seed + seed_offset(params), params.get("workers", 1))
+    rep = load_replicate_params(params)
+    replicate = load_scene_classifiers(models_path(EXPERIMENT)) if rep is not None else []
+    if rep is not None and [s for s, _ in replicate] != replicate_seeds(params, rep):
+        raise ParamsError(params.get("_path", "params.yaml"), f"classifier_dissection.{params['scale']}.replicates.seeds",
+                          f"{models_path(EXPERIMENT)} holds seeds {[s for s, _ in replicate]}: re-run stage train_classifier_dissection")
+    res = probe_networks(trained, random, data, p, p.probe_seed + seed_offset(params), params.get("workers", 1),
+                         replicate, rep.rotation_networks if rep else 0, rep.rotation_powers if rep else None)
     out = tables(res, p)
     for name, frame in out.items():
         write_csv(evidence_path(EXPERIMENT, name), frame)
@@ -57,7 +69,8 @@ def main(argv=None) -> int:
                                                   "mean_best_iou": float(r.mean_best_iou)}} for r in det.itertuples()],
                         {**tags, "scale": params["scale"]})
     print(det[["seed", "kind", "detector_units", "unique_concepts", "mean_best_iou"]].to_string(index=False))
-    print(f"probed {len(res['trained'])} scene classifiers and {len(res['random'])} random-init controls in {time.perf_counter() - t0:.1f} s")
+    print(f"probed {len(res['trained'])} scene classifiers, {len(res['random'])} random-init controls and "
+          f"{len(res['replicate'])} replicate classifiers (B1, O3) in {time.perf_counter() - t0:.1f} s")
     return 0
 
 

@@ -1,0 +1,75 @@
+"""Train the extra replicate classifiers of bau2020.class-depends-on-few-units (B1) and the O3 pair
+(version 2): the shared trainer's recipe (params `scene_classifier`: same architecture, epochs, lr,
+batch, data) on the seeds of `classifier_dissection.<scale>.replicates`, fresh and disjoint from
+every other classifier's. Kept apart from models/scene_classifier.safetensors so that the shared
+networks (and the feature-visualization family that reads them) are untouched.
+
+    python -m benchmark.stages.classifier_dissection_train
+        -> models/classifier_dissection.safetensors (trained `seed=s`; load with
+           benchmark.experiments.scene_classifier.load_scene_classifiers)
+           evidence/classifier_dissection/training.csv (seed, kind, train/test accuracy, final loss)
+Seeds are the replicates' seeds plus seed_offset; one network per process on one thread, so the
+bytes do not depend on `workers`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from benchmark.config import load_params, seed_offset
+from benchmark.data import scene_classes
+from benchmark.data.store import data_dir
+from benchmark.determinism import pin_threads
+from benchmark.errors import ParamsError
+from benchmark.experiments.scene_classifier import ClassifierConfig, accuracy, train_classifiers, trained_name
+from benchmark.experiments.scene_classifier_config import (classifier_seeds, load_classifier_params,
+                                                           load_replicate_params, replicate_seeds)
+from benchmark.models.scene_classifier import build
+from benchmark.stages.common import cli, publish_training
+
+EXPERIMENT = "classifier_dissection"
+
+
+@cli
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    params = load_params()
+    cfg = load_classifier_params(params)
+    rep = load_replicate_params(params)
+    if rep is None:
+        raise ParamsError(params.get("_path", "params.yaml"), f"classifier_dissection.{params['scale']}.replicates",
+                          "missing: the replicate networks' seeds")
+    seeds = replicate_seeds(params, rep)
+    shared = set(classifier_seeds(params, cfg))
+    if shared & set(seeds):
+        raise ParamsError(params.get("_path", "params.yaml"), f"classifier_dissection.{params['scale']}.replicates.seeds",
+                          f"must be disjoint from scene_classifier seeds {sorted(shared)}")
+    pin_threads(1)
+    root = data_dir() / cfg.dataset
+    train, test = scene_classes.load(root, "train"), scene_classes.load(root, "test")
+    k = len(scene_classes.CLASSES)
+    cc = ClassifierConfig(tuple(cfg.channels), cfg.epochs, cfg.lr, cfg.batch_size)
+    t0 = time.perf_counter()
+    results = train_classifiers(cc, train, k, seeds, params.get("workers", 1))
+    nets, meta, rows = {}, {}, []
+    arch = {"n_classes": k, "channels": list(cc.channels)}
+    for seed, (state, metrics) in zip(seeds, results):
+        model = build(arch)
+        model.load_state_dict(state)
+        model.eval()
+        nets[trained_name(seed)] = state
+        meta[trained_name(seed)] = {**arch, "seed": seed, "kind": "trained"}
+        rows.append({"seed": seed, "kind": "trained", "train_accuracy": accuracy(model, train.images, train.classes),
+                     "test_accuracy": accuracy(model, test.images, test.classes), "final_loss": metrics["final_loss"]})
+    publish_training(EXPERIMENT, nets, meta, rows, ("seed", "kind"), params,
+                     {**cfg.model_dump(), **rep.model_dump(), "seed_offset": seed_offset(params)})
+    acc = [r["test_accuracy"] for r in rows]
+    print(f"trained {len(seeds)} replicate scene classifiers (seeds {seeds[0]}..{seeds[-1]}) in "
+          f"{time.perf_counter() - t0:.1f} s; test accuracy {min(acc):.3f}-{max(acc):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

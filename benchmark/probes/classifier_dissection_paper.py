@@ -371,7 +371,12 @@ def tables(res: dict, cfg) -> dict[str, pd.DataFrame]:
     every = [*res["trained"].values(), *res["random"].values()]
     cat = lambda key, rs: pd.DataFrame([row for r in rs for row in r[key]])  # noqa: E731
     summary, rot = cat("summary", every), cat("rotation", res["trained"].values())
+    fall = pd.DataFrame(fall_rows(rot, p))
+    # a layer without detectors at a = 0 has no relative fall; written as 0 (not NaN, which the
+    # evidence check refuses) because the claims' precondition (detectors at a = 0) then makes the
+    # verdict inconclusive whatever this value is
+    fall["fall"] = fall["fall"].where(fall["value_a0"] > 0, 0.0)
     return {"dissection": cat("units", every), "detectors": summary,
             "deepest_objects": pd.DataFrame(deepest_rows(summary, p.quantiles[0], cfg.broden.layers)),
             "class_removal": cat("removal", res["trained"].values()), "unit_importance": cat("importance", res["trained"].values()),
-            "attacks": cat("attacks", res["trained"].values()), "rotation": rot, "rotation_fall": pd.DataFrame(fall_rows(rot, p))}
+            "attacks": cat("attacks", res["trained"].values()), "rotation": rot, "rotation_fall": fall}

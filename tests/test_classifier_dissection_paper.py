@@ -75,7 +75,7 @@ def test_paper_stages_write_every_claim_table(run):
     rem = pd.read_csv(ev / "class_removal.csv")
     assert set(rem["class"]) == {"/a/abbey", "/b/barn", "/c/church/outdoor"}
     rot = pd.read_csv(ev / "rotation_fall.csv")
-    assert rot.accuracy_change.isna().all()  # no exact counter-rotation in VGG16: not measured, not faked
+    assert np.isfinite(rot.accuracy_change).all() and (rot.accuracy_change >= 0).all()  # the best available undoing, measured
     tr = pd.read_csv(root / "evidence" / "scene_classifier" / "training.csv")
     assert list(tr.kind) == ["trained", "random"]
     assert (ev / "section.md").read_text().startswith("Paper scale:")

@@ -13,8 +13,8 @@ or by Broden:
   Class removal (B1) zeroes channels of that layer the same way and re-runs the rest of the network.
 - O3: the last layer's maps are rotated by Q^a and dissected as in the embedded probe, but no
   counter-rotation can undo the rotation exactly (max pooling does not commute with a rotation of
-  channels), so the accuracy check is not available (NaN) and the claims say the paper scale
-  cannot decide them (claim files, scales.paper.undecidable).
+  channels): the accuracy check measures the best available undoing (rotate back after the
+  pooling), and the claims say the paper scale cannot decide them (scales.paper.undecidable).
 """
 
 from __future__ import annotations
@@ -314,18 +314,44 @@ def attack_rows(seed, model, images, n_val: int, y_val, score, layer, p, rng, cl
 
 
 # ------------------------------------------------------------------------------ O3
-def rotation_rows(seed, model, bro, last: str, p, rng, device, batch) -> list[dict]:
-    """The last layer's maps rotated by Q^a (Q from SO(width), seed rotation_seed + seed), dissected.
-    No exact counter-rotation exists in VGG16 (max pooling follows), so accuracy columns are NaN."""
-    width = model.widths[layer_index(last)]
+@torch.no_grad()
+def undone_rotation_logits(model, images, n: int, layer: int, rots: list[torch.Tensor], device, batch: int = 50):
+    """(logits unedited, [logits with the block's pre-pool map rotated by R, max-pooled, and rotated
+    back by R^T after the pooling] per R) on the first n images: the closest VGG16 has to undoing a
+    rotation; exact only where max pooling commutes with R (R = I)."""
+    block = model.blocks[layer]
+    pool = block[2] if len(block) > 2 else (lambda t: t)
+    base, out = [], [[] for _ in rots]
+    for s in range(0, n, batch):
+        (pre,) = conv_maps(model, load_batch(images, range(s, min(n, s + batch))).to(device), [layer])
+        base.append(model.forward_from(layer, pool(pre).to(device)).double().cpu())
+        for j, r in enumerate(rots):
+            back = torch.einsum("ji,njhw->nihw", r, pool(torch.einsum("ij,njhw->nihw", r, pre)))
+            out[j].append(model.forward_from(layer, back.to(device)).double().cpu())
+    return torch.cat(base).numpy(), [torch.cat(o).numpy() for o in out]
+
+
+def rotation_rows(seed, model, bro, last: str, p, rng, device, batch, val=None, n_val: int = 0, y_val=None) -> list[dict]:
+    """The last layer's pre-pool maps rotated by Q^a (Q from SO(width), seed rotation_seed + seed),
+    dissected. VGG16 max-pools them next, so the rotation cannot be undone exactly: the accuracy
+    columns measure the best available undoing (rotate back after the pooling) on the validation
+    images, which is why O3 is not decidable at this scale (claim files)."""
+    li = layer_index(last)
+    width = model.widths[li]
     q = random_rotation(width, p.rotation_seed + seed)
     rt = [torch.from_numpy(fractional_power(q, a).astype(np.float32)) for a in p.rotation_powers]
     extra = lambda maps: [torch.einsum("ij,njhw->nihw", r, maps[0]) for r in rt]  # noqa: E731
     ds = dissect_layers(model, bro, [last], [1 - qq for qq in p.quantiles], rng, device, batch, extra)
-    nan = float("nan")
+    if val is not None and n_val > 0:
+        base, rotated = undone_rotation_logits(model, val, n_val, li, rt, device)
+        base_acc = float((base.argmax(1) == y_val[:n_val]).mean())
+        accs = [float((lg.argmax(1) == y_val[:n_val]).mean()) for lg in rotated]
+        changes = [float(np.abs(lg - base).max()) for lg in rotated]
+    else:
+        base_acc, accs, changes = float("nan"), [float("nan")] * len(rt), [float("nan")] * len(rt)
     return [{"seed": seed, "a": a, "quantile": qq, **dissection.detector_summary(d["iou"][1 - qq], p.iou_cutoff),
-             "accuracy": nan, "accuracy_unrotated": nan, "max_abs_logit_change": nan}
-            for a, d in zip(p.rotation_powers, ds) for qq in p.quantiles]
+             "accuracy": acc, "accuracy_unrotated": base_acc, "max_abs_logit_change": ch}
+            for a, d, acc, ch in zip(p.rotation_powers, ds, accs, changes) for qq in p.quantiles]
 
 
 # ------------------------------------------------------------------------------ networks
@@ -344,7 +370,7 @@ def probe_network(seed, model, data: dict, cfg, probe_seed: int, device) -> dict
     removal = removal_rows(seed, model, h_val, data["y_val"][:n_val], score, li, p, rng, data["classes"], device)
     unit_imp = importance_rows(seed, score, layers[last]["iou"][1 - p.quantiles[0]], p, bro.names)
     attacks = attack_rows(seed, model, data["val"], n_val, data["y_val"], score, li, p, rng, data["classes"], device)
-    rot = rotation_rows(seed, model, bro, last, p, rng, device, b.batch)
+    rot = rotation_rows(seed, model, bro, last, p, rng, device, b.batch, data["val"], n_val, data["y_val"])
     return {"units": units, "summary": summary_rows(seed, "trained", layers, p, bro), "removal": removal,
             "importance": unit_imp, "attacks": attacks, "rotation": rot}
 

@@ -52,8 +52,7 @@ def main(params: dict) -> int:
             state, metrics = {n: v.contiguous() for n, v in model.state_dict().items()}, {"final_loss": float("nan")}
         else:
             state, metrics = P.train_vgg(cfg, train, n_tr, k, seed, device, amp)
-            model = P.build_vgg(cfg, k)
-            model.load_state_dict(state)
+            model = P.rebuild(arch, state)
         model = model.to(device).eval()
         nets[trained_name(seed)], meta[trained_name(seed)] = state, {**arch, "seed": seed, "kind": "trained"}
         rows.append({"seed": seed, "kind": "trained", "train_accuracy": P.accuracy(model, train, n_tr, device),

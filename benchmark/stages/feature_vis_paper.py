@@ -54,6 +54,8 @@ def inputs(params: dict, cfg):
     for _, m in nets:
         m.net.cpu()
     used = sorted({seg.concepts[c] for i in class_index for c in concepts[i]})
-    ious = [seg.validation_iou[c] for c in used]  # NaN when concepts.json gives none: the precondition then fails
-    seg_min = math.nan if not ious or any(math.isnan(v) for v in ious) else min(ious)
+    # a concept without a validation IoU in concepts.json counts as 0 (an instrument not shown to see
+    # it): the claims' segmenter precondition then fails, and their verdicts are inconclusive
+    ious = [0.0 if math.isnan(seg.validation_iou[c]) else seg.validation_iou[c] for c in used]
+    seg_min = min(ious, default=0.0)
     return nets, seg, names, class_index, concepts, colour, real, reference, acc, seg_min

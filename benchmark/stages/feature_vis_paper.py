@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from benchmark.data.image_folders import places365
 from benchmark.data.registry import paper_path

@@ -82,11 +82,14 @@ def test_same_seed_same_bytes_and_round_trip(batch, tmp_path):
 def test_paper_scale_names_the_missing_paper_data_path(tmp_path):
     from benchmark.config import load_params
     from benchmark.errors import ParamsError
-    from benchmark.experiments.scene_classifier_config import load_classifier_params, load_dissection_params
+    from benchmark.experiments.scene_classifier_config import load_classifier_paper, load_dissection_params
 
     params = {**load_params(), "scale": "paper", "paper_data": {"places365": str(tmp_path / "missing")}}
-    for loader in (load_classifier_params, load_dissection_params):
+    for loader in (load_classifier_paper, load_dissection_params):
         with pytest.raises(ParamsError, match="paper_data.places365"):
             loader(params)
     with pytest.raises(ParamsError, match="paper_data.places365"):
-        load_classifier_params({**params, "paper_data": {}})
+        load_classifier_paper({**params, "paper_data": {}})
+    (tmp_path / "places").mkdir()
+    with pytest.raises(ParamsError, match="paper_data.broden"):
+        load_dissection_params({**params, "paper_data": {"places365": str(tmp_path / "places"), "broden": str(tmp_path / "nope")}})

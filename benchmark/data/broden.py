@@ -13,8 +13,8 @@ Layout read here:
 Per pixel Broden is multi-label (an object, its part, a material at once): `masks` returns one
 label-number layer per entry, as distributed.
 
-Why here: bau2017/bau2020 dissected classifiers against Broden's labelled pixels. No probe reads
-it yet (README 'Paper scale'); the loader is tested on fixture files in this layout.
+Why here: bau2017/bau2020 dissected classifiers against Broden's labelled pixels; the paper-scale
+classifier dissection (benchmark.probes.classifier_dissection_paper) reads it.
 """
 
 from __future__ import annotations
@@ -46,6 +46,20 @@ def labels(root: str | Path) -> dict[int, str]:
                 out[int(row["number"])] = row["name"]
             except (KeyError, TypeError, ValueError):
                 raise DataError(f"{path}: line {n}: expected columns number,name,... with an integer number") from None
+    return out
+
+
+def label_categories(root: str | Path) -> dict[int, set[str]]:
+    """Label number -> the categories it appears in, from label.csv's `category` field
+    ("object(12);part(3)": category names with counts)."""
+    path = _need(Path(root) / "label.csv", "Broden label list")
+    out = {}
+    with open(path, newline="") as fh:
+        for n, row in enumerate(csv.DictReader(fh), 2):
+            try:
+                out[int(row["number"])] = {c.split("(")[0].strip() for c in (row.get("category") or "").split(";") if c.strip()}
+            except (KeyError, TypeError, ValueError):
+                raise DataError(f"{path}: line {n}: expected columns number,name,category,... with an integer number") from None
     return out
 
 

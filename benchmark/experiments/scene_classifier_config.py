@@ -1,8 +1,9 @@
 """params.yaml `scene_classifier:` (the shared classifiers) and `classifier_dissection:` (the probe of
 bau2020 B1-B3, B7 and bau2017/szegedy2013 O3), validated; one block per scale.
 
-The paper blocks (a Places365 VGG16, Places365-style image folders) are placeholders: they need
-local files named under `paper_data:`, so using them without those is an error naming the path.
+The paper blocks: VGG16 classifiers trained on Places365 (or user checkpoints) and dissected on
+Broden (benchmark.experiments.scene_classifier_paper, benchmark.probes.classifier_dissection_paper);
+their files are named under `paper_data:`, and a missing folder is an error naming the key.
 """
 
 from __future__ import annotations
@@ -35,7 +36,38 @@ class ClassifierParams(_Strict):
 
 class ClassifierPaper(_Strict):
     dataset: Literal["places365"]
-    weights: str = Field(description="a local Places365 VGG16 checkpoint")
+    arch: Literal["vgg16"] = Field(description="bau2017/bau2020's Places365 VGG16 (benchmark.models.paper_zoo)")
+    image_size: int = Field(ge=32, description="Places365 images resized to this (224 in the papers)")
+    epochs: int = Field(ge=1)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=2)
+    weight_decay: float = Field(ge=0)
+    train_images: int | None = Field(default=None, ge=1, description="first N of the training list (null: all)")
+    val_images: int | None = Field(default=None, ge=1, description="first N of the validation list (null: all)")
+    seeds: list[int] = Field(min_length=1, description="one trained VGG16 per seed, before seed_offset")
+    random_seeds: list[int] = Field(min_length=1, description="one random-init control per seed, before seed_offset")
+    checkpoints: list[str] = Field(default_factory=list, description=(
+        "user VGG16 weights (paths under paper_data.root), one replicate each, used instead of training "
+        "when not empty; each gets the seed of its position in `seeds`"))
+
+    @field_validator("seeds", "random_seeds")
+    @classmethod
+    def _unique(cls, v):
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be unique")
+        return v
+
+
+class BrodenParams(_Strict):
+    categories: list[Literal["object", "part", "material", "color"]] = Field(
+        min_length=1, description="Broden pixel categories dissected against (bau2017: object, part, material, color)")
+    layers: list[str] = Field(min_length=1, description="VGG16 conv layers dissected (conv1_1 .. conv5_3); the last is the probed layer")
+    batch: int = Field(ge=1, description="Broden images per dissection batch (memory: batch x labels x seg pixels)")
+
+
+class DissectionPaper(_Strict):
+    probe: DissectionParams
+    broden: BrodenParams
 
 
 def _powers(v: list[float]) -> list[float]:
@@ -128,29 +160,38 @@ def _paper_error(params: dict, block: str, field: str, what: str) -> ParamsError
     return ParamsError(params.get("_path", "params.yaml"), f"{block}.paper.{field}", what)
 
 
-def _check_paper(params: dict, block: str) -> None:
+def _check_paper(params: dict, key: str, block: str, what: str) -> None:
     from benchmark.data.registry import paper_path  # the one resolver of `paper_data` (root + relative)
 
-    if not (params.get("paper_data") or {}).get("places365"):
-        raise ParamsError(params.get("_path", "params.yaml"), "paper_data.places365",
-                          f"scale 'paper' for `{block}` needs the Places365-Standard folder; set paper_data.places365")
-    p = paper_path("places365", params)
+    if not (params.get("paper_data") or {}).get(key):
+        raise ParamsError(params.get("_path", "params.yaml"), f"paper_data.{key}",
+                          f"scale 'paper' for `{block}` needs {what}; set paper_data.{key}")
+    p = paper_path(key, params)
     if not p.is_dir():
-        raise ParamsError(params.get("_path", "params.yaml"), "paper_data.places365", f"{p} not found")
-    raise _paper_error(params, block, "dataset", "the paper-scale scene classifier is a documented placeholder: "
-                       "the Places365 loader (benchmark/data/image_folders.py) and VGG16 (models/paper_zoo.py) exist "
-                       "but are not wired into this family yet")
+        raise ParamsError(params.get("_path", "params.yaml"), f"paper_data.{key}", f"{p} not found ({what})")
 
 
 def load_classifier_params(params: dict) -> ClassifierParams:
+    """The embedded block (the paper block: load_classifier_paper)."""
     if params["scale"] == "paper":
-        section(params, "scene_classifier", ClassifierPaper)
-        _check_paper(params, "scene_classifier")
+        raise _paper_error(params, "scene_classifier", "dataset", "scale 'paper' reads load_classifier_paper")
     return section(params, "scene_classifier", ClassifierParams)
+
+
+def load_classifier_paper(params: dict) -> ClassifierPaper:
+    cfg = section(params, "scene_classifier", ClassifierPaper)
+    _check_paper(params, "places365", "scene_classifier", "the Places365-Standard folder")
+    return cfg
 
 
 def load_dissection_params(params: dict) -> DissectionParams:
     if params["scale"] == "paper":
-        section(params, "classifier_dissection", DissectionEmbedded)
-        _check_paper(params, "classifier_dissection")
+        return load_dissection_paper(params).probe
     return section(params, "classifier_dissection", DissectionEmbedded).probe
+
+
+def load_dissection_paper(params: dict) -> DissectionPaper:
+    cfg = section(params, "classifier_dissection", DissectionPaper)
+    _check_paper(params, "places365", "classifier_dissection", "the Places365-Standard folder")
+    _check_paper(params, "broden", "classifier_dissection", "Broden's labelled pixels")
+    return cfg

@@ -247,7 +247,7 @@ def visualize(model: torch.nn.Module, jobs: list[Job], colour: ColourDecorrelati
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    batch = ImageBatch(jobs, colour)
+    batch = ImageBatch(jobs, colour, size=getattr(model, "image_size", 32))  # paper scale: the network's input size
     opt = torch.optim.Adam(batch.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(int(transform_seed))
     use_t = torch.tensor([j.arm.transforms for j in jobs]).view(-1, 1, 1, 1)

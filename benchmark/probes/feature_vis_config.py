@@ -46,11 +46,27 @@ class FeatureVisParams(_Strict):
         return self
 
 
+class FeatureVisPaper(FeatureVisParams):
+    """Paper scale: the Places365 VGG16s of train_scene_classifier (layers 1-13 = conv1_1 .. conv5_3),
+    classes by Places365 name, each with the concepts of the user's segmenter that define it."""
+    class_concepts: dict[str, list[str]] = Field(description="class name -> segmenter concepts (concepts.json names) that define it")
+
+    @model_validator(mode="after")
+    def _covered(self):
+        missing = [c for c in self.classes if not self.class_concepts.get(c)]
+        if missing:
+            raise ValueError(f"class_concepts must name the concepts of every visualized class; missing {missing}")
+        return self
+
+
 def load_feature_vis_params(params: dict) -> FeatureVisParams:
     if params["scale"] == "paper":
-        raise ParamsError(params.get("_path", "params.yaml"), "feature_vis.paper",
-                          "the paper-scale feature visualization (GoogLeNet on ImageNet) is not implemented: "
-                          "it needs the scene classifiers' paper-scale loader first")
+        from benchmark.experiments.scene_classifier_config import _check_paper
+
+        cfg = section(params, "feature_vis", FeatureVisPaper)
+        _check_paper(params, "places365", "feature_vis", "the Places365-Standard folder (colour statistics, real scenes)")
+        _check_paper(params, "segmenter", "feature_vis", "the segmenter that scores the visualizations")
+        return cfg
     cfg = section(params, "feature_vis", FeatureVisParams)
     from benchmark.data.scene_classes import CLASSES
     bad = [c for c in cfg.classes if c not in CLASSES]

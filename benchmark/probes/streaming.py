@@ -57,7 +57,8 @@ class RunningQuantile:
 class RunningIoU:
     """Counts for IoU between U binary unit masks and K binary concept masks over a dataset.
 
-    add(units (N, U, H, W) bool, concepts (N, H, W) int labels in [0, K)); iou() -> (U, K).
+    add(units (N, U, H, W) bool, concepts (N, H, W) int labels in [0, K), or (N, K, H, W) bool masks
+    where a pixel may carry several concepts); iou() -> (U, K).
     """
 
     def __init__(self, units: int, concepts: int):
@@ -68,7 +69,11 @@ class RunningIoU:
     def add(self, unit_masks: np.ndarray, labels: np.ndarray) -> None:
         u = np.asarray(unit_masks, bool)
         k = self.area_c.size
-        onehot = (np.asarray(labels)[:, None] == np.arange(k)[None, :, None, None])
+        labels = np.asarray(labels)
+        if labels.ndim == 4:  # (N, K, H, W) bool: multi-label pixels (Broden), already one-hot
+            onehot = labels.astype(bool)
+        else:
+            onehot = (labels[:, None] == np.arange(k)[None, :, None, None])
         n, units = u.shape[:2]
         uf = u.reshape(n, units, -1).transpose(1, 0, 2).reshape(units, -1).astype(np.float32)
         cf = onehot.reshape(n, k, -1).transpose(1, 0, 2).reshape(k, -1).astype(np.float32)

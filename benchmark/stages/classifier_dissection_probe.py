@@ -42,6 +42,10 @@ EXPERIMENT = "classifier_dissection"
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     params = load_params()
+    if params["scale"] == "paper":  # VGG16s dissected on Broden: its own module, the embedded path below unchanged
+        from benchmark.stages.classifier_dissection_paper import main as paper_main
+
+        return paper_main(params)
     cfg = load_classifier_params(params)
     p = load_dissection_params(params)
     pin_threads(1)

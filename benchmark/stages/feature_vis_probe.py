@@ -73,15 +73,9 @@ def _tables_at(results, seeds, models, step, real_hf):
     return images, groups, claim_tables(images, groups, real_hf)
 
 
-@cli
-def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    cfg = load_feature_vis_params(params)
-    pin_threads(1)
-    t0 = time.perf_counter()
+def _embedded_inputs(cfg):
+    """The scene classifiers, the reference segmenter, the scene classes' concepts and statistics."""
     nets = load_scene_classifiers(models_path("scene_classifier"))
-    seeds, models = [s for s, _ in nets], [m for _, m in nets]
     seg, seg_iou = _segmenter()
     root = data_dir() / "scene_classes"
     train, test = scene_classes.load(root, "train"), scene_classes.load(root, "test")
@@ -91,11 +85,28 @@ def main(argv=None) -> int:
     colour = ColourDecorrelation.from_images(train.images)
     x_test = torch.from_numpy(scene_classes.to_tensor_range(test.images))
     real = {i: x_test[torch.from_numpy(np.flatnonzero(test.classes == i)[:cfg.real_per_class])] for i in class_index}
-    real_hf = {i: float(np.mean(hf_share(v))) for i, v in real.items()}
-    ctx = Context(cfg, colour, seg, class_index, concepts, x_test[:cfg.unit_reference_samples], base_seed(params, cfg))
     acc = {s: accuracy(m, test.images, test.classes) for s, m in nets}
     used = sorted({c for i in class_index for c in concepts[i]})
     seg_min = min(seg_iou[CONCEPTS[c]] for c in used)
+    return nets, seg, names, class_index, concepts, colour, real, x_test[:cfg.unit_reference_samples], acc, seg_min
+
+
+@cli
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params()
+    cfg = load_feature_vis_params(params)
+    pin_threads(1)
+    t0 = time.perf_counter()
+    if params["scale"] == "paper":  # Places365 VGG16s, the user's segmenter: benchmark.stages.feature_vis_paper
+        from benchmark.stages.feature_vis_paper import inputs
+
+        nets, seg, names, class_index, concepts, colour, real, reference, acc, seg_min = inputs(params, cfg)
+    else:
+        nets, seg, names, class_index, concepts, colour, real, reference, acc, seg_min = _embedded_inputs(cfg)
+    seeds, models = [s for s, _ in nets], [m for _, m in nets]
+    real_hf = {i: float(np.mean(hf_share(v))) for i, v in real.items()}
+    ctx = Context(cfg, colour, seg, class_index, concepts, reference, base_seed(params, cfg))
 
     _JOB.update(ctx=ctx)
     try:

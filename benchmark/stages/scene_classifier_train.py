@@ -30,6 +30,10 @@ EXPERIMENT = "scene_classifier"
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     params = load_params()
+    if params["scale"] == "paper":  # VGG16 on Places365: its own module, the embedded path below unchanged
+        from benchmark.stages.scene_classifier_paper import main as paper_main
+
+        return paper_main(params)
     cfg = load_classifier_params(params)
     pin_threads(1)
     root = data_dir() / cfg.dataset

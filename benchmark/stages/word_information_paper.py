@@ -10,9 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pandas as pd
 
-from benchmark.atomic import write_csv, write_text
 from benchmark.config import seed_offset
 from benchmark.data.registry import paper_path
 from benchmark.data.sst2 import load_phrase_sentiment, load_tsv, word_relevance
@@ -22,11 +20,10 @@ from benchmark.experiments import word_information_paper as wp
 from benchmark.experiments.store import load_models
 from benchmark.experiments.word_information_config import load_word_paper_params, network_seeds
 from benchmark.parallel import map_ordered
-from benchmark.paths import evidence_path, models_path, project_root
-from benchmark.probes.word_information import (PerturbationConfig, claim_tables, gradient_measures, layer_summary,
-                                               perturbation_entropy, piece_table)
-from benchmark.reporting.word_information import heatmaps, section
+from benchmark.paths import models_path
+from benchmark.probes.word_information import PerturbationConfig, gradient_measures, perturbation_entropy, piece_table
 from benchmark.stages.common import publish_training
+from benchmark.stages.word_information_probe import write_outputs
 
 EXPERIMENT = "word_information"
 HEATMAP_SENTENCES = 3
@@ -158,31 +155,12 @@ def probe(params: dict) -> int:
                             f"SST-2 train.tsv now gives {len(vocab)}; re-run train_word_information")
         jobs.append((m["model"], nets[k], m, cfg, sents, relevant, vocab, pc, p.seed + seed_offset(params) + m["seed"]))
     tables = map_ordered(_probe_job, jobs, params.get("workers", 1), desc="word_information probe (paper)")
-    training = pd.read_csv(evidence_path(EXPERIMENT, "training"))
-    acc = {(r.model, int(r.seed)): float(r.test_accuracy) for r in training.itertuples()}
-    words, layers = [], []
-    for k, w in zip(keys, tables):
-        model, seed = meta[k]["model"], int(meta[k]["seed"])
-        words.append(w.assign(model=model, seed=seed))
-        layers.append(layer_summary(w).assign(model=model, seed=seed, test_accuracy=acc[(model, seed)]))
-    words = pd.concat(words, ignore_index=True)[["model", "seed", "layer", "sentence", "position", "word", "relevant",
-                                                 "entropy", "saliency", "grad_input"]]
-    layers = pd.concat(layers, ignore_index=True)
-    layers = layers[["model", "seed", "layer"] + [c for c in layers.columns if c not in ("model", "seed", "layer")]]
-    write_csv(evidence_path(EXPERIMENT, "word_measures"), words.round(6))
-    write_csv(evidence_path(EXPERIMENT, "layer_measures"), layers.round(6))
-    for name, frame in claim_tables(layers).items():
-        write_csv(evidence_path(EXPERIMENT, name), frame.round(6))
-    fig = evidence_path(EXPERIMENT, "entropy_heatmaps").with_suffix(".png")
-    first = words[words.seed == words.groupby("model").seed.transform("min")]
-    heatmaps(first, sorted(first.sentence.unique())[:HEATMAP_SENTENCES], fig)
     intro = (f"SST-2 (GLUE), the first {p.sentences} dev sentences; a word is relevant when its own Stanford Sentiment "
              f"Treebank sentiment lies outside ({cfg.relevance.low}, {cfg.relevance.high}] (the SST-5 neutral class), "
              f"irrelevant inside it, left out when the treebank has no entry for it ({len(known)} annotated words, "
              f"{sum(known)} relevant). BERT (transformer_pretrained) measured per word piece and averaged over "
              "each word's pieces. ")
-    write_text(evidence_path(EXPERIMENT, "section_word_information").with_suffix(".md"),
-               section(layers, training, fig.relative_to(project_root()), p.model_dump(), intro=intro))
+    layers = write_outputs(keys, meta, tables, p.model_dump(), intro=intro)
     print(layers.groupby(["model", "layer"]).mean(numeric_only=True).drop(columns="seed").round(3).to_string())
     print(f"probed {len(keys)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
     return 0

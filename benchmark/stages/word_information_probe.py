@@ -15,7 +15,6 @@ import argparse
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 
 from benchmark.atomic import write_csv, write_text
@@ -43,23 +42,9 @@ def _probe(job):
     return probe_network(net, test.tokens[:n], test.lengths[:n], test.relevant[:n], corpus.VOCAB, pc, seed)
 
 
-@cli
-def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: benchmark.stages.word_information_paper
-        from benchmark.stages import word_information_paper
-
-        return word_information_paper.probe(params)
-    cfg = load_word_params(params)
-    p = cfg.probe
-    t0 = time.perf_counter()
-    nets, meta = load_models(models_path(EXPERIMENT))
-    test = corpus.load(data_dir() / cfg.dataset, "test")
-    pc = PerturbationConfig(p.noise_scale, p.lam, p.lr, p.iterations, p.projections)
-    keys = sorted(nets, key=lambda k: (cfg.models.index(meta[k]["model"]), meta[k]["seed"]))
-    jobs = [(nets[k], meta[k], test, p.sentences, pc, p.seed + seed_offset(params) + meta[k]["seed"]) for k in keys]
-    tables = map_ordered(_probe, jobs, params.get("workers", 1), desc="word_information probe")
+def write_outputs(keys, meta, tables, probe: dict, **section_kwargs) -> pd.DataFrame:
+    """Both scales: the per-word and per-layer tables, the claim tables, the heatmaps of the
+    first model seeds' first sentences and the section; returns the per-layer table."""
     training = pd.read_csv(evidence_path(EXPERIMENT, "training"))
     acc = {(r.model, int(r.seed)): float(r.test_accuracy) for r in training.itertuples()}
     words, layers = [], []
@@ -77,9 +62,30 @@ def main(argv=None) -> int:
         write_csv(evidence_path(EXPERIMENT, name), frame.round(6))
     fig = evidence_path(EXPERIMENT, "entropy_heatmaps").with_suffix(".png")
     first = words[words.seed == words.groupby("model").seed.transform("min")]
-    heatmaps(first, list(range(HEATMAP_SENTENCES)), fig)
+    heatmaps(first, sorted(first.sentence.unique())[:HEATMAP_SENTENCES], fig)
     write_text(evidence_path(EXPERIMENT, "section_word_information").with_suffix(".md"),
-               section(layers, training, fig.relative_to(project_root()), p.model_dump()))
+               section(layers, training, fig.relative_to(project_root()), probe, **section_kwargs))
+    return layers
+
+
+@cli
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params()
+    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: benchmark.stages.word_information_paper
+        from benchmark.stages import word_information_paper
+
+        return word_information_paper.probe(params)
+    cfg = load_word_params(params)
+    p = cfg.probe
+    t0 = time.perf_counter()
+    nets, meta = load_models(models_path(EXPERIMENT))
+    test = corpus.load(data_dir() / cfg.dataset, "test")
+    pc = PerturbationConfig(p.noise_scale, p.lam, p.lr, p.iterations, p.projections)
+    keys = sorted(nets, key=lambda k: (cfg.models.index(meta[k]["model"]), meta[k]["seed"]))
+    jobs = [(nets[k], meta[k], test, p.sentences, pc, p.seed + seed_offset(params) + meta[k]["seed"]) for k in keys]
+    tables = map_ordered(_probe, jobs, params.get("workers", 1), desc="word_information probe")
+    layers = write_outputs(keys, meta, tables, p.model_dump())
     print(layers.groupby(["model", "layer"]).mean(numeric_only=True).drop(columns="seed").round(3).to_string())
     print(f"probed {len(keys)} networks in {time.perf_counter() - t0:.1f} s")
     return 0

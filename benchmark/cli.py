@@ -2,7 +2,7 @@
 
     claims list                          every claim with its paper, test kind and version
     claims validate [FILES...]           parse and check claim files (all by default)
-    claims test ID|FILE --evidence CSV   run a claim's test on your own evidence table [--json] [--figure PNG]
+    claims test ID|FILE --evidence CSV   run a claim's test on your own evidence table [--json] [--figure PNG] [--scale S]
     claims kinds                         the test kinds and their parameters
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
     claims report                        re-render reports/ from the verdict files
@@ -75,7 +75,7 @@ def _test(args) -> int:
     from benchmark.evaluate import evaluate
 
     path, spec = find_claim(args.claim)
-    result, record = evaluate(path, spec, args.evidence, figure_path=args.figure)
+    result, record = evaluate(path, spec, args.evidence, figure_path=args.figure, scale=args.scale)
     if args.json:
         print(dumps_json(record))
     else:
@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--evidence", type=Path, help="CSV evidence table (default: the pipeline's)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--figure", type=Path, help="write the evidence figure (PNG) here")
+    p.add_argument("--scale", choices=("embedded", "paper"), default="embedded",
+                   help="the scale whose claim-file settings decide (a scale may declare itself undecidable)")
     p.set_defaults(fn=_test)
     sub.add_parser("kinds").set_defaults(fn=_kinds)
     p = sub.add_parser("power", help="replicates needed, from a pilot evidence table")

@@ -150,3 +150,28 @@ def test_paired_designs_sized_per_stratum_keep_each_strata_n_and_the_worse_se():
     assert frame.groupby("dataset")["seed"].nunique().to_dict() == {"a": 40, "b": 6}
     equal = PairedDesign("seed", "y", "alpha", (1.0,), (0.0,), 6, "dataset", ("a", "b"), (1.0, 2.0), "t")
     assert equal.true_se() == (2.0 / math.sqrt(6), 5.0) and equal.with_reps(9).n_of(1) == 9
+
+
+def test_claims_whose_evidence_has_no_variance_are_named_not_simulated(tmp_path, monkeypatch):
+    """One published generator at paper scale (or fixture networks that all score the same) leaves
+    no variance across replicates to simulate with: the claim is named as not simulated, and the
+    others are still calibrated (the stage used to crash on it)."""
+    import pandas as pd
+
+    from benchmark.calibration import run as calibration_run
+
+    claims = load_claims()
+    b4, m1 = "bau2020.tree-units-remove-trees", "morcos2018.selectivity-not-importance"
+    rng = np.random.default_rng(0)
+    one = pd.DataFrame({"generator": 1, "sample": [f"g1-{i}" for i in range(20)], "contrast": "removed",
+                        "y": rng.uniform(0.2, 0.9, 20), "tree_base": 0.1, "tree_top": 0.02, "tree_random": 0.09,
+                        "tree_unit_iou": 0.06, "segmenter_tree_iou": 0.85})
+    path = tmp_path / "one_generator.csv"
+    one.to_csv(path, index=False)
+    monkeypatch.setattr(calibration_run, "load_claims", lambda: {c: claims[c] for c in (b4, m1)})
+    monkeypatch.setattr(calibration_run, "evidence_path",
+                        lambda exp, table: path if table == "tree_removal" else tmp_path / "missing.csv")
+    monkeypatch.setattr(calibration_run, "reference_designs", lambda: [])
+    jobs, skipped = calibration_run.jobs_for(load_params())
+    assert skipped == [b4]
+    assert {j.name for j in jobs} == {m1}  # M1 without evidence: designed from its pilot

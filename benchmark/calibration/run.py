@@ -135,7 +135,10 @@ def structure(design) -> str:
     return f"{design.n_per_group} networks per arm"
 
 
-def jobs_for(params: dict) -> list[Job]:
+def jobs_for(params: dict) -> tuple[list[Job], list[str]]:
+    """The simulation jobs, and the claims left out because their evidence shows no variance across
+    replicates to simulate with (fewer than 2, e.g. one published checkpoint at paper scale, or all
+    equal, e.g. fixture networks that learned nothing)."""
     cfg = params.get("calibration")
     if not isinstance(cfg, dict):
         raise ParamsError(params.get("_path", "params.yaml"), "calibration", "missing section")
@@ -145,11 +148,15 @@ def jobs_for(params: dict) -> list[Job]:
             raise ParamsError(params.get("_path", "params.yaml"), f"calibration.{key}",
                               f"must be an integer >= {least}, got {value!r}")
     n, seed = cfg["simulations"], cfg["seed"]
-    jobs = []
+    jobs, skipped = [], []
     for cid, (path, claim) in load_claims().items():
         table = evidence_path(claim.evidence.experiment, claim.evidence.table)
         frame = read_table(table) if table.is_file() else None
         design = design_for_claim(claim, frame, params)
+        sd = getattr(design, "real_rep_sd", math.nan)
+        if frame is not None and not (math.isfinite(sd) and sd > 0):
+            skipped.append(cid)
+            continue
         variants = [(cid, design)]
         if isinstance(design, TrendDesign) and design.fit_sd is not None and np.abs(design.shape).max() > 0:
             variants.append((f"{cid} [as a line]", design.as_line()))
@@ -162,7 +169,7 @@ def jobs_for(params: dict) -> list[Job]:
         jobs.append(Job(name, "reference", ref.claim, ref.design, "design", n, seed))
         # illustration only (no target): half the simulations keeps the stage within its CPU budget
         jobs.append(Job(name, "reference", ref.claim, ref.naive_design, "design (n for test power)", max(n // 2, 1), seed))
-    return jobs
+    return jobs, skipped
 
 
 def undecidable(job: Job) -> bool:
@@ -271,12 +278,16 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="calibration", help="output folder (relative to the project root)")
     args = ap.parse_args(argv)
     params = load_params()
-    jobs = jobs_for(params)
+    jobs, skipped = jobs_for(params)
     outs = map_ordered(run_job, jobs, int(params.get("workers", 1)), desc="calibration")
     table = pd.DataFrame([summarize(j, o) for j, o in zip(jobs, outs)])
     out = project_root() / args.out
     write_csv(out / "calibration.csv", table)
-    write_text(out / "section.md", section(table))
+    text = section(table)
+    if skipped:
+        text += ("\nNot simulated (their evidence shows no variance across replicates to simulate with: fewer "
+                 "than 2 replicates, or all equal): " + ", ".join(f"`{c}`" for c in skipped) + ".\n")
+    write_text(out / "section.md", text)
     for _, r in table.iterrows():
         print(f"{r['name']:45s} {r['scenario']:26s} reproduced {r['rate_reproduced']:.3f} {r['rule']:18s} "
               f"{ {'true': 'pass', 'false': 'FAIL', '': ''}[r['pass']]}")

@@ -32,10 +32,29 @@ from benchmark.stages.common import cli, publish_training
 EXPERIMENT = "classifier_dissection"
 
 
+def _paper_has_no_extra_replicates() -> int:
+    """At paper scale every classifier-dissection claim, B1 and O3 included, runs on the
+    `scene_classifier.paper` networks (trained by seed or supplied): this stage writes its outputs
+    empty, so DVC's graph is the same at both scales."""
+    import pandas as pd
+
+    from benchmark.atomic import write_csv
+    from benchmark.experiments.store import save_models
+    from benchmark.paths import evidence_path, models_path
+
+    save_models(models_path(EXPERIMENT), {}, {})
+    write_csv(evidence_path(EXPERIMENT, "training"),
+              pd.DataFrame(columns=["seed", "kind", "train_accuracy", "test_accuracy", "final_loss"]))
+    print("scale paper: no extra replicate classifiers (B1 and O3 use the scene_classifier.paper networks)")
+    return 0
+
+
 @cli
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     params = load_params()
+    if params["scale"] == "paper":
+        return _paper_has_no_extra_replicates()
     cfg = load_classifier_params(params)
     rep = load_replicate_params(params)
     if rep is None:

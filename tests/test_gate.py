@@ -99,6 +99,16 @@ def test_replicates_left_out_by_a_drop_precondition_count_towards_the_design(tmp
     assert rc == 1 and "(+ 1 left out by a precondition) < 12" in capsys.readouterr().out
 
 
+def test_strata_designed_with_different_n_count_their_largest(tmp_path, capsys):
+    """L2 v3 decides on its weakest stratum (16 digits seeds) but was designed with 161 mnist1d
+    seeds: the design counts the largest stratum, and losing one of its networks still fails."""
+    strata = lambda big: [{"name": "dataset digits", "n": 3}, {"name": "dataset mnist1d", "n": big}]  # noqa: E731
+    rc, _ = _gate(tmp_path, _entry(), _entry(n=3, strata=strata(12)))
+    assert rc == 0
+    rc, _ = _gate(tmp_path, _entry(), _entry(n=3, strata=strata(11)))
+    assert rc == 1 and "11 replicates < 12 in the claim's design" in capsys.readouterr().out
+
+
 def test_design_unknown_falls_back_to_the_baseline_n(tmp_path, capsys):
     base, cur = _entry(replicates_design=None), _entry(replicates_design=None, n=11)
     base.pop("replicates_design"), cur.pop("replicates_design")

@@ -61,6 +61,8 @@ def test_mean_difference_strata_need_every_stratum():
 
 
 CHECKS = {"lowers": "leavitt2021.manipulation-lowers", "raises": "leavitt2021.manipulation-raises"}
+# L2 v3 is decided on the sweep's extension (alpha 0/+1 only): its own check on those networks
+EXTENSION_CHECKS = {"raises": "leavitt2021.manipulation-raises-extension"}
 
 
 def test_leavitt_claims_valid_and_each_requires_the_check_it_relies_on():
@@ -69,17 +71,23 @@ def test_leavitt_claims_valid_and_each_requires_the_check_it_relies_on():
     the check tests the same contrast (treatment and control levels, strata) as the dependant."""
     claims = {cid: v for cid, v in load_claims().items() if cid.startswith("leavitt")}
     assert set(CHECKS.values()) <= set(claims) and "leavitt2021.manipulation-check" not in claims
-    assert len(claims) == 7
+    assert len(claims) == 8
+    checks = set(CHECKS.values()) | set(EXTENSION_CHECKS.values())
     for cid, (path, spec) in claims.items():
         check_params(spec, path)
-        if cid in CHECKS.values():
+        if cid in checks:
             assert spec.requires == []
             continue
         assert spec.test.kind == "paired_difference" and spec.test.params["control"] == [0.0]
         (treated,) = spec.test.params["treatment"]
-        check = CHECKS["lowers" if treated < 0 else "raises"]
-        assert spec.requires == [check], cid
-        check_params_ = claims[check][1].test.params
-        assert check_params_["treatment"] == [treated] and check_params_["control"] == [0.0]
-        # the check holds in every dataset the dependant speaks of
-        assert check_params_["strata"] == "dataset"
+        direction = "lowers" if treated < 0 else "raises"
+        on_extension = spec.evidence.experiment != claims[CHECKS[direction]][1].evidence.experiment
+        wanted = [CHECKS[direction]] + ([EXTENSION_CHECKS[direction]] if on_extension else [])
+        assert spec.requires == wanted, cid
+        for check in wanted:
+            check_params_ = claims[check][1].test.params
+            assert check_params_["treatment"] == [treated] and check_params_["control"] == [0.0]
+            # the check holds in every dataset the dependant speaks of
+            assert check_params_["strata"] == "dataset"
+        if on_extension:  # the extension's check reads the very networks the dependant is decided on
+            assert claims[EXTENSION_CHECKS[direction]][1].evidence.experiment == spec.evidence.experiment

@@ -45,5 +45,5 @@ def write_section(out: dict, dc, bro, trained: list, path: Path) -> None:
         "since VGG16 has no linear read-out after pooling. O3 is described, not decided: no counter-rotation undoes a "
         "rotation of channels before max pooling.", "",
         md_table(list(summary.columns), summary.values.tolist()), "",
-        *(f"![{n}]({f.name})" for n, f in figs.items()), ""])
+        *(f"![{n}](evidence/classifier_dissection/{f.name})" for n, f in figs.items()), ""])
     write_text(path, text)

@@ -111,6 +111,7 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
            f"Report `{rid}`, scale **{report['scale']}**. Git commit `{report['environment']['git']['commit']}`"
            f"{' (dirty)' if report['environment']['git']['dirty'] else ''}. Cite it with `reports/references.bib` "
            "and `reports/claims.tex` (README, section 'How to cite').", "",
+           *([f"**{report['fixture_data']}**", ""] if report.get("fixture_data") else []),
            *_first_screen(entries),
            "## Summary", "", "Each verdict is decided at its claim's own pre-registered alpha, on raw one-sided p-values; "
            "estimates carry (1 - 2 alpha) intervals over independently trained models. Beside each decisive "

@@ -164,6 +164,11 @@ def main(argv=None) -> int:
         sections.append((title, project_root() / path))
     params = load_params()
     report = build_report(params["scale"], sections)
+    from benchmark.paper.fixtures import fixture_note
+
+    note = fixture_note(params)
+    if note:  # paper scale on fixture files: the whole report says so on its first line
+        report["fixture_data"] = note
     out = reports_dir()
     write_report(report, out, {e["claim_id"]: figure_path(e["claim_id"]) for e in report["claims"]})
     for e in report["claims"]:

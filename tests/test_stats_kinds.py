@@ -192,3 +192,24 @@ def test_drop_precondition_tests_only_the_replicates_that_have_the_property():
     few = frame.assign(iou=[0.1, 0.1, 0.0, 0.0, 0.0, 0.0])
     res_few = run_test(few, spec, "c.yaml", "t.csv")
     assert res_few.verdict == Verdict.INCONCLUSIVE and res_few.reason_code == Reason.PRECONDITION_FAILED
+
+
+def test_a_replicate_that_fails_a_precondition_may_have_no_measurement():
+    """The instrument is checked before the measurement is read: a generator without door units
+    has no door effect (NaN), which sets that replicate aside instead of refusing the table; NaN in
+    a replicate whose instrument works is still an evidence error naming its row."""
+    spec = _precondition_claim("inconclusive")
+    frame = pd.DataFrame({"seed": range(8), "y": [1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.2, math.nan],
+                          "iou": [0.1] * 7 + [0.01]})
+    res = run_test(frame, spec, "c.yaml", "t.csv")
+    assert res.verdict == Verdict.INCONCLUSIVE and res.reason_code == Reason.PRECONDITION_FAILED
+    assert res.n == 7 and math.isfinite(res.estimate)  # the estimate describes the measured replicates
+    everyone_unmeasured = frame.assign(y=math.nan, iou=0.0)
+    res_none = run_test(everyone_unmeasured, spec, "c.yaml", "t.csv")
+    assert res_none.verdict == Verdict.INCONCLUSIVE and res_none.reason_code == Reason.PRECONDITION_FAILED
+    stray = frame.assign(iou=0.1)
+    with pytest.raises(EvidenceError, match=r"column 'y'.*row 9.*seed 7"):
+        run_test(stray, spec, "c.yaml", "t.csv")
+    drop = _precondition_claim("drop")
+    res_drop = run_test(frame.assign(iou=[0.1] * 7 + [0.0]), drop, "c.yaml", "t.csv")
+    assert res_drop.n == 7 and res_drop.verdict == Verdict.REPRODUCED

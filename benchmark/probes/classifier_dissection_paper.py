@@ -398,10 +398,9 @@ def tables(res: dict, cfg) -> dict[str, pd.DataFrame]:
     cat = lambda key, rs: pd.DataFrame([row for r in rs for row in r[key]])  # noqa: E731
     summary, rot = cat("summary", every), cat("rotation", res["trained"].values())
     fall = pd.DataFrame(fall_rows(rot, p))
-    # a layer without detectors at a = 0 has no relative fall; written as 0 (not NaN, which the
-    # evidence check refuses) because the claims' precondition (detectors at a = 0) then makes the
-    # verdict inconclusive whatever this value is
-    fall["fall"] = fall["fall"].where(fall["value_a0"] > 0, 0.0)
+    # a layer without detectors at a = 0 has no relative fall: NaN, which the claims' precondition
+    # (detectors at a = 0) sets aside and turns into an inconclusive verdict (benchmark.stats.kinds.run_test)
+    fall["fall"] = fall["fall"].where(fall["value_a0"] > 0, np.nan)
     return {"dissection": cat("units", every), "detectors": summary,
             "deepest_objects": pd.DataFrame(deepest_rows(summary, p.quantiles[0], cfg.broden.layers)),
             "class_removal": cat("removal", res["trained"].values()), "unit_importance": cat("importance", res["trained"].values()),

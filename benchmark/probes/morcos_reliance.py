@@ -26,6 +26,8 @@ Tables (rows per network):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -167,7 +169,9 @@ def course_summary(course, window: int, losses=None):
                   "lag": t_max - t_min, "test_loss_rise": rise, "last_epoch": float(np.max(all_ep))}
         for name, lo, hi in (("before", t_min - window, t_min), ("after", t_min, t_min + window)):
             keep = (ep >= lo) & (ep <= hi)
-            slope = float(np.polyfit(ep[keep], area[keep], 1)[0]) * window if keep.sum() >= 3 else 0.0
+            # fewer than 3 points carry no slope: NaN, which the claim's precondition (>= 3
+            # checkpoints per window) sets aside (benchmark.stats.kinds.run_test)
+            slope = float(np.polyfit(ep[keep], area[keep], 1)[0]) * window if keep.sum() >= 3 else math.nan
             rows.append({**common, "window": name, "checkpoints": int(keep.sum()), "slope": slope})
     return pd.DataFrame(rows)
 

@@ -129,10 +129,13 @@ def check_domain(frame: pd.DataFrame, column: str, domain, path) -> None:
         raise EvidenceError(path, column, f"{row_name(i)}: {_show(raw.iloc[i])} lies outside the declared domain {shown}")
 
 
-def validate(frame: pd.DataFrame, spec: ClaimSpec, path: str | Path, numeric: list[str]) -> pd.DataFrame:
+def validate(frame: pd.DataFrame, spec: ClaimSpec, path: str | Path, numeric: list[str],
+             may_be_nan: tuple[str, ...] = ()) -> pd.DataFrame:
     """What every test kind needs of any table (real or simulated): unique headers, the declared
     columns, rows, a complete replicate column, numeric and finite `numeric` columns. Returns the
-    table with the `numeric` columns as floats. `check_integrity` adds the claim's key and domains."""
+    table with the `numeric` columns as floats. `check_integrity` adds the claim's key and domains.
+    Columns in `may_be_nan` must be numbers but may be NaN/inf here: the caller decides which rows
+    may hold one (`benchmark.stats.kinds.run_test`: only replicates a failed precondition sets aside)."""
     dup_cols = frame.columns[frame.columns.duplicated()]
     if len(dup_cols):
         raise EvidenceError(path, str(dup_cols[0]), "the table has this column twice")
@@ -155,7 +158,7 @@ def validate(frame: pd.DataFrame, spec: ClaimSpec, path: str | Path, numeric: li
             row = _first(bad_type.to_numpy())
             raise EvidenceError(path, col, f"non-numeric value {_show(frame[col].iloc[row])} in {row_name(row)}")
         nonfinite = ~np.isfinite(values.to_numpy(dtype=float))
-        if nonfinite.any():
+        if nonfinite.any() and col not in may_be_nan:
             row = _first(nonfinite)
             raise EvidenceError(path, col, f"NaN or infinite value in {row_name(row)}")
         frame = frame.assign(**{col: values.astype(float)})

@@ -15,14 +15,15 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 from scipy import stats
-import statsmodels.api as sm
+from statsmodels.regression.linear_model import OLS
+from statsmodels.tools.tools import add_constant
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from benchmark.claims.spec import ClaimSpec, TestSpec
-from benchmark.errors import ClaimFileError
+from benchmark.errors import ClaimFileError, EvidenceError
 from benchmark.stats.decide import TRANSFORMS, Inference, interval, observed_power, one_sided_p, summarize, thresholds, with_preconditions
 from benchmark.stats.preconditions import check_preconditions, drop_failing
-from benchmark.stats.evidence import validate
+from benchmark.stats.evidence import row_name, validate
 from benchmark.stats.result import Stratum, TestResult
 
 
@@ -144,7 +145,7 @@ def _ols_slope(x: np.ndarray, y: np.ndarray) -> Inference:
     n = len(x)
     if n < 3 or np.unique(x).size < 2:
         return Inference(math.nan, math.nan, max(n - 2, 0), n)
-    fit = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    fit = OLS(y, add_constant(x, has_constant="add")).fit()
     return Inference(float(fit.params[1]), float(fit.bse[1]), float(fit.df_resid), n)
 
 
@@ -309,14 +310,40 @@ def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
 
 
 def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table_path: str | Path) -> TestResult:
-    """Validate the table for this claim, run its test kind (raw p-values at the claim's own alpha,
-    no multiplicity) and its declared preconditions."""
+    """Validate the table for this claim, run its declared preconditions, then its test kind (raw
+    p-values at the claim's own alpha, no multiplicity).
+
+    The instrument is checked first: a replicate that fails a check may have no measurement at all
+    (a layer without detectors has no relative fall, a window with two checkpoints no slope), so
+    the measured columns may be NaN in the rows of replicates a check fails, and only there; those
+    rows are left out of the (then descriptive) estimate. NaN anywhere else is refused, naming the row."""
     kind = check_params(spec, claim_path)
-    numeric = [spec.test.params[k] for k in kind.numeric_params]
-    numeric += [pre.column for pre in spec.preconditions if pre.column not in numeric]
-    frame = validate(frame, spec, table_path, numeric)
+    measured = [spec.test.params[k] for k in kind.numeric_params]
+    checked = [pre.column for pre in spec.preconditions if pre.column not in measured]
     if not spec.preconditions:
-        return kind.run(frame, spec.test)
+        return kind.run(validate(frame, spec, table_path, measured), spec.test)
+    frame = validate(frame, spec, table_path, measured + checked, may_be_nan=tuple(measured))
     checks = check_preconditions(frame, spec)
-    result = kind.run(drop_failing(frame, spec, checks), spec.test)
-    return with_preconditions(result, checks, spec.test)
+    frame = _without_unmeasured(drop_failing(frame, spec, checks), spec, checks, measured, table_path)
+    return with_preconditions(kind.run(frame, spec.test), checks, spec.test)
+
+
+def _without_unmeasured(frame: pd.DataFrame, spec: ClaimSpec, checks, measured: list[str],
+                        table_path: str | Path) -> pd.DataFrame:
+    """`frame` without its rows that have a NaN/inf measurement, each of which must belong to a
+    replicate some precondition fails; any other such row is an evidence error."""
+    if not measured:
+        return frame
+    values = frame[measured].to_numpy(dtype=float)
+    unmeasured = ~np.isfinite(values).all(axis=1)
+    if not unmeasured.any():
+        return frame
+    rep = spec.test.params.get("replicate", "seed")
+    failing = {r for c in checks for r in c.failing}
+    stray = unmeasured & ~frame[rep].astype(str).isin(failing).to_numpy()
+    if stray.any():
+        row = int(np.flatnonzero(stray)[0])
+        col = measured[int(np.flatnonzero(~np.isfinite(values[row]))[0])]
+        raise EvidenceError(table_path, col, f"NaN or infinite value in {row_name(int(frame.index[row]))} "
+                                             f"({rep} {frame[rep].iloc[row]}), a replicate that passes every precondition")
+    return frame[~unmeasured]

@@ -1,0 +1,142 @@
+"""Minutes per claim family, read off a timed `dvc repro`, against the issues' time budgets.
+
+    python -m benchmark.perf.stage_times .ci/artifacts/repro-times.log [--json out.json]
+
+`.ci/suite` writes the log: every line of `dvc repro`'s output prefixed with the time it was
+printed (`$EPOCHREALTIME`). A stage lasts from its "Running stage" line to the next stage's
+(dvc runs stages one at a time); a skipped stage takes the seconds dvc spent deciding so.
+
+A family's time is what a fresh clone spends on `dvc repro` of the family's claims: the stages
+upstream of its claim tests, shared ones included (the scene classifiers count for both
+classifier dissection and feature visualization), so it is the cost of running that family alone.
+The stages no family's claim needs (calibration, the report) are listed apart. Budgets are the
+issues' own ("adds at most N minutes to the embedded `dvc repro` on 2 cores").
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import fnmatch
+import json
+import re
+import sys
+from pathlib import Path
+
+from benchmark.atomic import write_json
+from benchmark.errors import BenchmarkError
+
+RUNNING = re.compile(r"^\S+ (?:Running stage|Stage) '([^']+)'")
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    name: str
+    claims: tuple[str, ...]  # claim ids, fnmatch patterns
+    budget_min: float
+    source: str
+
+
+FAMILIES = (
+    Family("morcos M1/M2 + leavitt + scene GAN", ("morcos2018.selectivity-not-importance",
+           "morcos2018.generalizers-resist-ablation", "leavitt20*", "bau2020.tree-units-remove-trees",
+           "bau2020.door-units-context", "bau2020.window-unit-classifies"), 22, "issue 8: its 11 claims, with the leavitt claims added since"),
+    Family("morcos M3/M4", ("morcos2018.ensemble-robust-generalize", "morcos2018.ablation-tracks-overfitting",
+           "morcos2018.batchnorm-reduces-reliance", "morcos2018.dropout-protects-up-to-fraction"), 4, "issue 10"),
+    Family("classifier dissection", ("bau2020.detectors-emerge", "bau2020.deepest-layer-most-objects",
+           "bau2020.class-depends-on-few-units", "bau2020.interpretable-units-matter-to-many-classes",
+           "bau2020.attacks-act-through-important-units", "bau2017.*", "szegedy2013.*"), 7, "issue 11"),
+    Family("feature visualization", ("olah2017.*",), 4, "issue 12"),
+    Family("word information", ("guan2019.*",), 7, "issue 13"),
+)
+
+
+def parse_log(path: Path) -> tuple[dict[str, float], float]:
+    """(seconds per stage, seconds of the whole log) from a timestamped `dvc repro` log."""
+    if not path.is_file():
+        raise BenchmarkError(f"{path}: no such log (run `bash .ci/suite`, which writes it)")
+    events, first, last = [], None, None
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        stamp = line.split(" ", 1)[0]
+        try:
+            t = float(stamp.replace(",", "."))  # $EPOCHREALTIME follows the locale's decimal point
+        except ValueError:
+            raise BenchmarkError(f"{path}: line {n} does not start with a timestamp: {line[:60]!r}") from None
+        first = t if first is None else first
+        last = t
+        m = RUNNING.match(line)
+        if m and (not events or events[-1][1] != m.group(1)):
+            events.append((t, m.group(1)))
+    if not events:
+        raise BenchmarkError(f"{path}: no 'Running stage' line: is it a `dvc repro` log?")
+    seconds = {}
+    for (t, name), nxt in zip(events, [e[0] for e in events[1:]] + [last]):
+        seconds[name] = seconds.get(name, 0.0) + (nxt - t)
+    return seconds, last - first
+
+
+def upstream(root: Path) -> dict[str, set[str]]:
+    """Each claim test stage (`test_claim@<id>`) -> itself and every stage it depends on."""
+    import networkx as nx
+    from dvc.repo import Repo
+
+    def name(stage) -> str:  # a pipeline stage's own name (its `addressing` is relative to the cwd)
+        return getattr(stage, "name", None) or str(stage)
+
+    graph = Repo(str(root)).index.graph
+    out = {}
+    for stage in graph.nodes:
+        if name(stage).startswith("test_claim@"):
+            out[name(stage)] = {name(stage)} | {name(s) for s in nx.descendants(graph, stage)}
+    return out
+
+
+def family_times(seconds: dict[str, float], deps: dict[str, set[str]],
+                 families: tuple[Family, ...] = FAMILIES) -> list[dict]:
+    """One row per family (its claims' upstream stages' seconds summed), then the rest."""
+    rows, claimed = [], set()
+    for fam in families:
+        tests = sorted(t for t in deps if any(fnmatch.fnmatch(t.split("@", 1)[1], p) for p in fam.claims))
+        stages = set().union(*(deps[t] for t in tests)) if tests else set()
+        claimed |= stages
+        minutes = sum(seconds.get(s, 0.0) for s in stages) / 60
+        rows.append({"family": fam.name, "claims": len(tests), "minutes": round(minutes, 2),
+                     "budget_min": fam.budget_min, "within": minutes <= fam.budget_min, "source": fam.source,
+                     "stages": {s: round(seconds[s], 1) for s in sorted(stages) if s in seconds}})
+    rest = {s: v for s, v in seconds.items() if s not in claimed and s not in set().union(*deps.values())}
+    rows.append({"family": "no claim's (calibration, report, ...)", "claims": 0,
+                 "minutes": round(sum(rest.values()) / 60, 2), "budget_min": None, "within": None, "source": "",
+                 "stages": {s: round(v, 1) for s, v in sorted(rest.items())}})
+    return rows
+
+
+def render(rows: list[dict], total_s: float) -> str:
+    lines = ["| family | claims | minutes | budget | |", "|---|---|---|---|---|"]
+    for r in rows:
+        budget = "-" if r["budget_min"] is None else f"{r['budget_min']:g} ({r['source']})"
+        mark = "" if r["within"] is None else ("within" if r["within"] else "OVER")
+        lines.append(f"| {r['family']} | {r['claims']} | {r['minutes']:.1f} | {budget} | {mark} |")
+    lines.append(f"\nwhole `dvc repro`: {total_s / 60:.1f} min (shared stages count once here, in every family above)")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("log", type=Path)
+    ap.add_argument("--json", type=Path, help="also write the rows here")
+    ap.add_argument("--root", type=Path, default=Path("."), help="the repository whose dvc.yaml ran")
+    args = ap.parse_args(argv)
+    try:
+        seconds, total = parse_log(args.log)
+    except BenchmarkError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rows = family_times(seconds, upstream(args.root))
+    print(render(rows, total))
+    if args.json:
+        write_json(args.json, {"log": str(args.log), "total_s": round(total, 1), "families": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

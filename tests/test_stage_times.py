@@ -1,0 +1,64 @@
+"""benchmark.perf.stage_times: minutes per claim family from a timestamped `dvc repro` log."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.perf import stage_times
+from benchmark.perf.stage_times import FAMILIES, Family, family_times, parse_log
+from benchmark.paths import project_root
+
+
+def _log(tmp_path, lines):
+    p = tmp_path / "repro-times.log"
+    p.write_text("".join(f"{t} {text}\n" for t, text in lines))
+    return p
+
+
+def test_a_stage_lasts_until_the_next_one_starts(tmp_path):
+    log = _log(tmp_path, [
+        ("100.0", "Running stage 'train':"), ("100.5", "trained 3 networks"),
+        ("160,0", "Running stage 'probe':"),  # a locale with a decimal comma
+        ("190.0", "Stage 'test_claim@a.x' didn't change, skipping"),
+        ("191.0", "Running stage 'report':"), ("200.0", "done"),
+    ])
+    seconds, total = parse_log(log)
+    assert seconds == pytest.approx({"train": 60.0, "probe": 30.0, "test_claim@a.x": 1.0, "report": 9.0})
+    assert total == pytest.approx(100.0)
+
+
+def test_a_family_counts_every_stage_upstream_of_its_claims_once():
+    seconds = {"train": 120.0, "probe": 60.0, "test_claim@p.one": 6.0, "test_claim@p.two": 6.0,
+               "test_claim@q.one": 6.0, "calibrate": 30.0}
+    deps = {"test_claim@p.one": {"test_claim@p.one", "probe", "train"},
+            "test_claim@p.two": {"test_claim@p.two", "probe", "train"},
+            "test_claim@q.one": {"test_claim@q.one", "train"}}
+    rows = family_times(seconds, deps, (Family("p", ("p.*",), 4, "issue 1"), Family("q", ("q.one",), 2, "issue 2")))
+    by = {r["family"]: r for r in rows}
+    assert by["p"]["claims"] == 2 and by["p"]["minutes"] == pytest.approx(192 / 60, abs=0.01) and by["p"]["within"]
+    assert by["q"]["minutes"] == pytest.approx(126 / 60, abs=0.01) and not by["q"]["within"]
+    rest = rows[-1]
+    assert rest["stages"] == {"calibrate": 30.0}
+
+
+def test_a_log_without_timestamps_is_refused_with_its_line(tmp_path):
+    p = tmp_path / "plain.log"
+    p.write_text("Running stage 'train':\n")
+    with pytest.raises(BenchmarkError, match="line 1"):
+        parse_log(p)
+    with pytest.raises(BenchmarkError, match="no such log"):
+        parse_log(tmp_path / "missing.log")
+
+
+def test_every_claim_belongs_to_one_budgeted_family():
+    """A new claim must say which budget it spends: its id matches exactly one family."""
+    import fnmatch
+
+    from benchmark.claims.registry import load_claim
+
+    ids = [load_claim(p).id for p in sorted((project_root() / "claims").glob("*.yaml"))]
+    for cid in ids:
+        owners = [f.name for f in FAMILIES if any(fnmatch.fnmatch(cid, pat) for pat in f.claims)]
+        assert len(owners) == 1, f"{cid}: families {owners}"
+    assert stage_times.RUNNING.match("1.5 Running stage 'train@x':").group(1) == "train@x"

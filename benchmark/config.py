@@ -7,10 +7,10 @@ Each experiment section holds one block per scale; the active scale is `scale` a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from benchmark.errors import ParamsError
 from benchmark.paths import project_root
@@ -22,6 +22,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _distinct(v: list) -> list:
+    if len(set(v)) != len(v):
+        raise ValueError("values must be unique")
+    return v
+
+
+Distinct = AfterValidator(_distinct)
+"""`Annotated[list[...], Distinct]`: a list param whose repeats would train or test the same thing twice."""
+
+
 class MLPExperiment(_Strict):
     """A sweep of MLPs over label-corruption fractions x seeds."""
 
@@ -29,7 +39,7 @@ class MLPExperiment(_Strict):
     arch: Literal["mlp"] = "mlp"
     hidden: list[int] = Field(min_length=1)
     label_noise: list[float] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1)
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1)
     epochs: int = Field(ge=1)
     lr: float = Field(gt=0)
     batch_size: int = Field(ge=1)
@@ -45,13 +55,6 @@ class MLPExperiment(_Strict):
     def _fractions(cls, v):
         if any(not 0 <= f <= 1 for f in v):
             raise ValueError("label-noise fractions must lie in [0, 1]")
-        return v
-
-    @field_validator("seeds")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("seeds must be unique")
         return v
 
 
@@ -99,6 +102,11 @@ def seed_offset(params: dict) -> int:
     return int(params.get("seed_offset", 0))
 
 
+def offset_seeds(params: dict, seeds) -> list[int]:
+    """`seeds` shifted by seed_offset: what every family's seed list becomes in a stage."""
+    return [s + seed_offset(params) for s in seeds]
+
+
 def section(params: dict, dotted: str, model: type[BaseModel], scaled: bool = True) -> BaseModel:
     """Validate params[dotted][scale] (or params[dotted]) against `model`."""
     path = params.get("_path", "params.yaml")
@@ -139,16 +147,9 @@ class SweepExtension(_Strict):
     its sizing asks for. Seeds are disjoint from the sweep's (checked by the stage) and from the
     pilots named in the claim files."""
 
-    alphas: list[float] = Field(min_length=2)
+    alphas: Annotated[list[float], Distinct] = Field(min_length=2)
     seeds: dict[str, list[int]] = Field(description="dataset -> seeds (a fixed list)")
     stack_seeds: int = Field(default=1, ge=1)  # this many seeds (x every alpha) trained as one stack
-
-    @field_validator("alphas")
-    @classmethod
-    def _unique_alphas(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("values must be unique")
-        return v
 
     @field_validator("seeds")
     @classmethod
@@ -163,17 +164,10 @@ class SelectivitySweep(_Strict):
     """leavitt2021: networks trained with the class-selectivity regularizer at each alpha."""
 
     nets: list[SweepNet] = Field(min_length=1)
-    alphas: list[float] = Field(min_length=2)
-    seeds: list[int] = Field(min_length=1)
+    alphas: Annotated[list[float], Distinct] = Field(min_length=2)
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1)
     regularized_layers: list[int] | None = None  # None: every hidden layer, as in the paper
     stack_seeds: int = Field(default=1, ge=1)  # conv nets: this many seeds (x every alpha) trained as one stack
-
-    @field_validator("seeds", "alphas")
-    @classmethod
-    def _unique_values(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("values must be unique")
-        return v
 
 
 class LayerSelectivityProbe(_Strict):

@@ -16,7 +16,11 @@ the M3b statistic reads (the ablation probe is most of the course's cost).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from benchmark.config import Distinct
 
 
 class RelianceExperiment(BaseModel):
@@ -24,9 +28,9 @@ class RelianceExperiment(BaseModel):
 
     dataset: str
     hidden: list[int] = Field(min_length=1)
-    archs: list[str] = Field(default_factory=lambda: ["mlp"], min_length=1)
-    lrs: list[float] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1)
+    archs: Annotated[list[str], Distinct] = Field(default_factory=lambda: ["mlp"], min_length=1)
+    lrs: Annotated[list[float], Distinct] = Field(min_length=1)
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1)
     epochs: int = Field(ge=1)
     batch_size: int = Field(ge=2)
     train_subset: int | None = Field(default=None, ge=10)
@@ -36,13 +40,6 @@ class RelianceExperiment(BaseModel):
     # (M3b's windows; the test loss of every checkpoint is still recorded); None: keep all
     checkpoint_window: int | None = Field(default=None, ge=1)
     group_size: int = Field(default=1, ge=1)
-
-    @field_validator("seeds", "archs", "lrs")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("values must be unique")
-        return v
 
     @model_validator(mode="after")
     def _groups_do_not_mix(self):

@@ -86,6 +86,24 @@ def train_classifiers(cfg: ClassifierConfig, train: SceneClasses, n_classes: int
         _JOB.clear()
 
 
+def trained_records(cfg: ClassifierConfig, train: SceneClasses, test: SceneClasses, n_classes: int, seeds: list[int],
+                    workers: int) -> tuple[dict, dict, list[dict]]:
+    """Train one classifier per seed and describe each as the training stages publish it:
+    (state dicts, metadata, rows of seed, kind, train/test accuracy, final loss), by name."""
+    results = train_classifiers(cfg, train, n_classes, seeds, workers)
+    nets, meta, rows = {}, {}, []
+    arch = {"n_classes": n_classes, "channels": list(cfg.channels)}
+    for seed, (state, metrics) in zip(seeds, results):
+        model = build(arch)
+        model.load_state_dict(state)
+        model.eval()
+        nets[trained_name(seed)] = state
+        meta[trained_name(seed)] = {**arch, "seed": seed, "kind": "trained"}
+        rows.append({"seed": seed, "kind": "trained", "train_accuracy": accuracy(model, train.images, train.classes),
+                     "test_accuracy": accuracy(model, test.images, test.classes), "final_loss": metrics["final_loss"]})
+    return nets, meta, rows
+
+
 def _load(path: Path, kind: str) -> list[tuple[int, SceneClassifier]]:
     nets, meta = load_models(path)
     out = []

@@ -9,11 +9,11 @@ their files are named under `paper_data:`, and a missing folder is an error nami
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from benchmark.config import _Strict, section, seed_offset
+from benchmark.config import Distinct, _Strict, offset_seeds, section
 from benchmark.errors import ParamsError
 
 
@@ -23,15 +23,8 @@ class ClassifierParams(_Strict):
     epochs: int = Field(ge=1)
     lr: float = Field(gt=0)
     batch_size: int = Field(ge=2)
-    seeds: list[int] = Field(min_length=1, description="one trained classifier per seed, before seed_offset")
-    random_seeds: list[int] = Field(min_length=1, description="one random-init control per seed, before seed_offset")
-
-    @field_validator("seeds", "random_seeds")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("seeds must be unique")
-        return v
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one trained classifier per seed, before seed_offset")
+    random_seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one random-init control per seed, before seed_offset")
 
 
 class ClassifierPaper(_Strict):
@@ -44,18 +37,11 @@ class ClassifierPaper(_Strict):
     weight_decay: float = Field(ge=0)
     train_images: int | None = Field(default=None, ge=1, description="first N of the training list (null: all)")
     val_images: int | None = Field(default=None, ge=1, description="first N of the validation list (null: all)")
-    seeds: list[int] = Field(min_length=1, description="one trained VGG16 per seed, before seed_offset")
-    random_seeds: list[int] = Field(min_length=1, description="one random-init control per seed, before seed_offset")
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one trained VGG16 per seed, before seed_offset")
+    random_seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one random-init control per seed, before seed_offset")
     checkpoints: list[str] = Field(default_factory=list, description=(
         "user VGG16 weights (paths under paper_data.root), one replicate each, used instead of training "
         "when not empty; each gets the seed of its position in `seeds`"))
-
-    @field_validator("seeds", "random_seeds")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("seeds must be unique")
-        return v
 
 
 class BrodenParams(_Strict):
@@ -111,16 +97,9 @@ class ReplicateParams(_Strict):
     (rotation a = 0 -> 1) on the first `rotation_networks` (bau2020.class-depends-on-few-units and
     the O3 pair, version 2; their claim files give the sizing)."""
 
-    seeds: list[int] = Field(min_length=1, description="one extra classifier per seed, before seed_offset")
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one extra classifier per seed, before seed_offset")
     rotation_networks: int = Field(ge=1, description="O3 reads the first n of `seeds`")
     rotation_powers: list[float] = Field(min_length=2, description="a in Q^a on these networks; must include 0 and 1")
-
-    @field_validator("seeds")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("seeds must be unique")
-        return v
 
     @field_validator("rotation_powers")
     @classmethod
@@ -140,11 +119,11 @@ class DissectionEmbedded(_Strict):
 
 
 def classifier_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
-    return [s + seed_offset(params) for s in cfg.seeds]
+    return offset_seeds(params, cfg.seeds)
 
 
 def random_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
-    return [s + seed_offset(params) for s in cfg.random_seeds]
+    return offset_seeds(params, cfg.random_seeds)
 
 
 def load_replicate_params(params: dict) -> ReplicateParams | None:
@@ -153,7 +132,7 @@ def load_replicate_params(params: dict) -> ReplicateParams | None:
 
 
 def replicate_seeds(params: dict, r: ReplicateParams) -> list[int]:
-    return [s + seed_offset(params) for s in r.seeds]
+    return offset_seeds(params, r.seeds)
 
 
 def _paper_error(params: dict, block: str, field: str, what: str) -> ParamsError:

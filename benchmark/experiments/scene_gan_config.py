@@ -7,11 +7,11 @@ nothing is trained at paper scale.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from benchmark.config import _Strict, section, seed_offset
+from benchmark.config import Distinct, _Strict, offset_seeds, section, seed_offset
 from benchmark.errors import ParamsError
 
 
@@ -29,14 +29,7 @@ class GanParams(_Strict):
     iterations: int = Field(ge=1)
     batch_size: int = Field(ge=2)
     lr: float = Field(gt=0)
-    seeds: list[int] = Field(min_length=1, description="one generator per seed (before seed_offset)")
-
-    @field_validator("seeds")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("seeds must be unique")
-        return v
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one generator per seed (before seed_offset)")
 
 
 class ProbeParams(_Strict):
@@ -72,7 +65,7 @@ class GanDissectionPaper(_Strict):
 
 def generator_seeds(params: dict, cfg: "GanDissectionEmbedded") -> list[int]:
     """The seeds the generators train with: params' seeds shifted by the top-level seed_offset."""
-    return [s + seed_offset(params) for s in cfg.gan.seeds]
+    return offset_seeds(params, cfg.gan.seeds)
 
 
 def latent_seed(params: dict, probe: ProbeParams) -> int:

@@ -8,11 +8,11 @@ reads it.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from benchmark.config import _Strict, section, seed_offset
+from benchmark.config import Distinct, _Strict, offset_seeds, section
 from benchmark.errors import ParamsError
 
 MODEL_NAMES = Literal["transformer_pretrained", "transformer_scratch", "lstm", "cnn"]
@@ -40,17 +40,10 @@ class ProbeParams(_Strict):
 
 class WordInformationEmbedded(_Strict):
     dataset: Literal["sentiment"]
-    models: list[MODEL_NAMES] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1, description="one network per model and seed (before seed_offset)")
+    models: Annotated[list[MODEL_NAMES], Distinct] = Field(min_length=1)
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one network per model and seed (before seed_offset)")
     train: TrainParams
     probe: ProbeParams
-
-    @field_validator("seeds", "models")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("values must be unique")
-        return v
 
 
 class RelevanceBand(_Strict):
@@ -84,22 +77,15 @@ class PaperTrainParams(_Strict):
 
 class WordInformationPaper(_Strict):
     dataset: Literal["sst2"]
-    models: list[Literal["transformer_pretrained", "lstm", "cnn"]] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1, description="one network per model and seed (before seed_offset)")
-    bert_dirs: list[str] = Field(default_factory=list, description=(
+    models: Annotated[list[Literal["transformer_pretrained", "lstm", "cnn"]], Distinct] = Field(min_length=1)
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one network per model and seed (before seed_offset)")
+    bert_dirs: Annotated[list[str], Distinct] = Field(default_factory=list, description=(
         "fine-tuned HuggingFace directories used as the BERT replicates (relative: under paper_data.root) "
         "instead of fine-tuning paper_data.bert once per seed"))
     relevance: RelevanceBand
     finetune: FinetuneParams
     train: PaperTrainParams
     probe: ProbeParams
-
-    @field_validator("seeds", "models", "bert_dirs")
-    @classmethod
-    def _unique(cls, v):
-        if len(set(v)) != len(v):
-            raise ValueError("values must be unique")
-        return v
 
 
 def load_word_params(params: dict) -> WordInformationEmbedded:
@@ -115,4 +101,4 @@ def load_word_paper_params(params: dict) -> WordInformationPaper:
 
 
 def network_seeds(params: dict, cfg: WordInformationEmbedded | WordInformationPaper) -> list[int]:
-    return [s + seed_offset(params) for s in cfg.seeds]
+    return offset_seeds(params, cfg.seeds)

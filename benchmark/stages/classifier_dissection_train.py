@@ -23,10 +23,9 @@ from benchmark.data import scene_classes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.errors import ParamsError
-from benchmark.experiments.scene_classifier import ClassifierConfig, accuracy, train_classifiers, trained_name
+from benchmark.experiments.scene_classifier import ClassifierConfig, trained_records
 from benchmark.experiments.scene_classifier_config import (classifier_seeds, load_classifier_params,
                                                            load_replicate_params, replicate_seeds)
-from benchmark.models.scene_classifier import build
 from benchmark.stages.common import cli, publish_training
 
 EXPERIMENT = "classifier_dissection"
@@ -71,17 +70,7 @@ def main(argv=None) -> int:
     k = len(scene_classes.CLASSES)
     cc = ClassifierConfig(tuple(cfg.channels), cfg.epochs, cfg.lr, cfg.batch_size)
     t0 = time.perf_counter()
-    results = train_classifiers(cc, train, k, seeds, params.get("workers", 1))
-    nets, meta, rows = {}, {}, []
-    arch = {"n_classes": k, "channels": list(cc.channels)}
-    for seed, (state, metrics) in zip(seeds, results):
-        model = build(arch)
-        model.load_state_dict(state)
-        model.eval()
-        nets[trained_name(seed)] = state
-        meta[trained_name(seed)] = {**arch, "seed": seed, "kind": "trained"}
-        rows.append({"seed": seed, "kind": "trained", "train_accuracy": accuracy(model, train.images, train.classes),
-                     "test_accuracy": accuracy(model, test.images, test.classes), "final_loss": metrics["final_loss"]})
+    nets, meta, rows = trained_records(cc, train, test, k, seeds, params.get("workers", 1))
     publish_training(EXPERIMENT, nets, meta, rows, ("seed", "kind"), params,
                      {**cfg.model_dump(), **rep.model_dump(), "seed_offset": seed_offset(params)})
     acc = [r["test_accuracy"] for r in rows]

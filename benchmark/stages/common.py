@@ -28,6 +28,17 @@ def cli(fn: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], i
     return wrapper
 
 
+def experiment_args(doc: str, argv) -> tuple[str, dict]:
+    """The `<experiment>` argument of a training stage that trains one params section, and the params."""
+    import argparse
+
+    from benchmark.config import load_params
+
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("experiment")
+    return ap.parse_args(argv).experiment, load_params()
+
+
 def publish_training(experiment: str, nets: dict, meta: dict, rows: list[dict], conditions: tuple[str, ...],
                      params: dict, config: dict) -> None:
     """What every training stage leaves behind: the models (one safetensors file), the training

@@ -22,7 +22,7 @@ import time
 import pandas as pd
 import torch
 
-from benchmark.config import load_params, section, seed_offset
+from benchmark.config import load_params, offset_seeds, section, seed_offset
 from benchmark.data.registry import load_dataset
 from benchmark.devices import max_epochs
 from benchmark.errors import ParamsError
@@ -41,7 +41,7 @@ def plan(params: dict, experiment: str):
     if exp.train_subset and exp.train_subset > len(split.y_train):  # e.g. the paper block on fixture files
         raise ParamsError(params.get("_path", "params.yaml"), f"experiments.{experiment}.train_subset",
                           f"{exp.train_subset} exceeds the {len(split.y_train)} training examples of {exp.dataset}")
-    seeds = [s + seed_offset(params) for s in exp.seeds]
+    seeds = offset_seeds(params, exp.seeds)
     items, conds = [], []
     checkpoints = exp.checkpoints()
     cap = max_epochs(exp.epochs)  # paper_max_epochs: a capped smoke run still leaves its last epoch to probe

@@ -18,9 +18,8 @@ from benchmark.data import scene_classes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.experiments.scene_classifier import (ClassifierConfig, accuracy, random_classifier, random_name,
-                                                    train_classifiers, trained_name)
+                                                    trained_records)
 from benchmark.experiments.scene_classifier_config import classifier_seeds, load_classifier_params, random_seeds
-from benchmark.models.scene_classifier import build
 from benchmark.stages.common import cli, publish_training
 
 EXPERIMENT = "scene_classifier"
@@ -42,17 +41,8 @@ def main(argv=None) -> int:
     cc = ClassifierConfig(tuple(cfg.channels), cfg.epochs, cfg.lr, cfg.batch_size)
     seeds = classifier_seeds(params, cfg)
     t0 = time.perf_counter()
-    results = train_classifiers(cc, train, k, seeds, params.get("workers", 1))
-    nets, meta, rows = {}, {}, []
+    nets, meta, rows = trained_records(cc, train, test, k, seeds, params.get("workers", 1))
     arch = {"n_classes": k, "channels": list(cc.channels)}
-    for seed, (state, metrics) in zip(seeds, results):
-        model = build(arch)
-        model.load_state_dict(state)
-        model.eval()
-        nets[trained_name(seed)] = state
-        meta[trained_name(seed)] = {**arch, "seed": seed, "kind": "trained"}
-        rows.append({"seed": seed, "kind": "trained", "train_accuracy": accuracy(model, train.images, train.classes),
-                     "test_accuracy": accuracy(model, test.images, test.classes), "final_loss": metrics["final_loss"]})
     for seed in random_seeds(params, cfg):
         model = random_classifier(cc, k, seed)
         nets[random_name(seed)] = model.state_dict()

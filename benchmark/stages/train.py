@@ -11,28 +11,24 @@ holds networks that fit after similar numbers of epochs. Every seed is shifted b
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import pandas as pd
 import torch
 
-from benchmark.config import MLPExperiment, load_params, section, seed_offset
+from benchmark.config import MLPExperiment, section, seed_offset
 from benchmark.data.registry import load_dataset
 from benchmark.experiments.ensemble import Job, train_many
 from benchmark.experiments.store import network_name
 from benchmark.experiments.train import TrainConfig
-from benchmark.stages.common import cli, publish_training
+from benchmark.stages.common import cli, experiment_args, publish_training
 
 
 @cli
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("experiment")
-    args = ap.parse_args(argv)
-    params = load_params()
-    exp: MLPExperiment = section(params, f"experiments.{args.experiment}", MLPExperiment)
+    experiment, params = experiment_args(__doc__, argv)
+    exp: MLPExperiment = section(params, f"experiments.{experiment}", MLPExperiment)
     split = load_dataset(exp.dataset, params)
     cfg = TrainConfig(arch=exp.arch, hidden=tuple(exp.hidden), epochs=exp.epochs, lr=exp.lr,
                       batch_size=exp.batch_size, weight_decay=exp.weight_decay,
@@ -41,7 +37,7 @@ def main(argv=None) -> int:
     grid = [(seed + offset, noise) for noise in exp.label_noise for seed in exp.seeds]
     t0 = time.perf_counter()
     results = train_many(cfg, split, [Job(seed, noise) for seed, noise in grid], exp.group_size,
-                         params.get("workers", 1), desc=f"train {args.experiment}")
+                         params.get("workers", 1), desc=f"train {experiment}")
     elapsed = time.perf_counter() - t0
 
     nets, meta, rows = {}, {}, []
@@ -54,8 +50,8 @@ def main(argv=None) -> int:
                       "n_classes": split.n_classes, "seed": seed, "label_noise": noise,
                       "dataset": exp.dataset, "train_subset": exp.train_subset}
         rows.append({"seed": seed, "label_noise": noise, **metrics})
-    publish_training(args.experiment, nets, meta, rows, ("seed", "label_noise"), params, exp.model_dump())
-    print(f"trained {len(grid)} networks for {args.experiment} in {elapsed:.1f} s "
+    publish_training(experiment, nets, meta, rows, ("seed", "label_noise"), params, exp.model_dump())
+    print(f"trained {len(grid)} networks for {experiment} in {elapsed:.1f} s "
           f"(groups of {exp.group_size}, seed offset {offset}) "
           f"(mean test acc {pd.DataFrame(rows)['test_acc'].mean():.3f})")
     return 0

@@ -7,13 +7,13 @@ Probes read the saved models; nothing downstream retrains.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
+from typing import Callable
 
 import numpy as np
 
-from benchmark.config import SelectivitySweep, load_params, section, seed_offset
+from benchmark.config import SelectivitySweep, section, seed_offset
 from benchmark.data.registry import load_dataset
 from benchmark.experiments.regularizers import SelectivityRegularizer
 from benchmark.errors import ParamsError
@@ -21,7 +21,7 @@ from benchmark.experiments.stacked import Member, train_stacked
 from benchmark.experiments.train import TrainConfig, train_network
 from benchmark.models.mlp import build
 from benchmark.parallel import map_ordered
-from benchmark.stages.common import cli, publish_training
+from benchmark.stages.common import cli, experiment_args, publish_training
 
 _JOB: dict = {}
 
@@ -57,31 +57,26 @@ def _stackable(sweep: SelectivitySweep) -> bool:
     return sweep.regularized_layers is None and all(n.arch in ("conv1d", "conv2d") for n in sweep.nets)
 
 
-def run_sweep(sweep: SelectivitySweep, params: dict, workers: int, seed_offset: int = 0) -> tuple[dict, dict, list[dict]]:
-    """Train every network (seeds shifted by `seed_offset`, the params' second draw); return
-    (states, metadata, training rows), in a fixed order."""
-    splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets}
-    for k, net in enumerate(sweep.nets):  # an unknown architecture is a params error, before any training
-        shape = tuple(splits[net.dataset].x_train.shape[1:])
-        try:
-            build(net.arch, int(np.prod(shape)), splits[net.dataset].n_classes, list(net.hidden), in_shape=shape)
-        except ValueError as exc:
-            raise ParamsError(params.get("_path", "params.yaml"), f"nets.{k}.arch", str(exc)) from None
-    _JOB.update(sweep=sweep, splits=splits)
-    seeds = [s + seed_offset for s in sweep.seeds]
-    grid = [(k, alpha, seed) for k in range(len(sweep.nets)) for alpha in sweep.alphas for seed in seeds]
-    if _stackable(sweep):
-        # one job per net and run of `stack_seeds` consecutive seeds (a fixed function of the seed
-        # list, never of the worker count): all their alphas trained as one stack
-        chunks = [tuple(seeds[i:i + sweep.stack_seeds]) for i in range(0, len(seeds), sweep.stack_seeds)]
-        jobs = [(k, chunk) for k in range(len(sweep.nets)) for chunk in chunks]
-        done: dict[tuple[int, float, int], tuple[dict, dict]] = {}
-        for (k, chunk), stack in zip(jobs, map_ordered(train_stack, jobs, workers, desc="train sweep")):
-            members = [(seed, float(a)) for seed in chunk for a in sweep.alphas]
-            done.update({(k, a, seed): res for (seed, a), res in zip(members, stack)})
-        results = [done[(k, float(alpha), seed)] for k, alpha, seed in grid]
-    else:
-        results = map_ordered(train_one, grid, workers, desc="train sweep")
+def train_grid(sweep: SelectivitySweep, splits: dict, seeds_of: dict[int, list[int]], alphas: list, stack_seeds: int,
+               workers: int, desc: str) -> tuple[list[tuple[int, float, int]], list[tuple[dict, dict]]]:
+    """Train net k at every alpha for every seed in `seeds_of[k]`; return the grid (net, alpha,
+    seed; in that nesting order) and (state, metrics) per grid point. Stackable nets train as one
+    stack per net and run of `stack_seeds` consecutive seeds, all alphas together (a fixed function
+    of the seed list, never of the worker count)."""
+    _JOB.update(sweep=sweep.model_copy(update={"alphas": list(alphas)}), splits=splits)
+    grid = [(k, alpha, seed) for k in seeds_of for alpha in alphas for seed in seeds_of[k]]
+    if not _stackable(sweep):
+        return grid, map_ordered(train_one, grid, workers, desc=desc)
+    jobs = [(k, tuple(seeds[i:i + stack_seeds])) for k, seeds in seeds_of.items() for i in range(0, len(seeds), stack_seeds)]
+    done: dict[tuple[int, float, int], tuple[dict, dict]] = {}
+    for (k, chunk), stack in zip(jobs, map_ordered(train_stack, jobs, workers, desc=desc)):
+        members = [(seed, float(a)) for seed in chunk for a in alphas]
+        done.update({(k, a, seed): res for (seed, a), res in zip(members, stack)})
+    return grid, [done[(k, float(alpha), seed)] for k, alpha, seed in grid]
+
+
+def describe(sweep: SelectivitySweep, splits: dict, grid: list, results: list) -> tuple[dict, dict, list[dict]]:
+    """(states, metadata, training rows) by network name, in grid order."""
     nets, meta, rows = {}, {}, []
     for (k, alpha, seed), (state, metrics) in zip(grid, results):
         net, split = sweep.nets[k], splits[sweep.nets[k].dataset]
@@ -94,19 +89,37 @@ def run_sweep(sweep: SelectivitySweep, params: dict, workers: int, seed_offset: 
     return nets, meta, rows
 
 
-@cli
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("experiment")
-    args = ap.parse_args(argv)
-    params = load_params()
-    sweep: SelectivitySweep = section(params, f"experiments.{args.experiment}", SelectivitySweep)
+def run_sweep(sweep: SelectivitySweep, params: dict, workers: int, seed_offset: int = 0) -> tuple[dict, dict, list[dict]]:
+    """Train every network (seeds shifted by `seed_offset`, the params' second draw); return
+    (states, metadata, training rows), in a fixed order."""
+    splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets}
+    for k, net in enumerate(sweep.nets):  # an unknown architecture is a params error, before any training
+        shape = tuple(splits[net.dataset].x_train.shape[1:])
+        try:
+            build(net.arch, int(np.prod(shape)), splits[net.dataset].n_classes, list(net.hidden), in_shape=shape)
+        except ValueError as exc:
+            raise ParamsError(params.get("_path", "params.yaml"), f"nets.{k}.arch", str(exc)) from None
+    seeds = [s + seed_offset for s in sweep.seeds]
+    grid, results = train_grid(sweep, splits, {k: seeds for k in range(len(sweep.nets))}, list(sweep.alphas),
+                               sweep.stack_seeds, workers, "train sweep")
+    return describe(sweep, splits, grid, results)
+
+
+def train_and_publish(name: str, train: Callable[[], tuple[dict, dict, list[dict]]], params: dict) -> None:
+    """Run `train` (-> states, metadata, rows) and publish its networks as experiment `name`."""
     t0 = time.perf_counter()
-    nets, meta, rows = run_sweep(sweep, params, params.get("workers", 1), seed_offset(params))
+    nets, meta, rows = train()
     elapsed = time.perf_counter() - t0
     # the sweep's config is large (every net and alpha): log only the conditions per network
-    publish_training(args.experiment, nets, meta, rows, ("seed", "alpha", "dataset", "arch"), params, {})
-    print(f"trained {len(rows)} networks for {args.experiment} in {elapsed:.1f} s")
+    publish_training(name, nets, meta, rows, ("seed", "alpha", "dataset", "arch"), params, {})
+    print(f"trained {len(rows)} networks for {name} in {elapsed:.1f} s")
+
+
+@cli
+def main(argv=None) -> int:
+    experiment, params = experiment_args(__doc__, argv)
+    sweep: SelectivitySweep = section(params, f"experiments.{experiment}", SelectivitySweep)
+    train_and_publish(experiment, lambda: run_sweep(sweep, params, params.get("workers", 1), seed_offset(params)), params)
     return 0
 
 

@@ -15,17 +15,14 @@ untouched.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 
-from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExtension, load_params, section, seed_offset
+from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExtension, section, seed_offset
 from benchmark.data.registry import load_dataset
 from benchmark.errors import ParamsError
-from benchmark.parallel import map_ordered
 from benchmark.probes.robustness import layer_selectivity
 from benchmark.stages import train_sweep
-from benchmark.stages.common import cli
+from benchmark.stages.common import cli, experiment_args
 
 
 def check_extension(sweep: SelectivitySweep, ext: SweepExtension, path: str, field: str) -> None:
@@ -48,31 +45,13 @@ def run_extension(sweep: SelectivitySweep, ext: SweepExtension, params: dict, wo
     fixed order: net, then alpha, then seed. Stacks are runs of `stack_seeds` consecutive seeds of
     one dataset (a fixed function of the params, never of the worker count)."""
     splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets if n.dataset in ext.seeds}
-    train_sweep._JOB.update(sweep=sweep.model_copy(update={"alphas": list(ext.alphas)}), splits=splits)
-    nets_k = [k for k, n in enumerate(sweep.nets) if n.dataset in ext.seeds]
-    seeds_of = {k: [s + seed_offset for s in ext.seeds[sweep.nets[k].dataset]] for k in nets_k}
-    grid = [(k, float(a), s) for k in nets_k for a in ext.alphas for s in seeds_of[k]]
-    if train_sweep._stackable(sweep):
-        jobs = [(k, tuple(seeds_of[k][i:i + ext.stack_seeds])) for k in nets_k
-                for i in range(0, len(seeds_of[k]), ext.stack_seeds)]
-        done = {}
-        for (k, chunk), stack in zip(jobs, map_ordered(train_sweep.train_stack, jobs, workers, desc="train extension")):
-            members = [(s, float(a)) for s in chunk for a in ext.alphas]
-            done.update({(k, a, s): res for (s, a), res in zip(members, stack)})
-        results = [done[item] for item in grid]
-    else:
-        results = map_ordered(train_sweep.train_one, grid, workers, desc="train extension")
-    nets, meta, rows = {}, {}, []
+    seeds_of = {k: [s + seed_offset for s in ext.seeds[n.dataset]] for k, n in enumerate(sweep.nets) if n.dataset in ext.seeds}
+    grid, results = train_sweep.train_grid(sweep, splits, seeds_of, [float(a) for a in ext.alphas], ext.stack_seeds,
+                                           workers, "train extension")
+    nets, meta, rows = train_sweep.describe(sweep, splits, grid, results)
     probe_cfg = LayerSelectivityProbe(split="test")
-    for (k, alpha, seed), (state, metrics) in zip(grid, results):
-        net, split = sweep.nets[k], splits[sweep.nets[k].dataset]
-        name = train_sweep.sweep_network_name(net.dataset, net.arch, alpha, seed)
-        nets[name] = state
-        meta[name] = {"arch": net.arch, "hidden": net.hidden, "d_in": int(split.x_train[0].size),
-                      "in_shape": list(split.x_train.shape[1:]), "n_classes": split.n_classes, "seed": seed,
-                      "alpha": alpha, "dataset": net.dataset, "label_noise": 0.0}
-        sel = network_selectivity(state, meta[name], split, probe_cfg)
-        rows.append({"seed": seed, "alpha": alpha, "dataset": net.dataset, "arch": net.arch, **metrics, **sel})
+    for name, row in zip(nets, rows):
+        row.update(network_selectivity(nets[name], meta[name], splits[row["dataset"]], probe_cfg))
     return nets, meta, rows
 
 
@@ -89,21 +68,14 @@ def network_selectivity(state: dict, meta: dict, split, cfg: LayerSelectivityPro
 
 @cli
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("experiment")
-    args = ap.parse_args(argv)
-    params = load_params()
-    sweep: SelectivitySweep = section(params, f"experiments.{args.experiment}", SelectivitySweep)
-    field = f"experiments.{args.experiment}_extension"
+    experiment, params = experiment_args(__doc__, argv)
+    sweep: SelectivitySweep = section(params, f"experiments.{experiment}", SelectivitySweep)
+    field = f"experiments.{experiment}_extension"
     ext: SweepExtension = section(params, field, SweepExtension)
     check_extension(sweep, ext, params.get("_path", "params.yaml"), f"{field}.{params['scale']}")
-    t0 = time.perf_counter()
-    nets, meta, rows = run_extension(sweep, ext, params, params.get("workers", 1), seed_offset(params))
-    elapsed = time.perf_counter() - t0
-    from benchmark.stages.common import publish_training
-
-    publish_training(f"{args.experiment}_extension", nets, meta, rows, ("seed", "alpha", "dataset", "arch"), params, {})
-    print(f"trained {len(rows)} networks for {args.experiment}_extension in {elapsed:.1f} s")
+    train_sweep.train_and_publish(
+        f"{experiment}_extension",
+        lambda: run_extension(sweep, ext, params, params.get("workers", 1), seed_offset(params)), params)
     return 0
 
 

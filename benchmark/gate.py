@@ -106,12 +106,9 @@ def check_claim(cid: str, b: dict[str, Any], c: dict[str, Any], only_regressions
         (fails if verdict_fails else warns).append(f"verdict {b['verdict']} -> {c['verdict']}")
 
     n, n_base = _num(c, "n"), _num(b, "n")
-    # a claim that must hold in every stratum reports its deciding stratum's n; when the strata were
-    # designed with different n (L2: 16 digits seeds, 161 mnist1d), the design counts the largest
-    strata_n = [_num(s, "n") for s in c.get("strata") or [] if _num(s, "n") is not None]
-    if n is not None and strata_n and len(set(strata_n)) > 1:
-        n = max(strata_n)
     design = _num(c, "replicates_design") or _num(b, "replicates_design")
+    # a design sized per stratum (claim file scales.<scale>.strata) is checked stratum by stratum
+    by_stratum = c.get("replicates_design_strata") or b.get("replicates_design_strata")
     # replicates a declared `on_fail: drop` precondition left out were produced as designed: they
     # count towards the design (the precondition itself reports them); n = 0 still fails
     dropped = _num(c, "replicates_dropped") or 0
@@ -119,6 +116,14 @@ def check_claim(cid: str, b: dict[str, Any], c: dict[str, Any], only_regressions
         unknown.append("n")
     elif n == 0 or math.isnan(n):
         fails.append("the verdict rests on no replicates (n = 0)")
+    elif by_stratum:
+        have = {s.get("name"): _num(s, "n") for s in c.get("strata") or []}
+        for name, want in sorted(by_stratum.items()):
+            got = have.get(name)
+            if got is None or math.isnan(got):
+                fails.append(f"stratum {name!r} is absent (the design has {want:g} replicates in it)")
+            elif got + dropped < want:
+                fails.append(f"stratum {name!r}: {got:g} replicates < {want:g} in the claim's design")
     elif design is not None and n + dropped < design:
         fails.append(f"{n:g} replicates{f' (+ {dropped:g} left out by a precondition)' if dropped else ''} "
                      f"< {design:g} in the claim's design")

@@ -195,3 +195,26 @@ def test_random_ids_validate_or_fail_cleanly(text):
         assert spec.id.startswith("morcos2018.")
     except Exception as exc:  # a pydantic ValidationError, never anything else
         assert type(exc).__name__ == "ValidationError"
+
+
+def test_replicates_per_stratum_must_fit_the_test_and_the_design(tmp_path):
+    """`scales.<scale>.strata` needs a stratified test, every stratum at least min_replicates, and
+    `replicates` equal to one stratum's count (the one the design is sized on)."""
+    from benchmark.claims.registry import load_claim as load
+
+    L2 = load(REPO / "claims" / "leavitt2021-increasing-selectivity-hurts.yaml")
+    assert L2.scales["embedded"].strata == {"digits": 16, "mnist1d": 161}
+    data = _mutate()
+    data["test"]["params"].pop("strata", None)
+    data["scales"]["embedded"]["strata"] = {"a": 10, "b": 20}
+    with pytest.raises(ClaimFileError, match="the test has no strata"):
+        load_claim(_write(tmp_path, data))
+    data["test"]["params"]["strata"] = next(iter(data["evidence"]["columns"]))
+    data["scales"]["embedded"]["replicates"] = 20
+    assert load_claim(_write(tmp_path, data)).scales["embedded"].strata == {"a": 10, "b": 20}
+    data["scales"]["embedded"]["replicates"] = 15
+    with pytest.raises(ClaimFileError, match="must be one stratum's count"):
+        load_claim(_write(tmp_path, data))
+    data["scales"]["embedded"]["strata"] = {"a": 1, "b": 15}
+    with pytest.raises(ClaimFileError, match="min_replicates"):
+        load_claim(_write(tmp_path, data))

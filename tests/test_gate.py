@@ -99,14 +99,21 @@ def test_replicates_left_out_by_a_drop_precondition_count_towards_the_design(tmp
     assert rc == 1 and "(+ 1 left out by a precondition) < 12" in capsys.readouterr().out
 
 
-def test_strata_designed_with_different_n_count_their_largest(tmp_path, capsys):
+def test_a_design_sized_per_stratum_is_checked_stratum_by_stratum(tmp_path, capsys):
     """L2 v3 decides on its weakest stratum (16 digits seeds) but was designed with 161 mnist1d
-    seeds: the design counts the largest stratum, and losing one of its networks still fails."""
-    strata = lambda big: [{"name": "dataset digits", "n": 3}, {"name": "dataset mnist1d", "n": big}]  # noqa: E731
-    rc, _ = _gate(tmp_path, _entry(), _entry(n=3, strata=strata(12)))
+    seeds (claim file scales.embedded.strata): each stratum is checked against its own count, so
+    losing one network in either stratum fails, and so does a stratum that vanished."""
+    design = {"dataset digits": 3, "dataset mnist1d": 12}
+    strata = lambda small, big: [{"name": "dataset digits", "n": small}, {"name": "dataset mnist1d", "n": big}]  # noqa: E731
+    entry = lambda **kw: _entry(n=3, replicates_design=12, replicates_design_strata=design, **kw)  # noqa: E731
+    rc, _ = _gate(tmp_path, entry(strata=strata(3, 12)), entry(strata=strata(3, 12)))
     assert rc == 0
-    rc, _ = _gate(tmp_path, _entry(), _entry(n=3, strata=strata(11)))
-    assert rc == 1 and "11 replicates < 12 in the claim's design" in capsys.readouterr().out
+    rc, _ = _gate(tmp_path, entry(strata=strata(3, 12)), entry(strata=strata(3, 11)))
+    assert rc == 1 and "stratum 'dataset mnist1d': 11 replicates < 12" in capsys.readouterr().out
+    rc, _ = _gate(tmp_path, entry(strata=strata(3, 12)), entry(strata=strata(2, 12)))
+    assert rc == 1 and "stratum 'dataset digits': 2 replicates < 3" in capsys.readouterr().out
+    rc, _ = _gate(tmp_path, entry(strata=strata(3, 12)), entry(strata=strata(3, 12)[:1]))
+    assert rc == 1 and "stratum 'dataset mnist1d' is absent" in capsys.readouterr().out
 
 
 def test_design_unknown_falls_back_to_the_baseline_n(tmp_path, capsys):

@@ -158,7 +158,12 @@ class Pilot(Frozen):
 
 class ScaleSetting(Frozen):
     replicates: int = Field(ge=1, description="the n the test reports when the pipeline runs as designed "
-                                              "(networks or generators; the weakest stratum's n with strata)")
+                                              "(networks or generators; with strata, the n of the stratum the "
+                                              "design is sized on)")
+    strata: dict[str, int] | None = Field(
+        default=None, description="replicates per stratum, by the value of test.params.strata, when the "
+                                  "design sizes its strata apart (leavitt2021 L2: mnist1d 161, digits 16); the "
+                                  "gate then checks every stratum's n against its own")
     why: str = Field(min_length=1)
     pilot: Pilot | None = None
     undecidable: str | None = Field(
@@ -243,4 +248,15 @@ class ClaimSpec(Frozen):
             raise ValueError(f"precondition columns {undeclared} are not declared in evidence.columns")
         if len({p.name for p in self.preconditions}) != len(self.preconditions):
             raise ValueError("precondition names must be unique")
+        for scale, setting in self.scales.items():
+            if setting.strata is None:
+                continue
+            if not self.test.params.get("strata"):
+                raise ValueError(f"scales.{scale}.strata: the test has no strata (test.params.strata)")
+            if not setting.strata or any(n < self.test.min_replicates for n in setting.strata.values()):
+                raise ValueError(f"scales.{scale}.strata: every stratum needs at least min_replicates "
+                                 f"({self.test.min_replicates}) replicates")
+            if setting.replicates not in setting.strata.values():
+                raise ValueError(f"scales.{scale}.replicates ({setting.replicates}) must be one stratum's count "
+                                 f"(the one the design is sized on), not {setting.strata}")
         return self

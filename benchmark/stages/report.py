@@ -31,6 +31,16 @@ from benchmark.tracking import ledger
 from benchmark.tracking.provenance import git_state, package_versions
 
 
+
+def strata_design(spec, scale: str) -> dict[str, int] | None:
+    """The claim's replicates per stratum at `scale`, keyed as the test names its strata
+    ("<strata column> <value>"), or None when the design counts one n."""
+    setting = spec.scales.get(scale)
+    if setting is None or setting.strata is None:
+        return None
+    col = spec.test.params["strata"]
+    return {f"{col} {value}": n for value, n in setting.strata.items()}
+
 def build_report(scale: str, sections: list[tuple[str, Path]], verdict_files: dict[str, Path] | None = None,
                  claims: dict | None = None) -> dict:
     """The report as data. `verdict_files` (claim id -> verdict JSON) defaults to every claim's
@@ -59,6 +69,7 @@ def build_report(scale: str, sections: list[tuple[str, Path]], verdict_files: di
             "replicates_dropped": len({r for pre in res.get("preconditions", []) if pre.get("on_fail") == "drop"
                                        for r in pre.get("failing", [])}),
             "replicates_design": claims[cid][1].scales[scale].replicates if scale in claims[cid][1].scales else None,
+            "replicates_design_strata": strata_design(claims[cid][1], scale),
             "design_power": design.power if design else None,
             "replicates_required": claims[cid][1].test.min_replicates,
             "design_half_width": design.half_width if design else None,

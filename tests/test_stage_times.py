@@ -36,8 +36,11 @@ def test_a_family_counts_every_stage_upstream_of_its_claims_once():
             "test_claim@q.one": {"test_claim@q.one", "train"}}
     rows = family_times(seconds, deps, (Family("p", ("p.*",), 4, "issue 1"), Family("q", ("q.one",), 2, "issue 2")))
     by = {r["family"]: r for r in rows}
-    assert by["p"]["claims"] == 2 and by["p"]["minutes"] == pytest.approx(192 / 60, abs=0.01) and by["p"]["within"]
-    assert by["q"]["minutes"] == pytest.approx(126 / 60, abs=0.01) and not by["q"]["within"]
+    assert by["p"]["claims"] == 2 and by["p"]["minutes"] == pytest.approx(192 / 60, abs=0.01)
+    assert by["p"]["own_minutes"] == pytest.approx(72 / 60, abs=0.01) and by["p"]["within"] == "yes"
+    # q alone (train + its test) is over 2 minutes; what it adds to p (its test) is not
+    assert by["q"]["minutes"] == pytest.approx(126 / 60, abs=0.01) and by["q"]["own_minutes"] == pytest.approx(0.1)
+    assert by["q"]["within"] == "own stages only" and by["q"]["shared"] == ["train"]
     rest = rows[-1]
     assert rest["stages"] == {"calibrate": 30.0}
 

@@ -141,6 +141,8 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                 f"- Design: {e.get('replicates_design', '?')} replicates, power {fmt(e.get('design_power'), 3)}, "
                 f"half-width {fmt(e.get('design_half_width'), 3)} (target {fmt(e.get('design_precision'), 3)}, working scale); "
                 f"observed sensitivity {fmt(e['power'], 3)}."
+                + (" Replicates per stratum: " + ", ".join(f"{k} {v}" for k, v in e["replicates_design_strata"].items())
+                   + " (each checked by the gate)." if e.get("replicates_design_strata") else "")
                 + (f" Declared not decidable at this scale (a decision needs {e.get('replicates_needed') or 'over 2000'} "
                    f"replicates): {e['design_undecidable']}" if e.get("design_undecidable") else ""),
                 f"- Replicates: {_replicates_of(e)}.",

@@ -99,7 +99,7 @@ def family_times(seconds: dict[str, float], deps: dict[str, set[str]],
     upstream_of = {}
     for fam in families:
         tests = sorted(t for t in deps if any(fnmatch.fnmatch(t.split("@", 1)[1], p) for p in fam.claims))
-        upstream_of[fam.name] = (tests, set().union(*(deps[t] for t in tests)) if tests else set())
+        upstream_of[fam.name] = (tests, set().union(*(deps[t] for t in tests)))
     rows = []
     for fam in families:
         tests, stages = upstream_of[fam.name]
@@ -111,7 +111,7 @@ def family_times(seconds: dict[str, float], deps: dict[str, set[str]],
                      "budget_min": fam.budget_min, "within": within, "source": fam.source,
                      "stages": {s: round(seconds[s], 1) for s in sorted(stages) if s in seconds},
                      "shared": sorted(s for s in stages & others if s in seconds)})
-    claimed = set().union(*deps.values()) if deps else set()
+    claimed = set().union(*deps.values())
     rest = {s: v for s, v in seconds.items() if s not in claimed}
     rows.append({"family": "no claim's (calibration, report, ...)", "claims": 0,
                  "minutes": round(sum(rest.values()) / 60, 2), "own_minutes": round(sum(rest.values()) / 60, 2),
@@ -126,7 +126,7 @@ def render(rows: list[dict], total_s: float) -> str:
         budget = "-" if r["budget_min"] is None else f"{r['budget_min']:g} ({r['source']})"
         mark = {None: "", "yes": "yes", "no": "OVER"}.get(r["within"], r["within"])
         lines.append(f"| {r['family']} | {r['claims']} | {r['minutes']:.1f} | {r['own_minutes']:.1f} | {budget} | {mark} |")
-    lines.append(f"\nwhole `dvc repro`: {total_s / 60:.1f} min (shared stages count once here, in every family above)")
+    lines.append(f"\nwhole `dvc repro`: {total_s / 60:.1f} min (each stage once; a family's 'alone' counts its shared stages too)")
     return "\n".join(lines)
 
 

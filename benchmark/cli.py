@@ -76,16 +76,26 @@ def _test(args) -> int:
 
     path, spec = find_claim(args.claim)
     result, record = evaluate(path, spec, args.evidence, figure_path=args.figure, scale=args.scale)
+    final, notes = _suite_step(spec, record, args.scale)
     if args.json:
-        print(dumps_json(record))
+        print(dumps_json({**record, "final": final, "notes": notes}))
     else:
         r = result
-        print(f"{spec.id} (v{spec.version}): {r.verdict.value}: {r.reason}")
+        print(f"{spec.id} (v{spec.version}): {final['verdict']}: {final['reason']}")
+        if final["verdict"] != r.verdict.value:
+            print(f"  (the claim's own test says {r.verdict.value}: {r.reason})")
+        for note in notes:
+            print(f"  {note}")
+        if r.heterogeneity:
+            print(f"  {r.heterogeneity}")
         print(f"  estimate {r.estimate:.4g}, {r.ci_level:.0%} CI [{r.ci_low:.4g}, {r.ci_high:.4g}], "
               f"p(support) {r.p_support:.3g}, p(against) {r.p_against:.3g}, observed sensitivity {r.power:.2f}, "
               f"n {r.n} (alpha {spec.test.alpha})")
+        if r.estimand:
+            print(f"  estimand {r.estimand}" + (f"; {r.details['interval_rule']}" if r.details.get("interval_rule") else ""))
         for s in r.strata:
-            print(f"  {s.name}: {s.estimate:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}] n {s.n}")
+            print(f"  {s.name}: {s.estimate:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}] n {s.n}"
+                  + (f", {s.verdict} alone at alpha {spec.test.alpha}" if s.verdict else ""))
         for pre in r.preconditions:
             print(f"  precondition {pre.name}: {pre.column} {pre.value:.4g} {pre.op} {pre.threshold:g}: "
                   f"{'passed' if pre.passed else 'FAILED'}")
@@ -95,33 +105,69 @@ def _test(args) -> int:
     return 0
 
 
+def _suite_step(spec, record: dict, scale: str) -> tuple[dict, list[str]]:
+    """The claim's final verdict as the suite decides it (benchmark.stats.suite): `requires`
+    applied when the required claims' pipeline verdicts are at hand, and notes on what could not
+    be applied or falls short of the design."""
+    from benchmark.atomic import read_json
+    from benchmark.claims.registry import load_claims
+    from benchmark.paths import verdict_path
+    from benchmark.stats.suite import finalize
+
+    notes = []
+    specs, records, todo = {spec.id: spec}, {spec.id: record}, list(spec.requires)
+    known = None
+    while todo:
+        req = todo.pop()
+        if req in records:
+            continue
+        if known is None:
+            known = {cid: s for cid, (_, s) in load_claims().items()}
+        path = verdict_path(req)
+        if req not in known or not path.is_file():
+            notes.append(f"requires {req}: no pipeline verdict at hand ({path}); the verdict above does not "
+                         "apply that manipulation check yet")
+            continue
+        specs[req], records[req] = known[req], read_json(path)
+        todo += list(known[req].requires)
+    applied = [r for r in spec.requires if r in records]
+    final = finalize(specs, records)[spec.id]
+    if applied:
+        notes.append("requires " + ", ".join(f"{r} ({finalize(specs, records)[r]['verdict']}, from {verdict_path(r)})"
+                                             for r in applied))
+    setting = spec.scales.get(scale)
+    n = record["result"]["n"]
+    if setting is not None and n < setting.replicates:
+        notes.append(f"warning: {n} replicates, fewer than the {setting.replicates} of the claim's {scale}-scale design: "
+                     "the design's power and precision do not hold for this table")
+    return final, notes
+
+
 def _power(args) -> int:
     from benchmark.claims.registry import find_claim
-    from benchmark.stats.design import precision_target, project, replicates_needed, working_transform
+    from benchmark.stats.design import precision_target, project, replicates_needed
     from benchmark.stats.evidence import check_integrity, read_table
     from benchmark.stats.kinds import run_test
-    from benchmark.stats.decide import TRANSFORMS
-    from scipy import stats as _st
-
     path, spec = find_claim(args.claim)
     frame = read_table(args.evidence)
     check_integrity(frame, spec, args.evidence)
     pilot = run_test(frame, spec, path, args.evidence)
-    # the working-scale standard error of the weakest stratum, recovered from its interval
-    to_w, _ = TRANSFORMS[working_transform(pilot.kind)]
-    q = _st.t.ppf(1 - spec.test.alpha, pilot.df)
-    se = (to_w(pilot.ci_high) - to_w(pilot.ci_low)) / (2 * q)
-    strata = len(pilot.strata) if pilot.details.get("weakest_stratum") is not None and pilot.strata else 1
+    # the working-scale standard error: for a claim that must hold in every stratum, the noisiest
+    # stratum's (every stratum must reject; the design is sized so that the noisiest one can)
+    every = pilot.estimand == "every_stratum"
+    noisiest = max(pilot.strata, key=lambda s: s.se) if every else None
+    se, df, n_pilot = (noisiest.se, noisiest.df, noisiest.n) if every else (pilot.se, pilot.df, pilot.n)
+    strata = len(pilot.strata) if every else 1
     test = spec.test
-    print(f"{spec.id}: pilot n={pilot.n}, estimate {pilot.estimate:.4g}, working-scale se {se:.4g}, df {pilot.df:g}, "
-          f"strata {strata}; target half-width {precision_target(test):.4g}")
+    print(f"{spec.id}: pilot n={n_pilot}, estimate {pilot.estimate:.4g}, working-scale se {se:.4g}, df {df:g}, "
+          f"strata {strata}{f' (noisiest: {noisiest.name})' if every else ''}; target half-width {precision_target(test):.4g}")
     for n in (3, 5, 8, 10, 12, 15, 20, 30, 50):
-        _, _, pw, half = project(test, se, pilot.n, pilot.df, strata, n)
+        _, _, pw, half = project(test, se, n_pilot, df, strata, n)
         print(f"  n={n:3d}  design power {pw:.3f}  half-width {half:.4g}")
-    need = replicates_needed(test, se, pilot.n, pilot.df, strata)
+    need = replicates_needed(test, se, n_pilot, df, strata)
     print(f"  replicates needed for power {test.power} and the target precision: {need or '> 2000'}")
     print("  claim file block (scales.<scale>.pilot), with the pilot's seeds filled in:")
-    print(f"    pilot: {{seeds: \"{args.seeds or '?'}\", n: {pilot.n}, se: {se:.4g}, df: {pilot.df:g}, strata: {strata}}}")
+    print(f"    pilot: {{seeds: \"{args.seeds or '?'}\", n: {n_pilot}, se: {se:.4g}, df: {df:g}, strata: {strata}}}")
     return 0
 
 

@@ -105,6 +105,13 @@ def _fit_declarations(frame: pd.DataFrame, spec: ClaimSpec, generated: set[str])
     return frame
 
 
+def _strata(t) -> list:
+    """The strata a planted table holds: the claim's declared ones (every one must be present)."""
+    if not t.params.get("strata"):
+        return [None]
+    return list(t.strata_levels) if t.strata_levels else [0, 1]
+
+
 def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame:
     t, p = spec.test, spec.test.params
     rng = np.random.default_rng(seed)
@@ -114,7 +121,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
     s = _scale(spec)
     rows: list[dict] = []
     if t.kind == "replicate_correlation":
-        strata = [0, 1] if p.get("strata") else [None]
+        strata = _strata(t)
         e = max(-0.9, min(0.9, e))
         for r in range(n_rep):
             for st in strata:
@@ -131,7 +138,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
         hi = lo + 1.0 if hi is None else float(hi)
         levels = np.linspace(lo, hi, 6)
         per_level = max(1, math.ceil(n_rep / len(levels))) if scenario != "scarce" else 0
-        strata = [0, 1] if p.get("strata") else [None]
+        strata = _strata(t)
         work = np.arange(len(levels), dtype=float) if p.get("x_scale") == "rank" else levels
         if scenario == "scarce":  # fewer networks in all than required
             pairs = [(i % len(levels), i) for i in range(max(1, t.min_replicates - 1))]
@@ -147,7 +154,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
         # several rows per replicate only where the declared key has a column to tell them apart
         own = {rep, p.get("strata"), *(p.get("where") or {})}
         per_rep = 3 if (not spec.evidence.key or any(c not in own for c in spec.evidence.key)) else 1
-        for st in ([0, 1] if p.get("strata") else [None]):
+        for st in _strata(t):
             for r in range(n_rep):
                 for _ in range(per_rep):
                     row = {rep: r, p["y"]: e + rng.normal(0, 0.2 * s)}
@@ -158,9 +165,13 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
         treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
         per_arm = max(1, (t.min_replicates - 1) // 2) if scenario == "scarce" else n_rep  # n counts both arms
-        for r in range(per_arm):
-            rows.append({rep: r, p["group"]: treat[0], p["y"]: e + rng.normal(0, 0.2 * s)})
-            rows.append({rep: r, p["group"]: ctrl[0], p["y"]: rng.normal(0, 0.2 * s)})
+        for st in _strata(t):
+            for r in range(per_arm):
+                for g, shift in ((treat[0], e), (ctrl[0], 0.0)):
+                    row = {rep: r, p["group"]: g, p["y"]: shift + rng.normal(0, 0.2 * s)}
+                    if st is not None:
+                        row[p["strata"]] = st
+                    rows.append(row)
     elif t.kind == "paired_difference":
         # every replicate at both sides (e.g. one seed at alpha -1 and 0); its own level varies
         # widely between replicates, its difference only a little: what pairing is for
@@ -169,7 +180,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0) -> pd.DataFrame
         # several rows per side only where the declared key has a column to tell them apart
         own = {rep, p["group"], p.get("strata")}
         per_side = 2 if (not spec.evidence.key or any(c not in own for c in spec.evidence.key)) else 1
-        for st in ([0, 1] if p.get("strata") else [None]):
+        for st in _strata(t):
             for r in range(n_rep):
                 level = rng.normal(0, 5 * s)
                 for g, shift in [(v, e) for v in treat] + [(v, 0.0) for v in ctrl]:

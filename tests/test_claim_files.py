@@ -206,11 +206,18 @@ def test_replicates_per_stratum_must_fit_the_test_and_the_design(tmp_path):
     assert L2.scales["embedded"].strata == {"digits": 16, "mnist1d": 161}
     data = _mutate()
     data["test"]["params"].pop("strata", None)
+    data["test"].pop("estimand", None), data["test"].pop("strata_levels", None)
     data["scales"]["embedded"]["strata"] = {"a": 10, "b": 20}
     with pytest.raises(ClaimFileError, match="the test has no strata"):
         load_claim(_write(tmp_path, data))
     data["test"]["params"]["strata"] = next(iter(data["evidence"]["columns"]))
     data["scales"]["embedded"]["replicates"] = 20
+    with pytest.raises(ClaimFileError, match="declares its estimand"):
+        load_claim(_write(tmp_path, data))
+    data["test"].update(estimand="every_stratum", strata_levels=["a", "c"])
+    with pytest.raises(ClaimFileError, match="but the test declares the strata"):
+        load_claim(_write(tmp_path, data))
+    data["test"]["strata_levels"] = ["a", "b"]
     assert load_claim(_write(tmp_path, data)).scales["embedded"].strata == {"a": 10, "b": 20}
     data["scales"]["embedded"]["replicates"] = 15
     with pytest.raises(ClaimFileError, match="must be one stratum's count"):

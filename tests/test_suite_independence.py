@@ -12,7 +12,9 @@ import math
 from hypothesis import given, settings, strategies as st
 
 from benchmark.claims.registry import load_claims
-from benchmark.reporting.suite import finalize
+from benchmark.stats.decide import at_scale, decide
+from benchmark.stats.result import TestResult, Verdict
+from benchmark.stats.suite import finalize
 from tests.conftest import REPO
 
 CLAIMS = {cid: spec for cid, (_, spec) in load_claims(REPO / "claims").items()}
@@ -20,9 +22,11 @@ IDS = sorted(CLAIMS)
 P = st.one_of(st.floats(1e-12, 1.0), st.just(math.nan))
 
 
-def _record(p_s: float, p_a: float, n: int, verdict: str = "inconclusive") -> dict:
-    return {"result": {"p_support": p_s, "p_against": p_a, "n": n, "verdict": verdict, "reason": "",
-                       "preconditions": []}}
+def _record(p_s: float, p_a: float, n: int, cid: str) -> dict:
+    """A claim test's record as `claims test` writes it: the verdict decided at the claim's alpha."""
+    verdict, reason, code = decide(p_s, p_a, n, CLAIMS[cid].test)
+    return {"result": {"p_support": p_s, "p_against": p_a, "n": n, "verdict": verdict.value, "reason": reason,
+                       "reason_code": code.value, "preconditions": []}}
 
 
 def _dependants(cid: str) -> set[str]:
@@ -41,12 +45,12 @@ records_strategy = st.fixed_dictionaries({cid: st.tuples(P, P, st.integers(0, 40
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(records=records_strategy, victim=st.sampled_from(IDS), new=st.tuples(P, P, st.integers(0, 40)))
 def test_removing_or_editing_one_claim_leaves_the_others(records, victim, new):
-    recs = {cid: _record(*v) for cid, v in records.items()}
+    recs = {cid: _record(*v, cid) for cid, v in records.items()}
     before = finalize(CLAIMS, recs)
     keep = set(IDS) - {victim} - _dependants(victim)
     removed = finalize({c: s for c, s in CLAIMS.items() if c != victim or _dependants(victim)},
                        {c: r for c, r in recs.items() if c != victim}) if not _dependants(victim) else None
-    edited = finalize(CLAIMS, {**recs, victim: _record(*new)})
+    edited = finalize(CLAIMS, {**recs, victim: _record(*new, victim)})
     for cid in keep:
         assert edited[cid]["verdict"] == before[cid]["verdict"], cid
         if removed is not None:
@@ -56,11 +60,12 @@ def test_removing_or_editing_one_claim_leaves_the_others(records, victim, new):
 @settings(max_examples=30, deadline=None, derandomize=True)
 @given(records=records_strategy, extra=st.tuples(P, P, st.integers(0, 40)))
 def test_adding_an_unrelated_claim_leaves_the_others(records, extra):
-    recs = {cid: _record(*v) for cid, v in records.items()}
+    recs = {cid: _record(*v, cid) for cid, v in records.items()}
     before = finalize(CLAIMS, recs)
     template = CLAIMS[IDS[0]]
     newcomer = template.model_copy(update={"id": template.paper.key + ".newcomer", "requires": []})
-    after = finalize({**CLAIMS, newcomer.id: newcomer}, {**recs, newcomer.id: _record(*extra)})
+    rec = _record(*extra, IDS[0])
+    after = finalize({**CLAIMS, newcomer.id: newcomer}, {**recs, newcomer.id: rec})
     assert {c: before[c]["verdict"] for c in IDS} == {c: after[c]["verdict"] for c in IDS}
 
 
@@ -70,17 +75,17 @@ def test_requires_is_the_one_link():
     if not dependants:
         return
     cid, req = dependants[0]
-    recs = {c: _record(0.5, 0.5, 30) for c in IDS}
-    recs[cid] = _record(1e-9, 1.0, 30)
-    recs[req] = _record(1e-9, 1.0, 30)
+    recs = {c: _record(0.5, 0.5, 30, c) for c in IDS}
+    recs[cid] = _record(1e-9, 1.0, 30, cid)
+    recs[req] = _record(1e-9, 1.0, 30, req)
     assert finalize(CLAIMS, recs)[cid]["verdict"] == "reproduced"
-    recs[req] = _record(0.5, 0.5, 30)
+    recs[req] = _record(0.5, 0.5, 30, req)
     assert finalize(CLAIMS, recs)[cid]["verdict"] == "inconclusive"
     assert finalize(CLAIMS, recs)[cid]["reason_code"] == "manipulation_failed"
 
 
 def test_decisive_verdicts_marked_when_they_do_not_survive_multiplicity():
-    recs = {c: _record(0.04, 1.0, 30) for c in IDS}  # each significant alone at 0.05, none after Holm
+    recs = {c: _record(0.04, 1.0, 30, c) for c in IDS}  # each significant alone at 0.05, none after Holm
     final = finalize(CLAIMS, recs)
     decisive = [f for f in final.values() if f["verdict"] == "reproduced"]
     assert decisive, "claims with alpha 0.05 and p 0.04 are reproduced at their own level"
@@ -89,3 +94,19 @@ def test_decisive_verdicts_marked_when_they_do_not_survive_multiplicity():
     for f in decisive:
         if CLAIMS[f["claim_id"]].paper.key in papers_with_several:
             assert f["survives_holm_paper"] is False
+
+
+def test_an_undecidable_claim_stays_inconclusive_in_the_suite():
+    """The suite step builds on the claim's own result: a scale that declares itself unable to decide
+    keeps its verdict inconclusive even when the p-values (and preconditions) would decide."""
+    cid = next(c for c, s in CLAIMS.items() if not s.requires)
+    raw = TestResult(kind="replicate_mean", estimate=1.0, ci_low=0.5, ci_high=1.5, ci_level=0.9, statistic=9.0, df=20.0,
+                     p_support=1e-9, p_against=1.0, power=0.99, n=21, verdict=Verdict.REPRODUCED,
+                     reason="the effect is significantly in the claimed direction")
+    undecided = at_scale(raw, "needs 45 replicates, 8 affordable", "embedded")
+    recs = {c: _record(0.5, 0.5, 30, c) for c in IDS}
+    recs[cid] = {"result": undecided.to_dict()}
+    final = finalize(CLAIMS, recs)[cid]
+    assert final["verdict"] == "inconclusive" and final["reason_code"] == "undecidable", final
+    recs[cid] = {"result": raw.to_dict()}
+    assert finalize(CLAIMS, recs)[cid]["verdict"] == "reproduced"

@@ -77,7 +77,8 @@ def _builders() -> list[tuple[ClaimSpec, object, int]]:
     out = []
     corr_cols = ["seed", "layer", "unit", "x", "y"]
     c = _claim("replicate-correlation-bound", corr_cols, kind="replicate_correlation", form="bound", direction="less",
-               bound=0.1, params={"x": "x", "y": "y", "replicate": "seed", "strata": "layer", "method": "spearman"})
+               bound=0.1, params={"x": "x", "y": "y", "replicate": "seed", "strata": "layer", "method": "spearman"},
+               estimand="pooled", strata_levels=["0", "1"])
     out.append((c, lambda n: CorrelationDesign("seed", "x", "y", "layer", "spearman", n, (0, 1), (128, 128),
                                                (-0.045, 0.045), ((0.05**2, 0.0), (0.0, 0.08**2)), "reference design"), 1))
     c = _claim("replicate-correlation-directional", ["seed", "x", "y"], kind="replicate_correlation",
@@ -91,7 +92,7 @@ def _builders() -> list[tuple[ClaimSpec, object, int]]:
     out.append((c, lambda n: _trend(levels, n, 0.3), 1))
     c = _claim("trend-bound-strata-rank", ["seed", "level", "arch", "y"], kind="trend", form="bound",
                direction="less", bound=0.1, params={"x": "level", "y": "y", "replicate": "seed", "strata": "arch",
-                                                     "x_scale": "rank"})
+                                                     "x_scale": "rank"}, estimand="every_stratum", strata_levels=["a", "b"])
     out.append((c, lambda n: _trend([1.0, 10.0, 100.0, 1000.0], n, 0.15, rank=True, strata=("a", "b")), 2))
     for form, extra in (("directional", {"direction": "greater", "sesoi": 0.5}),
                         ("bound", {"direction": "less", "bound": 0.5})):

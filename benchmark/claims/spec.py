@@ -119,6 +119,36 @@ class TestSpec(Frozen):
         description="target (1 - 2 alpha) half-width on the report scale; default: half the distance "
                     "between the null and the design point (null + sesoi, or the bound)")
     params: dict[str, object] = Field(default_factory=dict)
+    estimand: Literal["every_stratum", "pooled"] | None = Field(
+        default=None,
+        description="for a stratified test (params.strata): `every_stratum` (the claim holds in each stratum: "
+                    "intersection-union) or `pooled` (one effect, strata weighted equally within each replicate; "
+                    "replicate_correlation only). Declared before the data, from the paper's sentence")
+    strata_levels: tuple[str, ...] | None = Field(
+        default=None, min_length=1,
+        description="the strata the claim speaks of, as the table writes them; each must be present in the "
+                    "evidence (a missing one is refused, never passed), and no other may be")
+
+    @model_validator(mode="after")
+    def _strata(self) -> "TestSpec":
+        col = self.params.get("strata")
+        if not col and (self.estimand is not None or self.strata_levels is not None):
+            raise ValueError("estimand and strata_levels belong to a stratified test (params.strata)")
+        if self.strata_levels is not None and len(set(self.strata_levels)) != len(self.strata_levels):
+            raise ValueError(f"strata_levels lists a stratum twice: {list(self.strata_levels)}")
+        if self.estimand == "pooled" and self.kind != "replicate_correlation":
+            raise ValueError(f"estimand 'pooled' is implemented for replicate_correlation only, not {self.kind!r}: "
+                             "declare every_stratum, or pool in the evidence table")
+        return self
+
+    def resolved_estimand(self) -> str | None:
+        """The declared estimand (claim files must declare it; bare test specs in code default to
+        the kind's historical rule: pooled for correlations, every_stratum otherwise)."""
+        if not self.params.get("strata"):
+            return None
+        if self.estimand:
+            return self.estimand
+        return "pooled" if self.kind == "replicate_correlation" else "every_stratum"
 
     @model_validator(mode="after")
     def _form_needs(self) -> "TestSpec":
@@ -243,6 +273,9 @@ class ClaimSpec(Frozen):
             raise ValueError("a claim cannot require itself")
         if len(self.changelog) < self.version:
             raise ValueError(f"version {self.version} needs a changelog line per version")
+        if self.test.params.get("strata") and (self.test.estimand is None or self.test.strata_levels is None):
+            raise ValueError("test.params.strata: a stratified claim declares its estimand (test.estimand: "
+                             "every_stratum | pooled) and its strata (test.strata_levels) before the data")
         undeclared = [p.column for p in self.preconditions if p.column not in self.evidence.columns]
         if undeclared:
             raise ValueError(f"precondition columns {undeclared} are not declared in evidence.columns")
@@ -256,6 +289,9 @@ class ClaimSpec(Frozen):
             if not setting.strata or any(n < self.test.min_replicates for n in setting.strata.values()):
                 raise ValueError(f"scales.{scale}.strata: every stratum needs at least min_replicates "
                                  f"({self.test.min_replicates}) replicates")
+            if self.test.strata_levels is not None and set(setting.strata) != set(self.test.strata_levels):
+                raise ValueError(f"scales.{scale}.strata sizes {sorted(setting.strata)}, but the test declares the "
+                                 f"strata {list(self.test.strata_levels)} (test.strata_levels)")
             if setting.replicates not in setting.strata.values():
                 raise ValueError(f"scales.{scale}.replicates ({setting.replicates}) must be one stratum's count "
                                  f"(the one the design is sized on), not {setting.strata}")

@@ -24,7 +24,7 @@ from benchmark.paths import figure_path, project_root, reports_dir, verdict_path
 from benchmark.reporting.cite import claims_tex, references_bib, report_id
 from benchmark.reporting.forest import forest_png, standardized_row
 from benchmark.reporting.render import FOREST, html_page, markdown
-from benchmark.reporting.suite import finalize
+from benchmark.stats.suite import finalize
 from benchmark.stats.design import check_design
 from benchmark.stages.common import cli
 from benchmark.tracking import ledger

@@ -155,9 +155,31 @@ def summarize(kind: str, inf: Inference, spec: TestSpec, strata: tuple[Stratum, 
     return TestResult(
         kind=kind, estimate=est, ci_low=lo, ci_high=hi, ci_level=1 - 2 * spec.alpha,
         statistic=float(stat), df=float(inf.df), p_support=float(p_s), p_against=float(p_a),
-        power=float(pw), n=int(inf.n), verdict=verdict, reason=reason, reason_code=code, strata=strata,
-        details=dict(details or {}),
+        power=float(pw), n=int(inf.n), verdict=verdict, reason=reason, reason_code=code,
+        se=float(inf.se), transform=inf.transform, strata=strata, details=dict(details or {}),
     )
+
+
+def stratum(name: str, inf: Inference, spec: TestSpec) -> Stratum:
+    """One stratum tested alone at the claim's alpha: estimate, interval, p-values and verdict."""
+    sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
+    if inf.n < 2 or not inf.se == inf.se:
+        est = TRANSFORMS[inf.transform][1](inf.estimate) if inf.estimate == inf.estimate else math.nan
+        return Stratum(name, est, math.nan, math.nan, int(inf.n), math.nan, math.nan, float(inf.se), float(inf.df),
+                       Verdict.INCONCLUSIVE.value)
+    est, lo, hi = interval(inf, spec.alpha)
+    p_s, p_a = one_sided_p(inf, sup_thr, sup_side), one_sided_p(inf, ag_thr, ag_side)
+    verdict, _, _ = decide(p_s, p_a, int(inf.n), spec)
+    return Stratum(name, est, lo, hi, int(inf.n), float(p_s), float(p_a), float(inf.se), float(inf.df), verdict.value)
+
+
+def heterogeneity(strata: tuple[Stratum, ...]) -> str | None:
+    """Strata whose own verdicts point opposite ways, in words (None when they do not)."""
+    rep = [s.name for s in strata if s.verdict == Verdict.REPRODUCED.value]
+    fal = [s.name for s in strata if s.verdict == Verdict.FALSIFIED.value]
+    if rep and fal:
+        return f"heterogeneous: reproduced in {', '.join(rep)}; falsified in {', '.join(fal)}"
+    return None
 
 
 def with_preconditions(result: TestResult, checks: tuple[PreconditionResult, ...], spec: TestSpec) -> TestResult:

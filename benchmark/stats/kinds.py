@@ -21,7 +21,8 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import ClaimFileError, EvidenceError
-from benchmark.stats.decide import TRANSFORMS, Inference, interval, observed_power, one_sided_p, summarize, thresholds, with_preconditions
+from benchmark.stats.decide import (TRANSFORMS, Inference, heterogeneity, interval, observed_power, one_sided_p, stratum,
+                                    summarize, thresholds, with_preconditions)
 from benchmark.stats.preconditions import check_preconditions, drop_failing
 from benchmark.stats.evidence import row_name, validate
 from benchmark.stats.result import Stratum, TestResult
@@ -71,38 +72,54 @@ def _filter(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
 
 
 def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details: dict) -> TestResult:
-    """Intersection-union over strata: the claim must hold in every stratum.
+    """`every_stratum`: the claim must hold in each stratum (intersection-union).
 
-    Support p = max over strata (IUT, valid without correction); against p = Bonferroni min (the
-    claim fails if it fails in any stratum); power = product over strata (the support test rejects
-    only if every stratum does: exact when strata are disjoint sets of networks, and a lower bound
-    when they are layers of the same networks, whose tests are positively associated; the minimum
-    would overstate it); estimate = weakest stratum.
+    Reproduced when every stratum's one-sided support test rejects at alpha (support p = the
+    largest); falsified when some stratum is significantly short of the claim at alpha / k
+    (Bonferroni over k strata: against p = k x the smallest). The printed interval redoes both
+    halves from the strata's own intervals: on the claimed side the weakest stratum's (1 - 2 alpha)
+    bound, on the other side the weakest (1 - 2 alpha / k) bound, e.g. [min lower(alpha),
+    min upper(alpha / k)] for a claim in the 'greater' direction; the estimate is the smallest
+    effect in the claimed direction. Power = product over strata (exact for disjoint networks, a
+    lower bound for layers of the same networks). Every stratum's own test is in `strata`.
     """
+    col = details.get("strata", "stratum")
+    strata = tuple(stratum(f"{col} {name}", inf, spec) for name, inf in infs.items())
     sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
-    strata, sups, ags, pws = [], [], [], []
-    for name, inf in infs.items():
-        est, lo, hi = interval(inf, spec.alpha)
-        ps = one_sided_p(inf, sup_thr, sup_side)
-        strata.append(Stratum(f"{details.get('strata', 'stratum')} {name}", est, lo, hi, inf.n, ps))
-        sups.append(ps)
-        ags.append(one_sided_p(inf, ag_thr, ag_side))
-        pws.append(observed_power(inf, spec))
-    # weakest stratum: largest support p; ties (p underflows to 0 for strong effects) broken by the
-    # smaller support t statistic, oriented so that larger means stronger support
-    to_w, _ = TRANSFORMS[next(iter(infs.values())).transform]
+    sups = [one_sided_p(inf, sup_thr, sup_side) for inf in infs.values()]
+    ags = [one_sided_p(inf, ag_thr, ag_side) for inf in infs.values()]
+    pws = [observed_power(inf, spec) for inf in infs.values()]
+    k = len(infs)
     sign = 1.0 if sup_side == "greater" else -1.0
 
-    def weakness(item: tuple[str, float]) -> tuple[float, float]:
-        name, p_sup = item
-        inf = infs[name]
-        t = sign * (inf.estimate - to_w(sup_thr)) / inf.se if inf.se > 0 else math.inf
-        return (-1.0 if math.isnan(p_sup) else p_sup, -t if math.isfinite(inf.estimate) else math.inf)
+    def smallness(name: str) -> float:  # NaN estimates count as the weakest
+        e = infs[name].estimate
+        return -math.inf if not math.isfinite(e) else sign * e
 
-    weakest = max(zip(infs, sups), key=weakness)[0]
-    p_against = min(1.0, len(ags) * float(np.nanmin(ags))) if not all(map(math.isnan, ags)) else math.nan
-    return summarize(kind, infs[weakest], spec, tuple(strata), {**details, "weakest_stratum": str(weakest)},
-                     p_support=float(max(sups)), p_against=p_against, power=float(np.prod(pws)))
+    weakest = min(infs, key=smallness)
+    to_r = TRANSFORMS[infs[weakest].transform][1]
+
+    def bound(inf: Inference, a: float, upper: bool) -> float:
+        q = float(stats.t.ppf(1 - a, inf.df)) if inf.df > 0 else math.nan
+        return inf.estimate + (q if upper else -q) * inf.se
+
+    near = [bound(inf, spec.alpha, upper=sup_side == "less") for inf in infs.values()]        # claimed side
+    far = [bound(inf, spec.alpha / k, upper=sup_side == "greater") for inf in infs.values()]  # contrary side
+    pick = min if sup_side == "greater" else max
+    has_nan = lambda v: any(not math.isfinite(x) for x in v)  # noqa: E731
+    near_w = math.nan if has_nan(near) else pick(near)
+    far_w = math.nan if has_nan(far) else pick(far)
+    lo, hi = (near_w, far_w) if sup_side == "greater" else (far_w, near_w)
+    p_support = math.nan if any(math.isnan(p) for p in sups) else float(max(sups))
+    p_against = min(1.0, k * float(np.nanmin(ags))) if not all(map(math.isnan, ags)) else math.nan
+    rule = (f"every_stratum over {k} strata: interval = [{'min' if sup_side == 'greater' else 'max'} lower bound at "
+            f"{'alpha' if sup_side == 'greater' else 'alpha/k'}, {'min' if sup_side == 'greater' else 'max'} upper bound at "
+            f"{'alpha/k' if sup_side == 'greater' else 'alpha'}] over strata")
+    result = summarize(kind, infs[weakest], spec, strata, {**details, "weakest_stratum": str(weakest), "interval_rule": rule},
+                       p_support=p_support, p_against=p_against, power=float(np.prod(pws)))
+    return dataclasses.replace(result, ci_low=to_r(lo) if math.isfinite(lo) else math.nan,
+                               ci_high=to_r(hi) if math.isfinite(hi) else math.nan,
+                               estimand="every_stratum", heterogeneity=heterogeneity(strata))
 
 
 @register("replicate_correlation", numeric=("x", "y"), required=("x", "y"))
@@ -127,18 +144,23 @@ def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         if math.isfinite(r):
             rows.append({"rep": key[0], "stratum": key[1] if strata_col else "all", "z": math.atanh(max(-0.999999, min(0.999999, r)))})
     per = pd.DataFrame(rows, columns=["rep", "stratum", "z"])
+    details = {"method": method, "units_per_replicate": float(frame.groupby(rep).size().mean()) if len(frame) else 0.0}
+    if strata_col and spec.resolved_estimand() == "every_stratum":
+        infs = {name: _one_sample(g.groupby("rep")["z"].mean().to_numpy(), "fisher_z")
+                for name, g in per.groupby("stratum", sort=True)}
+        if infs:
+            return _intersection("replicate_correlation", infs, spec, {**details, "strata": strata_col})
+    # pooled (the claim's one effect): each replicate's correlations averaged over its strata with
+    # equal weights (Fisher z), then tested across replicates; every stratum reported beside it
     per_rep = per.groupby("rep")["z"].mean()
     inf = _one_sample(per_rep.to_numpy(), "fisher_z")
-    strata = []
+    strata = tuple(stratum(f"{strata_col} {name}", _one_sample(g["z"].to_numpy(), "fisher_z"), spec)
+                   for name, g in per.groupby("stratum", sort=True)) if strata_col else ()
+    details["per_replicate_r"] = {str(k): math.tanh(v) for k, v in per_rep.items()}
+    result = summarize("replicate_correlation", inf, spec, strata, details)
     if strata_col:
-        for name, g in per.groupby("stratum", sort=True):
-            s_inf = _one_sample(g["z"].to_numpy(), "fisher_z")
-            est, lo, hi = interval(s_inf, spec.alpha) if s_inf.n >= 2 else (math.tanh(s_inf.estimate), math.nan, math.nan)
-            sup_thr, _, sup_side, _ = thresholds(spec)
-            strata.append(Stratum(f"{strata_col} {name}", est, lo, hi, s_inf.n, one_sided_p(s_inf, sup_thr, sup_side) if s_inf.n >= 2 else math.nan))
-    details = {"per_replicate_r": {str(k): math.tanh(v) for k, v in per_rep.items()}, "method": method,
-               "units_per_replicate": float(frame.groupby(rep).size().mean())}
-    return summarize("replicate_correlation", inf, spec, tuple(strata), details)
+        result = dataclasses.replace(result, estimand="pooled", heterogeneity=heterogeneity(strata))
+    return result
 
 
 def _ols_slope(x: np.ndarray, y: np.ndarray) -> Inference:
@@ -321,11 +343,32 @@ def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table
     measured = [spec.test.params[k] for k in kind.numeric_params]
     checked = [pre.column for pre in spec.preconditions if pre.column not in measured]
     if not spec.preconditions:
-        return kind.run(validate(frame, spec, table_path, measured), spec.test)
+        frame = validate(frame, spec, table_path, measured)
+        check_strata(frame, spec, table_path)
+        return kind.run(frame, spec.test)
     frame = validate(frame, spec, table_path, measured + checked, may_be_nan=tuple(measured))
+    check_strata(frame, spec, table_path)
     checks = check_preconditions(frame, spec)
     frame = _without_unmeasured(drop_failing(frame, spec, checks), spec, checks, measured, table_path)
     return with_preconditions(kind.run(frame, spec.test), checks, spec.test)
+
+
+def check_strata(frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path) -> None:
+    """Every stratum the claim declares (test.strata_levels) has rows after the claim's filters, and
+    no other stratum does: "holds in every stratum" tested on fewer strata than declared is refused,
+    naming the claim and the stratum, never passed."""
+    col, levels = spec.test.params.get("strata"), spec.test.strata_levels
+    if not col or levels is None:
+        return
+    present = {str(v) for v in _filter(frame, spec.test.params)[col].unique()}
+    missing = [lv for lv in levels if lv not in present]
+    if missing:
+        raise EvidenceError(table_path, col, f"claim {spec.id}: declared stratum {missing[0]!r} has no rows "
+                                             f"(declared {list(levels)}, present {sorted(present)})")
+    extra = sorted(present - set(levels))
+    if extra:
+        raise EvidenceError(table_path, col, f"claim {spec.id}: stratum {extra[0]!r} is not declared in "
+                                             f"test.strata_levels {list(levels)} (filter it with test.params.where, or declare it)")
 
 
 def _without_unmeasured(frame: pd.DataFrame, spec: ClaimSpec, checks, measured: list[str],

@@ -42,7 +42,7 @@ def plan(pilot: TestResult, spec: TestSpec, working_se: float, df_offset: int = 
         distance = abs(to_w(spec.bound) - to_w(spec.null))
     # a claim that must hold in every stratum (intersection-union) needs every stratum to reject:
     # power = per-stratum power ** k, n counted per stratum (strata are independent networks)
-    k = len(pilot.strata) if pilot.details.get("weakest_stratum") is not None and pilot.strata else 1
+    k = len(pilot.strata) if pilot.estimand == "every_stratum" else 1
     power_at, needed, verdict_at, needed_verdict = {}, None, {}, None
     # df scales with replicates: keep the pilot's df per replicate ratio
     df_per_rep = pilot.df / pilot.n if pilot.n else 1.0

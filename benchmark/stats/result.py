@@ -43,8 +43,10 @@ class PreconditionResult:
 
 @dataclasses.dataclass(frozen=True)
 class Stratum:
-    """A secondary breakdown (e.g. one layer): reported, not used for the verdict unless the
-    test kind says so (intersection-union over strata)."""
+    """One stratum's own test (e.g. one dataset or layer): its estimate, (1 - 2 alpha) interval,
+    one-sided p-values, standard error and df on the working scale, and its own verdict at the
+    claim's alpha. For `every_stratum` claims the strata decide together (intersection-union);
+    for `pooled` claims they are reported beside the pooled effect."""
 
     name: str
     estimate: float
@@ -52,6 +54,10 @@ class Stratum:
     ci_high: float
     n: int
     p_support: float = math.nan
+    p_against: float = math.nan
+    se: float = math.nan   # working scale
+    df: float = math.nan
+    verdict: str | None = None  # the stratum's own verdict at the claim's alpha (None: not tested alone)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +72,10 @@ class TestResult:
     effect of interest for directional claims, no effect for bound claims) from the fitted
     variance. Reported, never a gate: the design's power is fixed from the pilot in the claim file.
     reason_code: the category of `reason` (see `Reason`).
+    For an `every_stratum` claim the interval is the one that redoes both halves of its rule:
+    on the claimed side the (1 - 2 alpha) bound of the weakest stratum (every stratum must reject
+    at alpha), on the other side the (1 - 2 alpha / k) bound of the weakest stratum (Bonferroni
+    over k strata: some stratum significantly short falsifies); `estimate` is the smallest effect.
     """
 
     __test__ = False
@@ -84,6 +94,10 @@ class TestResult:
     verdict: Verdict
     reason: str
     reason_code: Reason = Reason.OVERLAP
+    se: float = math.nan          # working scale (Fisher z for correlations); for every_stratum
+    transform: str = "identity"   # claims, that of the stratum with the smallest effect
+    estimand: str | None = None   # every_stratum | pooled (stratified claims), None otherwise
+    heterogeneity: str | None = None  # "reproduced in ...; falsified in ..." when strata disagree
     strata: tuple[Stratum, ...] = ()
     preconditions: tuple[PreconditionResult, ...] = ()
     details: dict[str, Any] = dataclasses.field(default_factory=dict)

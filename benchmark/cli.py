@@ -6,10 +6,10 @@
     claims kinds                         the test kinds and their parameters
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
     claims report                        re-render reports/ from the verdict files
-    claims gate --baseline reports/baseline.json [--current reports/claims.json]
-                                         fail on a changed verdict, fewer replicates than designed,
-                                         a NaN estimate or a reason of another category
-    claims baseline                      write reports/baseline.json from reports/claims.json
+    claims gate [--baseline reports/baselines] [--current reports/claims.json]
+                                         exact against the baseline of the verdicts' machine class, or
+                                         statistical (estimates within a new draw's spread) on another class
+    claims baseline                      write reports/baselines/<machine class>.json from reports/claims.json
     claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
     claims audit --model NET.safetensors [--model ...] --arch PKG.MOD:CLASS --data DATA.npz --out DIR
                                          the unit-level probes and every claim they can test, on your networks
@@ -186,16 +186,18 @@ def _report(args) -> int:
 
 
 def _gate(args) -> int:
-    from benchmark.gate import compare
+    from benchmark.gate import run_gate
 
-    ok, lines = compare(Path(args.baseline), Path(args.current), args.only_regressions)
-    print("\n".join(lines))
-    n_fail = len({ln.split(":")[0] for ln in lines if ln.startswith("FAIL")})
-    n_warn = sum(ln.startswith("warn") for ln in lines)
+    mode = None if args.mode == "auto" else args.mode
+    r = run_gate(Path(args.baseline), Path(args.current), args.only_regressions, tuple(args.allow_new), mode)
+    print("\n".join(r.lines))
+    n_fail = len({ln.split(":")[0] for ln in r.lines if ln.startswith("FAIL")})
+    n_warn = sum(ln.startswith("warn") for ln in r.lines)
     warned = f" ({n_warn} warnings)" if n_warn else ""
-    print(f"gate: PASS{warned}" if ok else f"gate: FAIL ({n_fail} claim{'s' if n_fail != 1 else ''} differ from the baseline: "
-          f"verdict, replicates, NaN estimates or reason; see the FAIL lines){warned}")
-    return 0 if ok else 1
+    print(f"gate: PASS in {r.mode} mode{warned}" if r.ok else
+          f"gate: FAIL in {r.mode} mode ({n_fail} claim{'s' if n_fail != 1 else ''} differ from the baseline: "
+          f"verdict, replicates, NaN estimates, reason or estimates; see the FAIL lines){warned}")
+    return 0 if r.ok else 1
 
 
 def _draws(args) -> int:
@@ -210,8 +212,8 @@ def _draws(args) -> int:
 def _baseline(args) -> int:
     from benchmark.gate import write_baseline
 
-    write_baseline(Path(args.current), Path(args.baseline))
-    print(f"wrote {args.baseline}")
+    written = write_baseline(Path(args.current), Path(args.baseline))
+    print(f"wrote {written}")
     return 0
 
 
@@ -253,16 +255,22 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_power)
     sub.add_parser("report").set_defaults(fn=_report)
     p = sub.add_parser("gate")
-    p.add_argument("--baseline", default="reports/baseline.json")
+    p.add_argument("--baseline", default="reports/baselines",
+                   help="the folder of per-machine-class baselines (default), or one baseline file")
     p.add_argument("--current", default="reports/claims.json")
     p.add_argument("--only-regressions", action="store_true", help="fail only on reproduced -> other and missing claims")
+    p.add_argument("--mode", choices=("auto", "exact", "statistical"), default="auto",
+                   help="auto (default): exact against a baseline of the current verdicts' machine class, else statistical")
+    p.add_argument("--allow-new", action="append", default=[], metavar="CLAIM_ID",
+                   help="a claim absent from the baseline that may pass as new (repeat)")
     p.set_defaults(fn=_gate)
     p = sub.add_parser("draws", help="two draws of the suite side by side (e.g. seed_offset 0 and 1000)")
     p.add_argument("first", help="claims.json of the first draw")
     p.add_argument("second", help="claims.json of the second draw")
     p.set_defaults(fn=_draws)
     p = sub.add_parser("baseline")
-    p.add_argument("--baseline", default="reports/baseline.json")
+    p.add_argument("--baseline", default="reports/baselines",
+                   help="the folder of per-machine-class baselines (default: the file is named by the class), or a file")
     p.add_argument("--current", default="reports/claims.json")
     p.set_defaults(fn=_baseline)
     p = sub.add_parser("audit", help="the unit-level probes and claim tests on your own networks")

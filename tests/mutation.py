@@ -29,18 +29,28 @@ def mutant(module: ModuleType, name: str, old: str, new: str) -> Any:
 
 def entry(spec: ClaimSpec, result: TestResult, design: int) -> dict[str, Any]:
     """What the report stage writes to reports/claims.json for a claim (the fields the gate reads)."""
+    r = result.to_dict()
     return {"claim_id": spec.id, "version": spec.version, "verdict": result.verdict.value, "reason": result.reason,
             "reason_code": getattr(result, "reason_code", None), "n": result.n, "replicates_design": design,
-            "estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high, "ci_level": result.ci_level}
+            "estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high, "ci_level": result.ci_level,
+            "alpha": spec.test.alpha, "kind": result.kind, "se": result.se, "df": result.df, "transform": result.transform,
+            "estimand": result.estimand, "strata": r["strata"]}
 
 
-def gate(tmp_path, spec: ClaimSpec, base: TestResult, current: TestResult, design: int) -> tuple[bool, list[str]]:
-    """Baseline from `base` (through `claims baseline`'s writer), then the gate on `current`."""
+MACHINES = {"exact": {"class_id": "test-class-a"}, "statistical": {"class_id": "test-class-b"}}
+
+
+def gate(tmp_path, spec: ClaimSpec, base: TestResult, current: TestResult, design: int,
+         mode: str = "exact") -> tuple[bool, list[str]]:
+    """Baseline from `base` (through `claims baseline`'s writer, on machine class a), then the gate on
+    `current` computed on class a (exact mode) or on class b (statistical mode)."""
     (tmp_path / "gate").mkdir(exist_ok=True)
     claims, baseline = tmp_path / "gate" / "claims.json", tmp_path / "gate" / "baseline.json"
-    write_json(claims, {"claims": [entry(spec, base, design)]})
+    write_json(claims, {"claims": [entry(spec, base, design)], "environment": {"machine": MACHINES["exact"]}})
     write_baseline(claims, baseline)
     ok, lines = compare(baseline, claims)
-    assert ok, f"the unmutated probe must pass its own baseline: {lines}"
-    write_json(claims, {"claims": [entry(spec, current, design)]})
-    return compare(baseline, claims)
+    assert ok and "gate mode: exact" in lines[0], f"the unmutated probe must pass its own baseline: {lines}"
+    write_json(claims, {"claims": [entry(spec, current, design)], "environment": {"machine": MACHINES[mode]}})
+    ok, lines = compare(baseline, claims)
+    assert f"gate mode: {mode}" in lines[0], lines[0]
+    return ok, lines

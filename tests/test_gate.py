@@ -27,7 +27,7 @@ from benchmark.stats.kinds import run_test
 from benchmark.stats.result import Verdict
 from tests.conftest import REPO
 from tests.known_models import class_signal_split, selective_units_decide
-from tests.mutation import gate, mutant
+from tests.mutation import MACHINES, gate, mutant
 
 M1_PATH = REPO / "claims" / "morcos2018-selectivity-not-importance.yaml"
 M2_PATH = REPO / "claims" / "morcos2018-generalizers-resist-ablation.yaml"
@@ -41,11 +41,13 @@ def _entry(**over):
     return e
 
 
-def _gate(tmp_path, base: dict, cur: dict, *args) -> tuple[int, str]:
-    write_json(tmp_path / "claims.json", {"claims": [base]})
+def _gate(tmp_path, base: dict, cur: dict, *args, mode: str = "exact") -> tuple[int, str]:
+    """`claims baseline` on machine class a, then `claims gate` on verdicts of class a (exact mode)
+    or class b (statistical mode)."""
+    write_json(tmp_path / "claims.json", {"claims": [base], "environment": {"machine": MACHINES["exact"]}})
     assert claims_main(["baseline", "--current", str(tmp_path / "claims.json"),
                         "--baseline", str(tmp_path / "baseline.json")]) == 0
-    write_json(tmp_path / "claims.json", {"claims": [cur]})
+    write_json(tmp_path / "claims.json", {"claims": [cur], "environment": {"machine": MACHINES[mode]}})
     return claims_main(["gate", "--baseline", str(tmp_path / "baseline.json"),
                         "--current", str(tmp_path / "claims.json"), *args]), ""
 
@@ -76,14 +78,25 @@ def test_each_check_fails_alone(tmp_path, capsys, change, message):
     assert rc == 1 and message in out, out
 
 
-def test_estimate_leaving_the_interval_warns_without_failing(tmp_path, capsys):
-    rc, _ = _gate(tmp_path, _entry(), _entry(estimate=0.3, ci_low=0.25, ci_high=0.35))
+def test_estimate_leaving_the_interval_warns_in_statistical_mode_without_a_standard_error(tmp_path, capsys):
+    """An older report without standard errors: the shift cannot be judged, only warned about."""
+    rc, _ = _gate(tmp_path, _entry(), _entry(estimate=0.3, ci_low=0.25, ci_high=0.35), mode="statistical")
     out = capsys.readouterr().out
-    assert rc == 0 and "warn" in out and "left the baseline's interval" in out and "gate: PASS (1 warnings)" in out
+    assert rc == 0 and "warn" in out and "left the baseline's interval" in out and "gate: PASS in statistical mode" in out
+
+
+def test_exact_mode_fails_on_any_moved_estimate(tmp_path, capsys):
+    """On the baseline's own machine class the same code gives the same bytes: a moved estimate is a change."""
+    rc, _ = _gate(tmp_path, _entry(), _entry(estimate=0.15))
+    assert rc == 1 and "estimate moved: 0.148 -> 0.15 (exact mode" in capsys.readouterr().out
+    rc, _ = _gate(tmp_path, _entry(), _entry(estimate=0.148 * (1 + 1e-9)))
+    assert rc == 0, "a rounding-level difference is within the numerical tolerance"
 
 
 def test_unchanged_passes_and_missing_fields_are_unknown_not_failures(tmp_path, capsys):
-    rc, _ = _gate(tmp_path, _entry(), _entry(estimate=0.15))
+    rc, _ = _gate(tmp_path, _entry(), _entry())
+    assert rc == 0
+    rc, _ = _gate(tmp_path, _entry(), _entry(estimate=0.15), mode="statistical")
     assert rc == 0
     legacy = {"claim_id": "morcos2018.selectivity-not-importance", "version": 1, "verdict": "inconclusive"}
     rc, _ = _gate(tmp_path, legacy, legacy)
@@ -168,12 +181,18 @@ def fixture_claim(cid: str, experiment: str, table: str, columns: list[str], tes
 
 
 def _assert_gate_fails(tmp_path, spec, base, cur, design, *expected):
-    ok, lines = gate(tmp_path, spec, base, cur, design)
-    text = "\n".join(lines)
-    assert not ok, text
-    for e in expected:
-        assert e in text, text
-    return text
+    """The mutant fails the gate in both modes: on the baseline's machine class (exact) and on
+    another class (statistical, where only shifts beyond a new draw's spread count)."""
+    texts = []
+    for mode in ("exact", "statistical"):
+        ok, lines = gate(tmp_path, spec, base, cur, design, mode)
+        text = "\n".join(lines)
+        assert not ok, f"{mode} mode passed the mutant:\n{text}"
+        if mode == "exact":
+            for e in expected:
+                assert e in text, text
+        texts.append(text)
+    return "\n".join(texts)
 
 
 def test_mutation_unit_ablation_disabled(tmp_path, monkeypatch):
@@ -270,7 +289,8 @@ def test_mutation_selectivity_index_sign(tmp_path, monkeypatch):
                          ["seed", "alpha", "dataset", "layer", "stratum", "mean_selectivity"], {
         "kind": "trend", "form": "directional", "direction": "greater", "sesoi": 0.01, "alpha": 0.05, "power": 0.8,
         "min_replicates": 6, "params": {"x": "alpha", "y": "mean_selectivity", "replicate": "seed",
-                                        "x_scale": "rank", "strata": "stratum"}})
+                                        "x_scale": "rank", "strata": "stratum"},
+        "estimand": "every_stratum", "strata_levels": ["fixture/layer0"]})
     split, cfg = class_signal_split(), LayerSelectivityProbe(split="test")
     alphas = {-1.0: 0.6, 0.0: 0.5, 1.0: 0.3}  # alpha -> mixing: selectivity about linear in the grid rank
 
@@ -324,7 +344,8 @@ def test_mutation_dissection_iou_inverted(tmp_path, monkeypatch):
     spec = fixture_claim("bau2020.fixture-tree-units", "scene_gan", "tree_removal",
                          ["generator", "sample", "contrast", "y", "tree_base", "tree_top", "tree_random"], {
         "kind": "replicate_mean", "form": "directional", "direction": "greater", "sesoi": 0.2, "alpha": 0.05,
-        "power": 0.8, "min_replicates": 30, "params": {"y": "y", "replicate": "sample", "strata": "contrast"}})
+        "power": 0.8, "min_replicates": 30, "params": {"y": "y", "replicate": "sample", "strata": "contrast"},
+        "estimand": "every_stratum", "strata_levels": ["removed", "removed_minus_random"]})
     g = TreeDrawingGenerator()
     z = torch.randn(200, g.nz, generator=torch.Generator().manual_seed(0))
 

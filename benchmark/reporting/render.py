@@ -62,6 +62,7 @@ def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
              "lies beyond 0 on the claimed side, falsified when it lies below 1) or its bound (bound claims: "
              "reproduced when the interval lies below 1). An open diamond marks the paper's own figure where "
              "the claim file gives one.", ""]
+    lines += _cite_with_care(entries)
     for e in entries:
         scale_ci = f"{fmt(e['estimate'])} [{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
         few = ""
@@ -70,9 +71,43 @@ def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
             few = f" ({k} replicate{'' if k == 1 else 's'}, needs {e.get('replicates_required', '?')})"
         elif e.get("reason_code") == "undecidable":
             few = f" (not decidable at this scale: needs {e.get('replicates_needed') or 'over 2000'} replicates)"
+        het = f" **{e['heterogeneity']}**." if e.get("heterogeneity") else ""
         lines.append(f"- {VERDICT_BADGE[e['verdict']]}{few} [`{e['claim_id']}`](#{e['claim_id']}) v{e['version']}: "
-                     f"{e['claim']['statement']} Estimate {scale_ci}, n {e['n']}; replicates {_replicates_of(e)}.")
+                     f"{e['claim']['statement']} Estimate {scale_ci}, n {e['n']}; replicates {_replicates_of(e)}; "
+                     f"stability {_stability(e)}.{het}")
     return lines + [""]
+
+
+def _stability(e: dict[str, Any]) -> str:
+    st = e.get("stability")
+    if not st:
+        return "-"
+    own = st["statistical_verdict"] == e["verdict"]
+    return f"{st['same']:.2f}" + ("" if own else f" (of the statistical decision, {st['statistical_verdict']})")
+
+
+def near_threshold(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims whose statistical verdict a new draw would change with probability over 10%."""
+    from benchmark.stats.stability import CITE_WITH_CARE
+
+    return [e for e in entries if e.get("stability") and e["stability"]["same"] < CITE_WITH_CARE]
+
+
+def _cite_with_care(entries: list[dict[str, Any]]) -> list[str]:
+    """The first screen's warnings: near-threshold verdicts and strata that disagree."""
+    out = []
+    near = near_threshold(entries)
+    if near:
+        out += ["**Cite with care: a new draw may give another verdict.** Probability that a new draw (new seeds, "
+                "or another machine class) gives the same statistical verdict, from the predictive distribution of a "
+                "new estimate: " + "; ".join(f"[`{e['claim_id']}`](#{e['claim_id']}) {VERDICT_BADGE[e['verdict']]} "
+                                              f"{e['stability']['same']:.2f}" for e in near) + ".", ""]
+    het = [e for e in entries if e.get("heterogeneity")]
+    if het:
+        out += ["**Heterogeneous (strata decide opposite ways; the verdict follows the claim's declared estimand):** "
+                + "; ".join(f"[`{e['claim_id']}`](#{e['claim_id']}) {VERDICT_BADGE[e['verdict']]}, {e['heterogeneity']}"
+                            for e in het) + ".", ""]
+    return out
 
 
 def _precondition_outcome(pre: dict[str, Any]) -> str:
@@ -91,8 +126,8 @@ def _design_power(e: dict[str, Any]) -> str:
 
 def _claim_rows(entries: list[dict[str, Any]]) -> list[str]:
     lines = ["| claim | v | verdict (at its alpha) | estimate [CI] | p support / against | "
-             "Holm in paper / BH q | survives Holm / BH | design power (observed) | n (design) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "Holm in paper / BH q | survives Holm / BH | design power (observed) | n (design) | stability |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         decisive = e["verdict"] != "inconclusive"
         adj = f"{fmt(_decisive_p(e, 'holm'))} / {fmt(_decisive_p(e, 'bh'))}" if decisive else "-"
@@ -100,7 +135,7 @@ def _claim_rows(entries: list[dict[str, Any]]) -> list[str]:
             f"| `{e['claim_id']}` | {e['version']} | {VERDICT_BADGE[e['verdict']]} ({e['alpha']}) | {fmt(e['estimate'])} "
             f"[{fmt(e['ci_low'])}, {fmt(e['ci_high'])}] | {fmt(e['p_support_raw'])} / {fmt(e['p_against_raw'])} "
             f"| {adj} | {_survival(e)} | {_design_power(e)} ({fmt(e['power'], 2)}) "
-            f"| {e['n']} ({e.get('replicates_design', '?')}) |")
+            f"| {e['n']} ({e.get('replicates_design', '?')}) | {_stability(e)} |")
     return lines
 
 
@@ -152,9 +187,29 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
         for pre in e.get("preconditions", []):
             out.append(f"- Precondition '{pre['name']}': {pre['column']} {fmt(pre['value'], 3)} (weakest replicate) "
                        f"{pre['op']} {pre['threshold']:g}: {_precondition_outcome(pre)}.")
+        if e.get("stability"):
+            st = e["stability"]
+            out.append(f"- Stability: a new draw gives the same statistical verdict ({st['statistical_verdict']}) with "
+                       f"probability {st['same']:.2f} (reproduced {st['reproduced']:.2f}, falsified {st['falsified']:.2f}, "
+                       f"inconclusive {st['inconclusive']:.2f}; predictive distribution of a new estimate)"
+                       + (" **cite with care**" if e in near_threshold([e]) else "") + ".")
         if e["strata"]:
-            out += ["", "| stratum | estimate | CI | n |", "|---|---|---|---|"]
-            out += [f"| {s['name']} | {fmt(s['estimate'])} | [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}] | {s['n']} |" for s in e["strata"]]
+            if e.get("estimand") == "every_stratum":
+                k = len(e["strata"])
+                out.append(f"- Estimand: the claim holds in every stratum ({k}). Reproduced when every stratum's "
+                           f"support test rejects at alpha {e['alpha']}; falsified when one stratum falls short at "
+                           f"alpha / {k} = {e['alpha'] / k:.4g}. The interval above redoes both: on the claimed side "
+                           f"the weakest stratum's {1 - 2 * e['alpha']:.0%} bound, on the other the weakest "
+                           f"{1 - 2 * e['alpha'] / k:.1%} bound; the estimate is the smallest effect.")
+            elif e.get("estimand") == "pooled":
+                out.append("- Estimand: one pooled effect (strata weighted equally within each replicate); each "
+                           "stratum's own test is shown beside it.")
+            if e.get("heterogeneity"):
+                out.append(f"- **{e['heterogeneity']}**: the strata decide opposite ways on their own.")
+            out += ["", f"| stratum | estimate | {e['ci_level']:.0%} CI | n | verdict alone (alpha {e['alpha']}) |",
+                    "|---|---|---|---|---|"]
+            out += [f"| {s['name']} | {fmt(s['estimate'])} | [{fmt(s['ci_low'])}, {fmt(s['ci_high'])}] | {s['n']} "
+                    f"| {VERDICT_BADGE.get(s.get('verdict') or '', '-')} |" for s in e["strata"]]
         if c.get("deviations"):
             out += ["", "Deviations from the paper:", *[f"- {d}" for d in c["deviations"]]]
         scale = c["scales"].get(report["scale"])
@@ -170,6 +225,12 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
             f"Report `{rid}`: a hash of this report's inputs (the verdict files, each claim's version, "
             f"`requirements.lock` sha256 `{env.get('requirements_lock_sha256', 'none')[:12]}` and the scale). "
             f"Git commit `{env['git']['commit']}`{' (dirty)' if env['git']['dirty'] else ''}.", "",
+            *([f"Machine class `{env['machine']['class_id']}`: {env['machine'].get('cpu_vendor')} "
+               f"{env['machine'].get('cpu_model')} (family {env['machine'].get('cpu_family')}, model "
+               f"{env['machine'].get('cpu_model_number')}), torch CPU capability {env['machine'].get('torch_cpu_capability')}, "
+               f"{env['machine'].get('threads')} thread per process. The same code gives the same bytes on one machine "
+               "class; `claims gate` compares exactly against the baseline of the same class and statistically "
+               "against another's.", ""] if env.get("machine") else []),
             "| package | version |", "|---|---|",
             *[f"| {k} | {v} |" for k, v in sorted(env["packages"].items())], "",
             f"Report `{rid}`.", ""]

@@ -26,6 +26,8 @@ from benchmark.reporting.forest import forest_png, standardized_row
 from benchmark.reporting.render import FOREST, html_page, markdown
 from benchmark.stats.suite import finalize
 from benchmark.stats.design import check_design
+from benchmark.stats.stability import stability
+from benchmark.tracking import machine
 from benchmark.stages.common import cli
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import git_state, package_versions
@@ -64,6 +66,8 @@ def build_report(scale: str, sections: list[tuple[str, Path]], verdict_files: di
         entries.append({
             **fin, "claim": rec["claim"], "estimate": res["estimate"], "ci_low": res["ci_low"], "ci_high": res["ci_high"],
             "ci_level": res["ci_level"], "statistic": res["statistic"], "df": res["df"], "power": res["power"],
+            "kind": res["kind"], "se": res.get("se", float("nan")), "transform": res.get("transform", "identity"),
+            "estimand": res.get("estimand"), "heterogeneity": res.get("heterogeneity"),
             "power_target": rec["claim"]["test"]["power"], "n": res["n"], "strata": res["strata"],
             "preconditions": res.get("preconditions", []),
             "replicates_dropped": len({r for pre in res.get("preconditions", []) if pre.get("on_fail") == "drop"
@@ -80,11 +84,13 @@ def build_report(scale: str, sections: list[tuple[str, Path]], verdict_files: di
             "evidence_sha256": rec["evidence"]["sha256"], "mlflow_run_id": run_id,
             "figure": f"figures/{cid}.png",
         })
+        stab = stability(entries[-1], claims[cid][1].test, cid)
+        entries[-1]["stability"] = stab.to_dict() if stab else None
     # the locked environment, not dvc.lock (which holds this stage's own output hashes)
     lock = project_root() / "requirements.lock"
     if not lock.is_file():
         lock = Path(__file__).resolve().parents[2] / "requirements.lock"
-    env = {"git": git_state(), "packages": package_versions(),
+    env = {"git": git_state(), "packages": package_versions(), "machine": dict(machine.current()),
            "requirements_lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else "none"}
     rid = report_id(list(verdict_files.values()), {c: claims[c][1].version for c in records}, lock, scale)
     extra = []

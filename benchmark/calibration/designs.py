@@ -72,6 +72,11 @@ class CorrelationDesign:
     def true_se(self, effect_w: float = 0.0) -> tuple[float, float]:
         return math.sqrt(self.rep_var(effect_w) / self.n_reps), float(self.n_reps - 1)
 
+    def stratum_ses(self, effect_w: float = 0.0) -> list[tuple[float, float]]:
+        """Each stratum's own SE (an every_stratum claim tests each stratum alone)."""
+        var = self.sampling_var(effect_w) + np.diag(np.asarray(self.cov))
+        return [(math.sqrt(v / self.n_reps), float(self.n_reps - 1)) for v in var]
+
     def with_reps(self, n: int) -> "CorrelationDesign":
         return dataclasses.replace(self, n_reps=n)
 
@@ -176,7 +181,45 @@ class DifferenceDesign:
         return dataclasses.replace(self, n_per_group=n)
 
 
-Design = CorrelationDesign | TrendDesign | MeanDesign | DifferenceDesign
+@dataclasses.dataclass(frozen=True)
+class StratifiedDesign:
+    """A claim that must hold in every stratum (`every_stratum`) whose kind has no strata of its own
+    (replicate_mean, mean_difference): one design per stratum, simulated side by side with the
+    stratum column set, each with its own truth (heterogeneous strata), its own replicates and
+    variance as measured in that stratum of the real table."""
+
+    strata_col: str
+    parts: tuple  # ((label, design), ...)
+    source: str
+
+    @property
+    def kind(self) -> str:
+        return self.parts[0][1].kind
+
+    @property
+    def strata(self) -> tuple:
+        return tuple(label for label, _ in self.parts)
+
+    @property
+    def real_rep_sd(self) -> float:
+        sds = [d.real_rep_sd for _, d in self.parts if math.isfinite(d.real_rep_sd)]
+        return max(sds) if sds else math.nan
+
+    def true_se(self, effect_w: float = 0.0) -> tuple[float, float]:
+        """The largest stratum SE (the stratum that decides the intersection-union test)."""
+        return max(d.true_se(effect_w) for _, d in self.parts)
+
+    def stratum_ses(self, effect_w: float = 0.0) -> list[tuple[float, float]]:
+        return [d.true_se(effect_w) for _, d in self.parts]
+
+    def n_strata(self) -> int:
+        return len(self.parts)
+
+    def with_reps(self, n: int) -> "StratifiedDesign":
+        return dataclasses.replace(self, parts=tuple((label, d.with_reps(n)) for label, d in self.parts))
+
+
+Design = CorrelationDesign | TrendDesign | MeanDesign | DifferenceDesign | StratifiedDesign
 
 
 def distance_w(spec: TestSpec, to_w) -> float:

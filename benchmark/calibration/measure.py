@@ -15,8 +15,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy.optimize import brentq
 
-from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign, TrendDesign,
-                                           distance_w, rep_z, spearman_z_var)
+from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign,
+                                           StratifiedDesign, TrendDesign, distance_w, rep_z, spearman_z_var)
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import BenchmarkError
 from benchmark.stats.decide import TRANSFORMS
@@ -82,7 +82,21 @@ def trend_from_table(spec: TestSpec, frame: pd.DataFrame, columns: list[str]) ->
                        real_rep_sd=max(resid_sd), fit_sd=fit_sd)
 
 
-def mean_from_table(spec: TestSpec, frame: pd.DataFrame) -> MeanDesign:
+def _per_stratum(spec: TestSpec, frame: pd.DataFrame, one) -> object:
+    """One design per stratum of an `every_stratum` claim (kinds without strata of their own)."""
+    col = spec.params["strata"]
+    frame = _filter(frame, spec.params)
+    parts = tuple((label, one(spec, g)) for label, g in frame.groupby(col, sort=True))
+    return StratifiedDesign(strata_col=col, parts=parts, source="evidence table, per stratum")
+
+
+def mean_from_table(spec: TestSpec, frame: pd.DataFrame) -> MeanDesign | StratifiedDesign:
+    if spec.params.get("strata"):
+        return _per_stratum(spec, frame, _mean_one)
+    return _mean_one(spec, frame)
+
+
+def _mean_one(spec: TestSpec, frame: pd.DataFrame) -> MeanDesign:
     p = spec.params
     rep = p.get("replicate", "seed")
     frame = _filter(frame, p)
@@ -94,7 +108,13 @@ def mean_from_table(spec: TestSpec, frame: pd.DataFrame) -> MeanDesign:
                       source="evidence table", real_rep_sd=float(g.mean().std(ddof=1)))
 
 
-def difference_from_table(spec: TestSpec, frame: pd.DataFrame) -> DifferenceDesign:
+def difference_from_table(spec: TestSpec, frame: pd.DataFrame) -> DifferenceDesign | StratifiedDesign:
+    if spec.params.get("strata"):
+        return _per_stratum(spec, frame, _difference_one)
+    return _difference_one(spec, frame)
+
+
+def _difference_one(spec: TestSpec, frame: pd.DataFrame) -> DifferenceDesign:
     p = spec.params
     rep = p.get("replicate", "seed")
     frame = _filter(frame, p)
@@ -162,32 +182,45 @@ def from_defaults(claim: ClaimSpec, params: dict) -> object:
         levels = exp.get(p["x"]) if isinstance(exp.get(p["x"]), list) else list(np.linspace(0, 1, 6))
         n = max(n, 2 * len(levels))  # the declared networks, spread round-robin over the levels
         idx = np.arange(n)
-        rows = pd.DataFrame({rep: idx // len(levels), p["x"]: np.asarray(levels, dtype=float)[idx % len(levels)]})
+        one = pd.DataFrame({rep: idx // len(levels), p["x"]: np.asarray(levels, dtype=float)[idx % len(levels)]})
+        strata = list(spec.strata_levels) if p.get("strata") and spec.strata_levels else None
+        rows = (pd.concat([one.assign(**{p["strata"]: lv}) for lv in strata], ignore_index=True) if strata else one)
         x_used = _x_used(rows, p)
-        design = TrendDesign(rep_col=rep, x_col=p["x"], y_col=p["y"], strata_col=None, rows=rows, x_used=x_used,
-                             intercept={"all": 0.0}, shape=np.zeros(len(rows)), sd=np.ones(len(rows)),
+        design = TrendDesign(rep_col=rep, x_col=p["x"], y_col=p["y"], strata_col=p["strata"] if strata else None,
+                             rows=rows, x_used=x_used, intercept={k: 0.0 for k in (strata or ["all"])},
+                             shape=np.zeros(len(rows)), sd=np.ones(len(rows)),
                              source="default (no evidence table): noise the design can just afford")
         return afford(design, spec, lambda d, f: dataclasses.replace(d, sd=d.sd * f))
     if spec.kind == "replicate_mean":
         design = MeanDesign(rep_col=rep, y_col=p["y"], n_reps=n, rows_per_rep=1, tau=1.0, sigma=0.0,
                             source="default (no evidence table): noise the design can just afford")
-        return afford(design, spec, lambda d, f: dataclasses.replace(d, tau=d.tau * f))
+        return _declared_strata(spec, afford(design, spec, lambda d, f: dataclasses.replace(d, tau=d.tau * f)))
     if spec.kind == "mean_difference":
         t = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         c = p["control"] if isinstance(p["control"], list) else [p["control"]]
         design = DifferenceDesign(rep_col=rep, y_col=p["y"], group_col=p["group"], treatment=tuple(t), control=tuple(c),
                                   n_per_group=max(2, n // 2), sd_treatment=1.0, sd_control=1.0,
                                   source="default (no evidence table): noise the design can just afford")
-        return afford(design, spec, lambda d, f: dataclasses.replace(d, sd_treatment=f, sd_control=f))
+        return _declared_strata(spec, afford(design, spec, lambda d, f: dataclasses.replace(d, sd_treatment=f, sd_control=f)))
     if spec.kind == "paired_difference":
         t = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         c = p["control"] if isinstance(p["control"], list) else [p["control"]]
+        levels = tuple(spec.strata_levels) if p.get("strata") and spec.strata_levels else ("all",)
         design = PairedDesign(rep_col=rep, y_col=p["y"], group_col=p["group"], treatment=tuple(t), control=tuple(c),
-                              n_reps=n, strata_col=None, strata=("all",), sd_diff=(1.0,),
+                              n_reps=n, strata_col=p.get("strata") if levels != ("all",) else None, strata=levels,
+                              sd_diff=(1.0,) * len(levels),
                               source="default (no evidence table): noise the design can just afford")
-        return afford(design, spec, lambda d, f: dataclasses.replace(d, sd_diff=(f,)))
+        return afford(design, spec, lambda d, f: dataclasses.replace(d, sd_diff=(f,) * len(levels)))
     raise BenchmarkError(f"claims/{claim.id}: test kind {spec.kind!r} has no calibration design; add one in "
                          "benchmark/calibration (designs, simulate, measure, reference)")
+
+
+def _declared_strata(spec: TestSpec, design) -> object:
+    """The default design repeated in every declared stratum of an `every_stratum` claim."""
+    if not spec.params.get("strata") or not spec.strata_levels:
+        return design
+    return StratifiedDesign(strata_col=spec.params["strata"], parts=tuple((lv, design) for lv in spec.strata_levels),
+                            source=design.source)
 
 
 def design_for_claim(claim: ClaimSpec, frame: pd.DataFrame | None, params: dict) -> object:

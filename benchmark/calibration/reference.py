@@ -17,8 +17,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign, TrendDesign,
-                                           distance_w)
+from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign,
+                                           StratifiedDesign, TrendDesign, distance_w)
 from benchmark.claims.spec import ClaimSpec
 from benchmark.stats.decide import TRANSFORMS
 from benchmark.stats.power import one_sided_t_power, verdict_power
@@ -62,12 +62,15 @@ def _sized(make, claim: ClaimSpec, use_verdict: bool, strata: int = 1) -> tuple[
     dist = distance_w(spec, to_w)
     for n in range(max(2, spec.min_replicates), 500):
         design = make(n)
-        se, df = design.true_se(to_w(spec.null))
-        if use_verdict:  # per stratum at power ** (1/k): conservative for the gate on the product
-            pw = verdict_power(dist, se, df, spec.alpha, spec.form == "directional")
+        if strata > 1 and hasattr(design, "stratum_ses"):  # each stratum at its own SE
+            ses = design.stratum_ses(to_w(spec.null))
+        else:  # the noisiest stratum's SE for every stratum: conservative
+            ses = [design.true_se(to_w(spec.null))] * strata
+        if use_verdict:
+            pw = math.prod(verdict_power(dist, se, df, spec.alpha, spec.form == "directional") for se, df in ses)
         else:
-            pw = one_sided_t_power(dist, se, df, spec.alpha)
-        if pw ** strata >= spec.power:
+            pw = math.prod(one_sided_t_power(dist, se, df, spec.alpha) for se, df in ses)
+        if pw >= spec.power:
             return n, design
     raise RuntimeError(f"{claim.id}: no n up to 500 reaches power {spec.power}")
 
@@ -113,6 +116,33 @@ def _builders() -> list[tuple[ClaimSpec, object, int]]:
                            "replicate": "seed"}, **extra)
         out.append((c, lambda n: PairedDesign("seed", "y", "arm", ("treated",), ("baseline",), n, None, ("all",),
                                               (0.8,), "reference design"), 1))
+    # every_stratum forms of the kinds that take strata: two strata with different noise, so the
+    # intersection-union rule is calibrated with heterogeneous strata (null, design, opposite rows)
+    every = {"estimand": "every_stratum", "strata_levels": ["a", "b"]}
+    c = _claim("replicate-correlation-every-stratum", corr_cols, kind="replicate_correlation", form="directional",
+               direction="greater", sesoi=0.2, params={"x": "x", "y": "y", "replicate": "seed", "strata": "layer",
+                                                        "method": "spearman"}, estimand="every_stratum",
+               strata_levels=["0", "1"])
+    out.append((c, lambda n: CorrelationDesign("seed", "x", "y", "layer", "spearman", n, (0, 1), (64, 64), (0.0, 0.0),
+                                               ((0.05**2, 0.0), (0.0, 0.1**2)), "reference design"), 2))
+    c = _claim("replicate-mean-every-stratum", ["seed", "arch", "y"], kind="replicate_mean", form="directional",
+               direction="greater", sesoi=0.5, params={"y": "y", "replicate": "seed", "strata": "arch"}, **every)
+    out.append((c, lambda n: StratifiedDesign("arch", (("a", MeanDesign("seed", "y", n, 2, 0.4, 0.6, "reference design")),
+                                                        ("b", MeanDesign("seed", "y", n, 2, 0.7, 0.6, "reference design"))),
+                                              "reference design"), 2))
+    c = _claim("mean-difference-every-stratum", ["seed", "arch", "arm", "y"], kind="mean_difference",
+               form="directional", direction="greater", sesoi=1.0,
+               params={"y": "y", "group": "arm", "treatment": ["regularized"], "control": ["baseline"],
+                       "replicate": "seed", "strata": "arch"}, **every)
+    out.append((c, lambda n: StratifiedDesign("arch", tuple(
+        (lab, DifferenceDesign("seed", "y", "arm", ("regularized",), ("baseline",), n, sd, 0.75, "reference design"))
+        for lab, sd in (("a", 1.0), ("b", 1.5))), "reference design"), 2))
+    c = _claim("paired-difference-every-stratum", ["seed", "arch", "arm", "y"], kind="paired_difference",
+               form="bound", direction="less", bound=0.5,
+               params={"y": "y", "group": "arm", "treatment": ["treated"], "control": ["baseline"],
+                       "replicate": "seed", "strata": "arch"}, **every)
+    out.append((c, lambda n: PairedDesign("seed", "y", "arm", ("treated",), ("baseline",), n, "arch", ("a", "b"),
+                                          (0.6, 0.9), "reference design"), 2))
     return out
 
 

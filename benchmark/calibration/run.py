@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.atomic import write_csv, write_text
-from benchmark.calibration.designs import CorrelationDesign, PairedDesign, TrendDesign, distance_w
+from benchmark.calibration.designs import CorrelationDesign, PairedDesign, StratifiedDesign, TrendDesign, distance_w
 from benchmark.calibration.measure import design_for_claim
 from benchmark.calibration.reference import reference_designs
 from benchmark.calibration.simulate import per_replicate_sd, simulate
@@ -61,18 +61,40 @@ def _to_w(spec):
     return TRANSFORMS["fisher_z" if spec.kind == "replicate_correlation" else "identity"][0]
 
 
+HETEROGENEOUS = "opposite"  # one stratum's effect reversed, the others at the design point
+
+
+def strata_of(spec, design) -> list | None:
+    """The strata a claim must hold in (every_stratum), as the design labels them; None otherwise."""
+    if spec.resolved_estimand() != "every_stratum":
+        return None
+    if isinstance(design, TrendDesign) and design.strata_col:
+        return list(design.stratum_index())
+    if isinstance(design, (PairedDesign, StratifiedDesign)) and getattr(design, "strata_col", None):
+        return list(design.strata)
+    if isinstance(design, CorrelationDesign) and design.strata_col:
+        return list(design.strata)
+    return None
+
+
 def truths(spec, design) -> dict[str, object]:
-    """Working-scale truth per scenario (per stratum for stratified trends)."""
+    """Working-scale truth per scenario (per stratum for claims that must hold in every stratum).
+
+    null: one stratum on the support test's boundary, the others at the design point (the least
+    favourable null of the intersection-union rule); design: every stratum at the design point;
+    opposite: one stratum's effect reversed (as far beyond the boundary as the design point is on
+    the claimed side), the others at the design point."""
     to_w = _to_w(spec)
     sign = 1.0 if spec.direction == "greater" else -1.0
     if spec.form == "directional":
         boundary, point = to_w(spec.null), to_w(spec.null + sign * spec.sesoi)
     else:
         boundary, point = to_w(spec.bound), to_w(spec.null)
-    if isinstance(design, (TrendDesign, PairedDesign)) and design.strata_col:
-        names = list(design.stratum_index()) if isinstance(design, TrendDesign) else list(design.strata)
+    names = strata_of(spec, design)
+    if names:
         null = {k: (boundary if i == 0 else point) for i, k in enumerate(names)}
-        return {"null": null, "design": {k: point for k in names}}
+        opposite = {k: (2 * boundary - point if i == 0 else point) for i, k in enumerate(names)}
+        return {"null": null, "design": {k: point for k in names}, HETEROGENEOUS: opposite}
     return {"null": boundary, "design": point}
 
 
@@ -83,7 +105,7 @@ def job_seed(base: int, name: str, scenario: str) -> np.random.SeedSequence:
 
 def run_job(job: Job) -> dict:
     spec = job.claim.test
-    truth = truths(spec, job.design)["null" if job.scenario == "null" else "design"]
+    truth = truths(spec, job.design)[job.scenario if job.scenario in ("null", HETEROGENEOUS) else "design"]
     rng = np.random.default_rng(job_seed(job.seed, job.name, job.scenario))
     columns = list(job.claim.evidence.columns)
     # the statistical test is what is calibrated: the instrument's preconditions are not simulated
@@ -104,6 +126,11 @@ def analytic(spec, design) -> tuple[float, float]:
     """(support-test power, P(reproduced)) at the design point, from the design's true SE."""
     to_w = _to_w(spec)
     dist = distance_w(spec, to_w)
+    every = strata_of(spec, design) is not None
+    if isinstance(design, StratifiedDesign) or (isinstance(design, CorrelationDesign) and every):
+        ses = design.stratum_ses(to_w(spec.null))  # each stratum at its own SE
+        return (math.prod(one_sided_t_power(dist, s, d, spec.alpha) for s, d in ses),
+                math.prod(verdict_power(dist, s, d, spec.alpha, spec.form == "directional") for s, d in ses))
     if isinstance(design, PairedDesign) and design.n_by_stratum:
         # sized per stratum: each stratum at its own SE (the worst SE ** k would count the noisy
         # stratum k times)
@@ -118,6 +145,8 @@ def analytic(spec, design) -> tuple[float, float]:
 
 
 def structure(design) -> str:
+    if isinstance(design, StratifiedDesign):
+        return f"{structure(design.parts[0][1])} in each of {len(design.parts)} {design.strata_col}s"
     if isinstance(design, CorrelationDesign):
         strata = f" x {len(design.units)} {design.strata_col}s" if design.strata_col else ""
         return f"{design.n_reps} networks{strata} x {'/'.join(map(str, design.units))} units"
@@ -161,12 +190,14 @@ def jobs_for(params: dict) -> tuple[list[Job], list[str]]:
         if isinstance(design, TrendDesign) and design.fit_sd is not None and np.abs(design.shape).max() > 0:
             variants.append((f"{cid} [as a line]", design.as_line()))
         for name, d in variants:
-            for scenario in ("null", "design"):
+            for scenario in ("null", "design") + ((HETEROGENEOUS,) if strata_of(claim.test, d) else ()):
                 jobs.append(Job(name, "claim", claim, d, scenario, n, seed))
     for ref in reference_designs():
         name = ref.claim.id.split(".", 1)[1]
         jobs.append(Job(name, "reference", ref.claim, ref.design, "null", n, seed))
         jobs.append(Job(name, "reference", ref.claim, ref.design, "design", n, seed))
+        if strata_of(ref.claim.test, ref.design):
+            jobs.append(Job(name, "reference", ref.claim, ref.design, HETEROGENEOUS, n, seed))
         # illustration only (no target): half the simulations keeps the stage within its CPU budget
         jobs.append(Job(name, "reference", ref.claim, ref.naive_design, "design (n for test power)", max(n // 2, 1), seed))
     return jobs, skipped
@@ -183,7 +214,7 @@ def summarize(job: Job, out: dict) -> dict:
     n = job.n_sims
     rates = {v: out["counts"][v] / n for v in VERDICTS}
     tp, vp = analytic(spec, job.design)
-    if job.scenario == "null":
+    if job.scenario in ("null", HETEROGENEOUS):
         target, se = spec.alpha, math.sqrt(spec.alpha * (1 - spec.alpha) / n)
         ok, rule = rates["reproduced"] <= target + 3 * se, f"<= {target:g} + 3 SE"
     elif job.scenario == "design" and undecidable(job):
@@ -217,8 +248,10 @@ def section(table: pd.DataFrame) -> str:
     lines = [
         f"Each test kind was run on {n} simulated evidence tables per scenario, with the structure of the real "
         "tables (networks, layers, units, levels) and, for claims, the variance measured on their own evidence. "
-        "**null**: the truth on the support test's boundary; `reproduced` must come out at most at rate alpha "
-        "(+ 3 Monte-Carlo SE). **design**: the truth at the design point (the smallest effect of interest, or no "
+        "**null**: the truth on the support test's boundary (for a claim that must hold in every stratum: one "
+        "stratum on the boundary, the others at the design point); `reproduced` must come out at most at rate alpha "
+        "(+ 3 Monte-Carlo SE). **opposite** (stratified claims): one stratum's effect reversed, the others at "
+        "the design point; `reproduced` at most at rate alpha, and `falsified` should dominate. **design**: the truth at the design point (the smallest effect of interest, or no "
         "effect for a bound claim); `reproduced` must come out at least at the declared power (- 3 MC SE). Raw "
         "p-values at the claim's own alpha (no multiplicity correction, no power gate at run time). *test power*: "
         "the support test's analytic power; *P(reproduced)*: the analytic chance of a `reproduced` verdict, "

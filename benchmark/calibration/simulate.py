@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, MeanDesign, PairedDesign,
-                                           TrendDesign, psd_root)
+                                           StratifiedDesign, TrendDesign, psd_root)
 
 
 def _complete(frame: pd.DataFrame, columns: list[str], where: dict | None = None) -> pd.DataFrame:
@@ -27,10 +27,16 @@ def _complete(frame: pd.DataFrame, columns: list[str], where: dict | None = None
     return frame
 
 
-def correlation_table(d: CorrelationDesign, effect_w: float, rng: np.random.Generator) -> pd.DataFrame:
+def correlation_table(d: CorrelationDesign, effect_w, rng: np.random.Generator) -> pd.DataFrame:
+    """`effect_w`: one working-scale effect, or stratum -> effect (heterogeneous strata, in which case
+    the real layer offsets are replaced by the given effects)."""
     L = len(d.units)
     root = psd_root(np.asarray(d.cov))
-    z = effect_w + np.asarray(d.offsets) + rng.standard_normal((d.n_reps, L)) @ root.T  # (reps, strata)
+    if isinstance(effect_w, dict):
+        centre = np.array([effect_w[s] for s in d.strata], dtype=float)
+    else:
+        centre = effect_w + np.asarray(d.offsets)
+    z = centre + rng.standard_normal((d.n_reps, L)) @ root.T  # (reps, strata)
     rho_s = np.tanh(z)
     rho = 2.0 * np.sin(np.pi * rho_s / 6.0) if d.method == "spearman" else rho_s
     parts = []
@@ -88,8 +94,14 @@ def paired_table(d: PairedDesign, effects: dict, rng: np.random.Generator) -> pd
 
 def simulate(design, truth, rng: np.random.Generator, columns: list[str], where: dict | None = None) -> pd.DataFrame:
     """One table. `truth`: working-scale effect (a float), or stratum -> slope for trends."""
-    if isinstance(design, CorrelationDesign):
-        frame = correlation_table(design, float(truth), rng)
+    if isinstance(design, StratifiedDesign):
+        parts = []
+        for label, part in design.parts:
+            t = truth[label] if isinstance(truth, dict) else float(truth)
+            parts.append(simulate(part, t, rng, []).assign(**{design.strata_col: label}))
+        frame = pd.concat(parts, ignore_index=True)
+    elif isinstance(design, CorrelationDesign):
+        frame = correlation_table(design, truth if isinstance(truth, dict) else float(truth), rng)
     elif isinstance(design, TrendDesign):
         slopes = truth if isinstance(truth, dict) else {k: float(truth) for k in design.stratum_index()}
         frame = trend_table(design, slopes, rng)

@@ -201,11 +201,12 @@ def _gate(args) -> int:
 
 
 def _draws(args) -> int:
-    from benchmark.reporting.draws import compare
+    from benchmark.reporting.draws import compare, summary_lines
 
-    rows, share = compare(Path(args.first), Path(args.second))
-    print("\n".join(rows))
-    print(f"\nestimates inside the other draw's interval: {share:.0%} (about 75% expected for equal-width 90% intervals)")
+    c = compare(Path(args.first), Path(args.second))
+    print("\n".join(c.rows))
+    print()
+    print("\n".join(summary_lines(c)))
     return 0
 
 

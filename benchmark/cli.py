@@ -77,13 +77,14 @@ def _project_params() -> dict | None:
 
 
 def _validate(args) -> int:
-    from benchmark.claims.registry import load_claim, load_claims
+    from benchmark.claims.registry import SUFFIXES, load_claim, load_claims
     from benchmark.claims.seeds import check_pilots
     from benchmark.stats.design import check_design
 
     specs = []
-    for f in args.files:  # claim files, or directories of them
-        specs += list(load_claims(Path(f)).values()) if Path(f).is_dir() else [(Path(f), load_claim(f))]
+    for f in map(Path, args.files):  # claim files, or directories of them
+        folder = f.is_dir() and f.suffix not in SUFFIXES  # a directory named x.yaml is refused as a claim file
+        specs += list(load_claims(f).values()) if folder else [(f, load_claim(f))]
     if not args.files:
         specs = list(load_claims().values())
     params = _project_params()

@@ -5,7 +5,8 @@ error naming the file, never a traceback or a silent choice.
 * a key written twice in one mapping is refused with both lines (PyYAML keeps the last one
   silently: `alpha` listed twice would decide with whichever came second);
 * aliases that expand to more than MAX_NODES values (a "billion laughs" file) are refused before
-  anything walks the expanded tree; so is nesting too deep for the parser;
+  anything walks the expanded tree; so is nesting deeper than MAX_DEPTH brackets (PyYAML takes
+  quadratic time over nested flow collections) or too deep for the parser;
 * `1e-5` reads as a number, as in YAML 1.2 and in what `dvc exp run -S` writes (YAML 1.1, which
   PyYAML follows, makes it a string that a strict schema would then refuse).
 """
@@ -21,6 +22,8 @@ import yaml
 
 MAX_BYTES = 1 << 20      # 1 MiB: params.yaml is ~30 KB, a claim file a few KB
 MAX_NODES = 200_000      # values after alias expansion
+MAX_DEPTH = 100          # nested [ / { (the suite's files nest a few levels)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 ErrorFactory = Callable[[Path, str, str], Exception]  # (path, field, message), e.g. ClaimFileError
 
@@ -72,6 +75,19 @@ def _count(value: Any, budget: int) -> int:
     return n
 
 
+def _flow_depth(text: str) -> int:
+    """Deepest nesting of [ and { (counting those in quoted text too: an over-estimate that the
+    suite's files stay far below)."""
+    depth = deepest = 0
+    for ch in _NOT_BRACKET.sub("", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 def read_text(path: Path, error: ErrorFactory) -> str:
     path = Path(path)
     if path.is_dir():
@@ -95,6 +111,8 @@ def load(path: Path, error: ErrorFactory) -> Any:
     """The file's YAML document, or `error(path, field, message)` raised."""
     path = Path(path)
     text = read_text(path, error)
+    if _flow_depth(text) > MAX_DEPTH:
+        raise error(path, "<yaml>", f"brackets nested deeper than {MAX_DEPTH} levels")
     try:
         data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except _Duplicate as dup:
@@ -120,5 +138,19 @@ def to_json(data: Any, path: Path, error: ErrorFactory) -> str:
     refuses."""
     try:
         return json.dumps(data, allow_nan=True, default=str)
-    except (TypeError, ValueError) as exc:  # a mapping key that is not text, a number or a boolean
-        raise error(Path(path), "<yaml>", f"a key is not text or a number: {exc}") from None
+    except (TypeError, ValueError):  # a mapping key that is not text, a number or a boolean
+        raise error(Path(path), "<yaml>", f"key {str(_odd_key(data))!r} is not text or a number") from None
+
+
+def _odd_key(data: Any) -> Any:
+    stack = [data]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if not isinstance(k, (str, int, float, bool, type(None))):
+                    return k
+                stack.append(x)
+        elif isinstance(v, list):
+            stack.extend(v)
+    return "?"

@@ -42,6 +42,8 @@ def _read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ClaimFileError(path, "include", "a file name or a list of file names")
     merged: dict[str, Any] = {}
     for inc in includes:
+        if not (path.parent / inc).is_file():
+            raise ClaimFileError(path, "include", f"{inc!r}: no such file beside the claim file")
         merged = _deep_merge(merged, _read_yaml(path.parent / inc, _seen + (path,)))
     return _deep_merge(merged, data)
 

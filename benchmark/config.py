@@ -81,6 +81,20 @@ class CumulativeAblationProbe(_Strict):
     eval_subset: int | None = Field(default=None, ge=10)
 
 
+class RelianceProbe(_Strict):
+    """morcos2018 M3/M4's cumulative ablation (benchmark.probes.morcos_reliance)."""
+
+    orders: int = Field(ge=1)
+    fractions: list[float] = Field(min_length=2)
+    eval_subset: int | None = Field(default=None, ge=10)
+
+
+class CourseSummary(_Strict):
+    """M3b's windows around the test-loss minimum (benchmark.stages.morcos_summary)."""
+
+    window: int = Field(ge=2)
+
+
 def load_params(path: Path | None = None) -> dict:
     """params.yaml, validated as a whole (`validate_params`), with `_path` set to where it was read."""
     path = path or project_root() / "params.yaml"
@@ -297,8 +311,19 @@ EXPERIMENTS: dict[str, str] = {
     "leavitt_selectivity": "benchmark.config:SelectivitySweep",
     "leavitt_selectivity_extension": "benchmark.config:SweepExtension",
 }
-# probes.<name> not in the probe registry (benchmark.probes.registry.PROBES, which gives the rest)
-EXTRA_PROBES: dict[str, str] = {"course_summary": "benchmark.stages.morcos_summary:CourseSummary"}
+# probes.<name>: the config model its probe reads (the probe registry, benchmark.probes.registry,
+# pairs the same names with the same models; read here without importing the probes and torch)
+PROBES: dict[str, str] = {
+    "unit_ablation": "benchmark.config:UnitAblationProbe",
+    "cumulative_ablation": "benchmark.config:CumulativeAblationProbe",
+    "reliance": "benchmark.config:RelianceProbe",
+    "reliance_fine": "benchmark.config:RelianceProbe",
+    "course_summary": "benchmark.config:CourseSummary",
+    "layer_selectivity": "benchmark.config:LayerSelectivityProbe",
+    "corruption": "benchmark.config:CorruptionProbe",
+    "attack": "benchmark.config:AttackProbe",
+    "dimensionality": "benchmark.config:DimensionalityProbe",
+}
 
 
 def _resolve(ref: str):
@@ -307,14 +332,26 @@ def _resolve(ref: str):
     return obj if isinstance(obj, type) else obj()  # a model, or a function that builds one
 
 
+# data.<name>: the function that generates (or writes) that embedded dataset (the data registry,
+# benchmark.data.registry, pairs the same names with the same functions; read here without
+# importing the paper-scale loaders and torch)
+DATA: dict[str, str] = {
+    "mnist1d": "benchmark.data.mnist1d_gen:generate",
+    "digits": "benchmark.data.digits_gen:generate",
+    "scenes": "benchmark.data.scenes:write",
+    "sentiment": "benchmark.data.sentiment_corpus:write",
+    "scene_classes": "benchmark.data.scene_classes:write",
+}
+
+
 @functools.cache
 def data_model() -> type[BaseModel]:
     """`data:` one optional block per embedded dataset, whose keys are its generator's (or writer's)
     keyword arguments, typed by their annotations (the signature is the schema)."""
-    from benchmark.data.registry import EMBEDDED, WRITERS
-
     fields = {}
-    for name, fn in {**EMBEDDED, **WRITERS}.items():
+    for name, ref in DATA.items():
+        module, _, attr = ref.partition(":")
+        fn = getattr(importlib.import_module(module), attr)
         args = {a: (prm.annotation if prm.annotation is not inspect.Parameter.empty else Any, prm.default)
                 for a, prm in inspect.signature(fn, eval_str=True).parameters.items()
                 if prm.default is not inspect.Parameter.empty}
@@ -322,17 +359,11 @@ def data_model() -> type[BaseModel]:
     return create_model("Data", __base__=_Strict, **fields)
 
 
-def probe_models() -> dict[str, type[BaseModel]]:
-    from benchmark.probes.registry import PROBES
-
-    return {**{name: p.config for name, p in PROBES.items()}, **{k: _resolve(v) for k, v in EXTRA_PROBES.items()}}
-
-
 def validate_params(params: dict) -> None:
     """The whole params file, every section and every scale's block, against SCHEMA (the active
     scale's block must exist; the other scale's is checked when present). Raises ParamsError."""
     path = params.get("_path", "params.yaml")
-    sections = {**SCHEMA, "experiments": EXPERIMENTS, "probes": None}
+    sections = {**SCHEMA, "experiments": EXPERIMENTS, "probes": PROBES}
     known = set(TopLevel.model_fields) | set(sections)
     for key in params:
         if key != "_path" and key not in known:
@@ -371,6 +402,5 @@ def validate_params(params: dict) -> None:
             model = EXPERIMENTS[name]
             scaled(f"experiments.{name}", block, {sc: model for sc in SCALES})
     if "probes" in params:
-        models = probe_models()
-        for name, block in named("probes", params["probes"], models, "probe").items():
-            validate_block(path, f"probes.{name}", block, models[name])
+        for name, block in named("probes", params["probes"], PROBES, "probe").items():
+            validate_block(path, f"probes.{name}", block, _resolve(PROBES[name]))

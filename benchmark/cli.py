@@ -1,7 +1,7 @@
 """`claims`: list, validate and test claims, render the report, gate on regressions.
 
     claims list                          every claim with its paper, test kind and version
-    claims validate [FILES...]           parse and check claim files (all by default)
+    claims validate [FILES|DIRS...]      check claim files (all by default) and params.yaml as a whole
     claims test ID|FILE --evidence CSV   run a claim's test on your own evidence table [--json] [--figure PNG] [--scale S]
     claims kinds                         the test kinds and their parameters
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
@@ -195,7 +195,8 @@ def _kinds(args) -> int:
     from benchmark.stats.kinds import KINDS
 
     for name, kind in sorted(KINDS.items()):
-        print(f"{name:24s} {kind.doc}\n{'':24s} required params: {', '.join(kind.required_params)}")
+        print(f"{name:24s} {kind.doc}\n{'':24s} required params: {', '.join(kind.required_params)}"
+              f"\n{'':24s} other params: {', '.join(kind.optional_params) or 'none'}")
     return 0
 
 

@@ -326,9 +326,13 @@ PROBES: dict[str, str] = {
 }
 
 
-def _resolve(ref: str):
+def _attr(ref: str):
     module, _, name = ref.partition(":")
-    obj = getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module), name)
+
+
+def _resolve(ref: str) -> type[BaseModel]:
+    obj = _attr(ref)
     return obj if isinstance(obj, type) else obj()  # a model, or a function that builds one
 
 
@@ -350,8 +354,7 @@ def data_model() -> type[BaseModel]:
     keyword arguments, typed by their annotations (the signature is the schema)."""
     fields = {}
     for name, ref in DATA.items():
-        module, _, attr = ref.partition(":")
-        fn = getattr(importlib.import_module(module), attr)
+        fn = _attr(ref)
         args = {a: (prm.annotation if prm.annotation is not inspect.Parameter.empty else Any, prm.default)
                 for a, prm in inspect.signature(fn, eval_str=True).parameters.items()
                 if prm.default is not inspect.Parameter.empty}

@@ -161,8 +161,6 @@ def test_the_real_params_validate_and_dvc_exponent_floats_read_as_numbers(projec
 def test_the_schema_pairs_each_name_with_the_model_its_code_reads():
     """config.PROBES / config.DATA name the same models and functions as the probe and data
     registries (read there without importing torch); every real section is in the schema."""
-    import importlib
-
     from benchmark import config
     from benchmark.data.registry import EMBEDDED, WRITERS
     from benchmark.probes.registry import PROBES
@@ -172,10 +170,6 @@ def test_the_schema_pairs_each_name_with_the_model_its_code_reads():
     assert {k: m for k, m in models.items() if k in PROBES} == {k: p.config for k, p in PROBES.items()}
     assert set(models) - set(PROBES) == {"course_summary"} and models["course_summary"] is CourseSummary
 
-    def fn(ref):
-        module, _, name = ref.partition(":")
-        return getattr(importlib.import_module(module), name)
-
-    assert {k: fn(v) for k, v in config.DATA.items()} == {**EMBEDDED, **WRITERS}
+    assert {k: config._attr(v) for k, v in config.DATA.items()} == {**EMBEDDED, **WRITERS}
     sections = set(config.TopLevel.model_fields) | set(config.SCHEMA) | {"experiments", "probes"}
     assert set(REAL) <= sections and set(REAL["experiments"]) == set(config.EXPERIMENTS)

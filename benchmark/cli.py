@@ -1,7 +1,7 @@
 """`claims`: list, validate and test claims, render the report, gate on regressions.
 
     claims list                          every claim with its paper, test kind and version
-    claims validate [FILES...]           parse and check claim files (all by default)
+    claims validate [FILES|DIRS...]      check claim files (all by default) and params.yaml as a whole
     claims test ID|FILE --evidence CSV   run a claim's test on your own evidence table [--json] [--figure PNG] [--scale S]
     claims kinds                         the test kinds and their parameters
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
@@ -26,6 +26,38 @@ from benchmark.atomic import dumps_json
 from benchmark.errors import BenchmarkError
 
 
+class ArgumentError(BenchmarkError):
+    def __init__(self, argument: str, message: str):
+        self.argument = argument
+        super().__init__(f"argument {argument}: {message}")
+
+
+def _seed_list(text: str) -> str:
+    """--seeds: a seed list as claim files write it ("100-104", "1, 3, 5-8")."""
+    from benchmark.claims.seeds import parse_seeds
+
+    try:
+        parse_seeds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _figure_file(text: str) -> Path:
+    """--figure: a .png file to (over)write, in a folder that exists or can be made."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory; give a file name such as {path / 'figure.png'}")
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text}: the figure is a PNG, name it *.png")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise argparse.ArgumentTypeError(f"{text}: {parent} is a file, not a folder")
+            break
+    return path
+
+
 def _list(args) -> int:
     from benchmark.claims.registry import load_claims
 
@@ -34,18 +66,34 @@ def _list(args) -> int:
     return 0
 
 
-def _validate(args) -> int:
-    from benchmark.claims.registry import load_claim, load_claims
-    from benchmark.stats.design import check_design
-    from benchmark.stats.kinds import check_params
+def _project_params() -> dict | None:
+    """The project's params.yaml, validated as a whole (None where there is none: a claim file
+    checked outside a project)."""
+    from benchmark.config import load_params
+    from benchmark.paths import project_root
 
-    if args.files:
-        specs = [(Path(f), load_claim(f)) for f in args.files]
-    else:
+    path = project_root() / "params.yaml"
+    return load_params(path) if path.exists() else None
+
+
+def _validate(args) -> int:
+    from benchmark.claims.registry import SUFFIXES, load_claim, load_claims
+    from benchmark.claims.seeds import check_pilots
+    from benchmark.stats.design import check_design
+
+    specs = []
+    for f in map(Path, args.files):  # claim files, or directories of them
+        folder = f.is_dir() and f.suffix not in SUFFIXES  # a directory named x.yaml is refused as a claim file
+        specs += list(load_claims(f).values()) if folder else [(f, load_claim(f))]
+    if not args.files:
         specs = list(load_claims().values())
+    params = _project_params()
+    if params is not None:
+        print(f"ok  {params['_path']}: every section, both scales")
     failed = 0
     for path, spec in specs:
-        check_params(spec, path)
+        if params is not None:
+            check_pilots(path, spec, params)
         problems = []
         for scale in sorted(spec.scales):
             design = check_design(spec, scale)
@@ -77,6 +125,7 @@ def _test(args) -> int:
     path, spec = find_claim(args.claim)
     result, record = evaluate(path, spec, args.evidence, figure_path=args.figure, scale=args.scale)
     final, notes = _suite_step(spec, record, args.scale)
+    unpaired = result.details.get("unpaired")
     if args.json:
         print(dumps_json({**record, "final": final, "notes": notes}))
     else:
@@ -96,6 +145,13 @@ def _test(args) -> int:
         for s in r.strata:
             print(f"  {s.name}: {s.estimate:.4g} [{s.ci_low:.4g}, {s.ci_high:.4g}] n {s.n}"
                   + (f", {s.verdict} alone at alpha {spec.test.alpha}" if s.verdict else ""))
+        if unpaired:  # paired_difference: replicates lacking a treatment or a control row
+            per = unpaired if isinstance(unpaired, dict) else {}
+            total = sum(per.values()) if per else int(unpaired)
+            where = " (" + ", ".join(f"{k}: {v}" for k, v in per.items() if v) + ")" if per else ""
+            if total:
+                print(f"  left out: {total} unpaired replicate{'s' if total != 1 else ''}{where}, with treatment "
+                      f"rows and no control rows or the reverse")
         for pre in r.preconditions:
             print(f"  precondition {pre.name}: {pre.column} {pre.value:.4g} {pre.op} {pre.threshold:g}: "
                   f"{'passed' if pre.passed else 'FAILED'}")
@@ -148,7 +204,17 @@ def _power(args) -> int:
     from benchmark.stats.design import precision_target, project, replicates_needed
     from benchmark.stats.evidence import check_integrity, read_table
     from benchmark.stats.kinds import run_test
+    from benchmark.claims.seeds import shared_seeds
+
     path, spec = find_claim(args.claim)
+    if args.seeds:
+        params = _project_params()
+        for scale in spec.scales:
+            shared = shared_seeds(args.seeds, spec.evidence.experiment, scale, params) if params else []
+            if shared:
+                raise ArgumentError("--seeds", f"{args.seeds!r} shares seeds {shared[:10]} with the verdict's networks "
+                                               f"at scale {scale} (params experiments.{spec.evidence.experiment}."
+                                               f"{scale}.seeds): a pilot must be other networks")
     frame = read_table(args.evidence)
     check_integrity(frame, spec, args.evidence)
     pilot = run_test(frame, spec, path, args.evidence)
@@ -175,7 +241,8 @@ def _kinds(args) -> int:
     from benchmark.stats.kinds import KINDS
 
     for name, kind in sorted(KINDS.items()):
-        print(f"{name:24s} {kind.doc}\n{'':24s} required params: {', '.join(kind.required_params)}")
+        print(f"{name:24s} {kind.doc}\n{'':24s} required params: {', '.join(kind.required_params)}"
+              f"\n{'':24s} other params: {', '.join(kind.optional_params) or 'none'}")
     return 0
 
 
@@ -244,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("claim", help="claim id or claim file")
     p.add_argument("--evidence", type=Path, help="CSV evidence table (default: the pipeline's)")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--figure", type=Path, help="write the evidence figure (PNG) here")
+    p.add_argument("--figure", type=_figure_file, help="write the evidence figure (PNG) here")
     p.add_argument("--scale", choices=("embedded", "paper"), default="embedded",
                    help="the scale whose claim-file settings decide (a scale may declare itself undecidable)")
     p.set_defaults(fn=_test)
@@ -252,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("power", help="replicates needed, from a pilot evidence table")
     p.add_argument("claim")
     p.add_argument("--evidence", type=Path, required=True)
-    p.add_argument("--seeds", help="the pilot's seeds, as written into the claim file (e.g. 100-104)")
+    p.add_argument("--seeds", type=_seed_list,
+                   help="the pilot's seeds, as written into the claim file (e.g. 100-104); disjoint from the verdict's")
     p.set_defaults(fn=_power)
     sub.add_parser("report").set_defaults(fn=_report)
     p = sub.add_parser("gate")

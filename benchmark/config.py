@@ -2,20 +2,32 @@
 
 Each experiment section holds one block per scale; the active scale is `scale` at the top, so
 `dvc exp run -S scale=paper` switches every stage at once.
+
+`load_params` validates the whole file against one schema (`validate_params`: every section, both
+scales, by the families' own models, listed in SCHEMA), so every stage and `claims validate` refuse
+a wrong param with the same message before any work; `section` then returns one block's model.
+Blocks are read in strict mode (`epochs: true` or `2.0` is not an integer, `"fast"` not a number),
+numbers must be finite and integers below 2^31 (10^30 epochs is a typo, not a budget), and keys
+no model declares are refused at every level.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
+import inspect
+import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from benchmark.errors import ParamsError
 from benchmark.paths import project_root
+from benchmark.yamlfile import load as load_yaml, to_json
 
 SCALES = ("embedded", "paper")
+INT_MAX = 2**31 - 1  # no count, size or seed in params.yaml comes near it
 
 
 class _Strict(BaseModel):
@@ -69,26 +81,37 @@ class CumulativeAblationProbe(_Strict):
     eval_subset: int | None = Field(default=None, ge=10)
 
 
+class RelianceProbe(_Strict):
+    """morcos2018 M3/M4's cumulative ablation (benchmark.probes.morcos_reliance)."""
+
+    orders: int = Field(ge=1)
+    fractions: list[float] = Field(min_length=2)
+    eval_subset: int | None = Field(default=None, ge=10)
+
+
+class CourseSummary(_Strict):
+    """M3b's windows around the test-loss minimum (benchmark.stages.morcos_summary)."""
+
+    window: int = Field(ge=2)
+
+
 def load_params(path: Path | None = None) -> dict:
+    """params.yaml, validated as a whole (`validate_params`), with `_path` set to where it was read."""
     path = path or project_root() / "params.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParamsError(path, "<file>", "params.yaml not found") from None
-    except yaml.YAMLError as exc:
-        raise ParamsError(path, "<yaml>", str(exc)) from None
+    data = load_yaml(path, ParamsError)
     if not isinstance(data, dict):
         raise ParamsError(path, "<root>", "must be a mapping")
     scale = data.get("scale")
     if scale not in SCALES:
         raise ParamsError(path, "scale", f"unknown scale {scale!r}; expected one of {SCALES}")
     workers = data.get("workers", 1)
-    if not isinstance(workers, int) or workers < 1:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ParamsError(path, "workers", f"must be a positive integer, got {workers!r}")
     offset = data.get("seed_offset", 0)
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise ParamsError(path, "seed_offset", f"must be a non-negative integer, got {offset!r}")
     data["_path"] = str(path)
+    validate_params(data)
     from benchmark import devices, executors
 
     devices.configure(data)
@@ -121,12 +144,37 @@ def section(params: dict, dotted: str, model: type[BaseModel], scaled: bool = Tr
         if not isinstance(node, dict) or scale not in node:
             raise ParamsError(path, f"{dotted}.{scale}", f"no settings for scale {scale!r}")
         node, field = node[scale], f"{dotted}.{scale}"
+    return validate_block(path, field, node, model)
+
+
+def _check_numbers(node: Any, field: str, path) -> None:
+    """Every number under `node` finite, every integer within +-INT_MAX (named by its dotted field)."""
+    stack = [(node, field)]
+    while stack:
+        v, where = stack.pop()
+        if isinstance(v, dict):
+            stack.extend((x, _dotted(where, k)) for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, _dotted(where, i)) for i, x in enumerate(v))
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise ParamsError(path, where, f"must be a finite number, got {v}")
+        elif isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT_MAX:
+            raise ParamsError(path, where, f"{v:.3g} is out of range (integers in params.yaml stay below 2^31)")
+
+
+def validate_block(path, field: str, node: Any, model: type[BaseModel]) -> BaseModel:
+    """`node` (the block at dotted `field` of the params file at `path`) as `model`, read strictly;
+    the one place a params block is validated, so a stage and `claims validate` say the same thing."""
+    _check_numbers(node, field, path)
     try:
-        return model.model_validate(node)
+        return model.model_validate_json(to_json(node, path, ParamsError), strict=True)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise ParamsError(path, f"{field}.{loc}" if loc else field, err["msg"]) from None
+        raise ParamsError(path, _dotted(field, *err["loc"]) or "<root>", err["msg"]) from None
+
+
+def _dotted(*parts) -> str:
+    return ".".join(str(p) for p in parts if p != "")
 
 
 class SweepNet(_Strict):
@@ -194,3 +242,168 @@ class DimensionalityProbe(_Strict):
     epsilon: dict[str, float]               # ... at this budget per dataset
     pgd_steps: int = Field(default=10, ge=1)
     seed: int = 0
+
+
+# --- the whole file -------------------------------------------------------------------------------
+
+class TopLevel(_Strict):
+    """The file's own settings (the sections are validated by SCHEMA's models)."""
+
+    scale: Literal["embedded", "paper"]
+    seed_offset: int = Field(default=0, ge=0)
+    workers: int = Field(default=1, ge=1, le=4096)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    amp: bool = False
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    paper_max_epochs: int | None = Field(default=None, ge=1)
+
+
+class PaperData(_Strict):
+    """Where the paper-scale files are: folders or files, relative ones under `root`."""
+
+    root: str | None = None
+    mnist: str | None = None
+    cifar10: str | None = None
+    cifar10_c: str | None = None
+    tiny_imagenet: str | None = None
+    tiny_imagenet_c: str | None = None
+    places365: str | None = None
+    lsun_church: str | None = None
+    gan_weights: str | None = None
+    segmenter: str | None = None
+    broden: str | None = None
+    sst2: str | None = None
+    sst: str | None = None
+    bert: str | None = None
+
+
+class Calibration(_Strict):
+    simulations: int = Field(ge=1)
+    seed: int = Field(ge=0)
+
+
+# section -> {scale: "module:Model"} (scaled sections) or "module:Model" (one block for all scales).
+# `experiments` and `probes` hold one entry per experiment / probe, below.
+SCHEMA: dict[str, dict[str, str] | str] = {
+    "data": "benchmark.config:data_model",
+    "paper_data": "benchmark.config:PaperData",
+    "calibration": "benchmark.config:Calibration",
+    "gan_dissection": {"embedded": "benchmark.experiments.scene_gan_config:GanDissectionEmbedded",
+                       "paper": "benchmark.experiments.scene_gan_config:GanDissectionPaper"},
+    "word_information": {"embedded": "benchmark.experiments.word_information_config:WordInformationEmbedded",
+                         "paper": "benchmark.experiments.word_information_config:WordInformationPaper"},
+    "scene_classifier": {"embedded": "benchmark.experiments.scene_classifier_config:ClassifierParams",
+                         "paper": "benchmark.experiments.scene_classifier_config:ClassifierPaper"},
+    "classifier_dissection": {"embedded": "benchmark.experiments.scene_classifier_config:DissectionEmbedded",
+                              "paper": "benchmark.experiments.scene_classifier_config:DissectionPaper"},
+    "feature_vis": {"embedded": "benchmark.probes.feature_vis_config:FeatureVisParams",
+                    "paper": "benchmark.probes.feature_vis_config:FeatureVisPaper"},
+}
+# experiments.<name>: the model its training stage validates it with (the same at every scale)
+EXPERIMENTS: dict[str, str] = {
+    "morcos_selectivity": "benchmark.config:MLPExperiment",
+    "morcos_generalization": "benchmark.config:MLPExperiment",
+    "morcos_ensemble": "benchmark.experiments.morcos_reliance:RelianceExperiment",
+    "morcos_course": "benchmark.experiments.morcos_reliance:RelianceExperiment",
+    "morcos_batchnorm": "benchmark.experiments.morcos_reliance:RelianceExperiment",
+    "morcos_dropout": "benchmark.experiments.morcos_reliance:RelianceExperiment",
+    "leavitt_selectivity": "benchmark.config:SelectivitySweep",
+    "leavitt_selectivity_extension": "benchmark.config:SweepExtension",
+}
+# probes.<name>: the config model its probe reads (the probe registry, benchmark.probes.registry,
+# pairs the same names with the same models; read here without importing the probes and torch)
+PROBES: dict[str, str] = {
+    "unit_ablation": "benchmark.config:UnitAblationProbe",
+    "cumulative_ablation": "benchmark.config:CumulativeAblationProbe",
+    "reliance": "benchmark.config:RelianceProbe",
+    "reliance_fine": "benchmark.config:RelianceProbe",
+    "course_summary": "benchmark.config:CourseSummary",
+    "layer_selectivity": "benchmark.config:LayerSelectivityProbe",
+    "corruption": "benchmark.config:CorruptionProbe",
+    "attack": "benchmark.config:AttackProbe",
+    "dimensionality": "benchmark.config:DimensionalityProbe",
+}
+
+
+def _attr(ref: str):
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _resolve(ref: str) -> type[BaseModel]:
+    obj = _attr(ref)
+    return obj if isinstance(obj, type) else obj()  # a model, or a function that builds one
+
+
+# data.<name>: the function that generates (or writes) that embedded dataset (the data registry,
+# benchmark.data.registry, pairs the same names with the same functions; read here without
+# importing the paper-scale loaders and torch)
+DATA: dict[str, str] = {
+    "mnist1d": "benchmark.data.mnist1d_gen:generate",
+    "digits": "benchmark.data.digits_gen:generate",
+    "scenes": "benchmark.data.scenes:write",
+    "sentiment": "benchmark.data.sentiment_corpus:write",
+    "scene_classes": "benchmark.data.scene_classes:write",
+}
+
+
+@functools.cache
+def data_model() -> type[BaseModel]:
+    """`data:` one optional block per embedded dataset, whose keys are its generator's (or writer's)
+    keyword arguments, typed by their annotations (the signature is the schema)."""
+    fields = {}
+    for name, ref in DATA.items():
+        fn = _attr(ref)
+        args = {a: (prm.annotation if prm.annotation is not inspect.Parameter.empty else Any, prm.default)
+                for a, prm in inspect.signature(fn, eval_str=True).parameters.items()
+                if prm.default is not inspect.Parameter.empty}
+        fields[name] = (create_model(f"Data_{name}", __base__=_Strict, **args) | None, None)
+    return create_model("Data", __base__=_Strict, **fields)
+
+
+def validate_params(params: dict) -> None:
+    """The whole params file, every section and every scale's block, against SCHEMA (the active
+    scale's block must exist; the other scale's is checked when present). Raises ParamsError."""
+    path = params.get("_path", "params.yaml")
+    sections = {**SCHEMA, "experiments": EXPERIMENTS, "probes": PROBES}
+    known = set(TopLevel.model_fields) | set(sections)
+    for key in params:
+        if key != "_path" and key not in known:
+            raise ParamsError(path, str(key), f"unknown setting; params.yaml has {', '.join(sorted(known))}")
+    validate_block(path, "", {k: v for k, v in params.items() if k in TopLevel.model_fields}, TopLevel)
+    scale = params["scale"]
+
+    def scaled(field: str, node: Any, models: dict[str, str]) -> None:
+        if not isinstance(node, dict):
+            raise ParamsError(path, field, f"a mapping with a block per scale ({', '.join(models)})")
+        for key in node:
+            if key not in models:
+                raise ParamsError(path, f"{field}.{key}", f"unknown scale; expected {', '.join(models)}")
+        if scale not in node:
+            raise ParamsError(path, f"{field}.{scale}", f"no settings for scale {scale!r}")
+        for sc, block in node.items():
+            validate_block(path, f"{field}.{sc}", block, _resolve(models[sc]))
+
+    def named(field: str, node: Any, models: dict[str, type[BaseModel] | str], what: str) -> dict:
+        if not isinstance(node, dict):
+            raise ParamsError(path, field, f"a mapping of {what} names to their settings")
+        for key in node:
+            if key not in models:
+                raise ParamsError(path, f"{field}.{key}", f"unknown {what}; known: {', '.join(sorted(models))}")
+        return node
+
+    for name, spec in SCHEMA.items():
+        if name not in params:
+            continue  # a stage that needs it says so ("missing section")
+        if isinstance(spec, dict):
+            scaled(name, params[name], spec)
+        else:
+            validate_block(path, name, params[name], _resolve(spec))
+    if "experiments" in params:
+        for name, block in named("experiments", params["experiments"], EXPERIMENTS, "experiment").items():
+            model = EXPERIMENTS[name]
+            scaled(f"experiments.{name}", block, {sc: model for sc in SCALES})
+    if "probes" in params:
+        for name, block in named("probes", params["probes"], PROBES, "probe").items():
+            validate_block(path, f"probes.{name}", block, _resolve(PROBES[name]))

@@ -177,6 +177,8 @@ def test_unknown_scale_and_bad_param(tiny_project, capsys):
     (tiny_project / "params.yaml").write_text(yaml.safe_dump(params))
     assert train.main([SEL]) == 2
     assert "experiments.morcos_selectivity.embedded.lr" in capsys.readouterr().err
+    params["experiments"][SEL]["embedded"]["lr"] = 0.001  # load_params validates the whole file first
+    (tiny_project / "params.yaml").write_text(yaml.safe_dump(params))
     with pytest.raises(ParamsError, match="experiments.nope"):
         from benchmark.config import MLPExperiment, section
         section(load_params(), "experiments.nope", MLPExperiment)

@@ -1,7 +1,10 @@
 """The schema of a claim file.
 
 Specs are frozen pydantic models (never dicts passed around): an unknown key, a missing field or a
-value out of range is an error at load time that names the file and the field.
+value out of range is an error at load time that names the file and the field. Numbers are finite
+(`bound: .inf` would always reproduce, `sesoi: .nan` never decide) and counts bounded (10^29
+replicates would make the design's power NaN); claim files are read in strict mode
+(benchmark.claims.registry), so an integer field takes only an integer.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from benchmark.claims.seeds import parse_seeds
+
 CLAIM_ID = re.compile(r"^[a-z][a-z0-9]*[0-9]{4}[a-z]?\.[a-z0-9][a-z0-9-]*$")
 COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_REPLICATES = 100_000  # networks a design may ask for; more is a typo (and overflows the power)
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 class PaperRef(Frozen):
@@ -113,7 +119,7 @@ class TestSpec(Frozen):
     sesoi: float | None = Field(default=None, gt=0)
     bound: float | None = None
     null: float = 0.0
-    min_replicates: int = Field(default=3, ge=2)
+    min_replicates: int = Field(default=3, ge=2, le=MAX_REPLICATES)
     precision: float | None = Field(
         default=None, gt=0,
         description="target (1 - 2 alpha) half-width on the report scale; default: half the distance "
@@ -180,14 +186,20 @@ class Pilot(Frozen):
     """
 
     seeds: str = Field(min_length=1, description="the pilot's seeds, e.g. '100-104' (disjoint from the verdict's)")
-    n: int = Field(ge=2)
+    n: int = Field(ge=2, le=MAX_REPLICATES)
     se: float = Field(gt=0)
-    df: float | None = Field(default=None, gt=0, description="default n - 1")
-    strata: int = Field(default=1, ge=1)
+    df: float | None = Field(default=None, gt=0, le=MAX_REPLICATES, description="default n - 1")
+    strata: int = Field(default=1, ge=1, le=1000)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: str) -> str:
+        parse_seeds(v)  # "5-1", "banana": refused here, naming the field
+        return v
 
 
 class ScaleSetting(Frozen):
-    replicates: int = Field(ge=1, description="the n the test reports when the pipeline runs as designed "
+    replicates: int = Field(ge=1, le=MAX_REPLICATES, description="the n the test reports when the pipeline runs as designed "
                                               "(networks or generators; with strata, the n of the stratum the "
                                               "design is sized on)")
     strata: dict[str, int] | None = Field(
@@ -202,6 +214,14 @@ class ScaleSetting(Frozen):
                     "pilot says a decision needs; the verdict at this scale is then always `inconclusive` "
                     "and its estimate is reported as a description. `claims validate` rejects it when the "
                     "pilot says the declared replicates can decide (a design must then be sized instead)")
+
+    @field_validator("strata")
+    @classmethod
+    def _strata(cls, v: dict[str, int] | None) -> dict[str, int] | None:
+        bad = {k: n for k, n in (v or {}).items() if not 1 <= n <= MAX_REPLICATES}
+        if bad:
+            raise ValueError(f"replicates per stratum lie in 1 .. {MAX_REPLICATES}, got {bad}")
+        return v
 
 
 class Precondition(Frozen):
@@ -234,7 +254,7 @@ class PaperFigure(Frozen):
 
 class ClaimSpec(Frozen):
     id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=10_000)
     changelog: list[str] = Field(min_length=1)
     paper: PaperRef
     statement: str = Field(min_length=1)

@@ -30,20 +30,13 @@ import math
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
-
 from benchmark.data.splits import Split
 from benchmark.models.morcos_variants import MLPVariant, freeze_batch_norm
 from benchmark.probes.ablation import area_under_curve, cumulative_ablation_curve
 from benchmark.probes.selectivity import selectivity_index
 
 
-class RelianceProbe(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    orders: int = Field(ge=1)
-    fractions: list[float] = Field(min_length=2)
-    eval_subset: int | None = Field(default=None, ge=10)
+from benchmark.config import RelianceProbe  # noqa: E402  (params models live in benchmark.config)
 
 
 def dropout_of(arch: str) -> float:

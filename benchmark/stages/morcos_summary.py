@@ -14,19 +14,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from benchmark.atomic import write_csv
-from benchmark.config import load_params, section
+from benchmark.config import CourseSummary, load_params, section
 from benchmark.paths import evidence_path
 from benchmark.probes.morcos_reliance import course_summary, ensemble_standardized
 from benchmark.stages.common import cli
 from benchmark.stats.evidence import read_table
-
-
-class CourseSummary(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    window: int = Field(ge=2)
 
 
 @cli

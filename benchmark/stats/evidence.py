@@ -13,7 +13,10 @@ repaired or dropped silently. Rows are numbered as lines of the CSV file (the he
   twice); without a declared key, identical rows are refused;
 * a column with a declared domain (`integer`, or an inclusive range `[lo, hi]`) holds only values
   inside it (a text seed `abc` would otherwise become a one-row replicate of its own);
-* the columns the test reads as numbers are numeric and finite.
+* the columns the test reads as numbers are numeric and finite;
+* the rows the claim selects exist (`check_values`, applied by benchmark.stats.kinds.run_test):
+  its `where` filter and each of its treatment / control groups match rows, in a column of the
+  same type (alpha written as text would match no number and leave a group empty).
 """
 
 from __future__ import annotations
@@ -176,3 +179,36 @@ def check_integrity(frame: pd.DataFrame, spec: ClaimSpec, path: str | Path) -> N
             check_domain(frame, col, domain, path)
     if all(c in frame.columns for c in spec.evidence.key):  # a missing one is reported by validate
         check_key(frame, spec.evidence.key, path)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+
+
+def check_values(frame: pd.DataFrame, column: str, values: list, path, param: str, complete: bool = False) -> None:
+    """`column` holds one of `values` (the claim's `param`, e.g. test.params.treatment) in at least
+    one row, and is numeric when they are numbers (no value is given for a `range` column: then it
+    must be numeric); with `complete`, no row of `column` is empty."""
+    if column not in frame.columns:
+        raise EvidenceError(path, column, f"named by {param} but absent (table has {list(frame.columns)})")
+    raw = frame[column].reset_index(drop=True)
+    if complete:
+        empty = raw.isna().to_numpy() | (raw.astype(str).str.strip() == "").to_numpy()
+        if empty.any():
+            i = _first(empty)
+            raise EvidenceError(path, column, f"{row_name(int(frame.index[i]))}: empty; every row must say which "
+                                              f"group it belongs to ({param})")
+    if not values or all(_is_number(v) for v in values):
+        numbers = pd.to_numeric(raw, errors="coerce")
+        bad = (numbers.isna() & raw.notna()).to_numpy()
+        if bad.any():
+            i = _first(bad)
+            raise EvidenceError(path, column, f"{row_name(int(frame.index[i]))}: {_show(raw.iloc[i])} is not a number, "
+                                              f"but {param} compares this column with numbers")
+        raw = numbers
+    if values and not raw.isin(values).any():
+        present = sorted(set(raw.dropna().tolist()), key=str)
+        shown = ", ".join(map(repr, present[:10])) + (" ..." if len(present) > 10 else "")
+        wanted = " or ".join(map(repr, values))
+        raise EvidenceError(path, column, f"no row with {column} = {wanted} ({param}) among the selected rows; "
+                                          f"values present: {shown or 'none'}")

@@ -1,8 +1,11 @@
 """The vocabulary of test kinds. Each kind turns a validated table into a TestResult.
 
-A kind declares which of its params name numeric columns (validated before it runs). The
-replicate is always the trained network (or generator): per-unit data are first reduced to one
-number per replicate, never pooled across networks.
+A kind declares which of its params name numeric columns (validated before it runs), which params
+it requires and which others it accepts: any other key in `test.params` is refused, as is a value
+outside a param's vocabulary (`method: kendall` would otherwise run Pearson under Kendall's name),
+so a claim file never says one thing while the test does another. The replicate is always the
+trained network (or generator): per-unit data are first reduced to one number per replicate, never
+pooled across networks.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from benchmark.errors import ClaimFileError, EvidenceError
 from benchmark.stats.decide import (TRANSFORMS, Inference, heterogeneity, interval, observed_power, one_sided_p, stratum,
                                     summarize, thresholds, with_preconditions)
 from benchmark.stats.preconditions import check_preconditions, drop_failing
-from benchmark.stats.evidence import row_name, validate
+from benchmark.stats.evidence import check_values, row_name, validate
 from benchmark.stats.result import Stratum, TestResult
 
 
@@ -35,14 +38,22 @@ class Kind:
     numeric_params: tuple[str, ...]  # params whose values are numeric column names
     required_params: tuple[str, ...]
     doc: str
+    optional_params: tuple[str, ...] = ()  # accepted besides the required ones; nothing else is
+    estimate_range: tuple[float, float] | None = None  # open interval the estimate lives in (rho: -1, 1)
+
+    @property
+    def accepted_params(self) -> tuple[str, ...]:
+        return self.required_params + self.optional_params
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register(name: str, numeric: tuple[str, ...], required: tuple[str, ...]):
+def register(name: str, numeric: tuple[str, ...], required: tuple[str, ...], optional: tuple[str, ...] = (),
+             estimate_range: tuple[float, float] | None = None):
     def deco(fn):
-        KINDS[name] = Kind(name, fn, numeric, required, (fn.__doc__ or "").strip().splitlines()[0])
+        KINDS[name] = Kind(name, fn, numeric, required, (fn.__doc__ or "").strip().splitlines()[0],
+                           optional, estimate_range)
         return fn
     return deco
 
@@ -122,7 +133,8 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
                                estimand="every_stratum", heterogeneity=heterogeneity(strata))
 
 
-@register("replicate_correlation", numeric=("x", "y"), required=("x", "y"))
+@register("replicate_correlation", numeric=("x", "y"), required=("x", "y"),
+          optional=("replicate", "strata", "method"), estimate_range=(-1.0, 1.0))
 def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Correlation of x and y within each replicate (network), Fisher-z averaged, t-test across replicates.
 
@@ -188,7 +200,8 @@ def trend_frame(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     return frame.assign(_x=x)
 
 
-@register("trend", numeric=("x", "y"), required=("x", "y"))
+@register("trend", numeric=("x", "y"), required=("x", "y"),
+          optional=("replicate", "x_scale", "strata", "where", "range", "aggregate"))
 def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """OLS slope of a per-network response y over a factor x, one row per network.
 
@@ -217,7 +230,7 @@ def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     return summarize("trend", inf, spec, (), details)
 
 
-@register("replicate_mean", numeric=("y",), required=("y",))
+@register("replicate_mean", numeric=("y",), required=("y",), optional=("replicate", "where", "range", "strata"))
 def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Mean of y over replicates (rows first averaged within each replicate), one-sample t-test.
 
@@ -237,7 +250,8 @@ def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     return summarize("replicate_mean", inf, spec, (), {"rows_per_replicate": float(frame.groupby(rep).size().mean()) if len(frame) else 0.0})
 
 
-@register("mean_difference", numeric=("y",), required=("y", "group", "treatment", "control"))
+@register("mean_difference", numeric=("y",), required=("y", "group", "treatment", "control"),
+          optional=("replicate", "strata", "where", "range"))
 def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Difference of per-network means, treatment minus control, Welch t (unequal variances).
 
@@ -279,7 +293,8 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
                                                        "mean_control": float(b.mean()) if len(b) else math.nan})
 
 
-@register("paired_difference", numeric=("y",), required=("y", "group", "treatment", "control"))
+@register("paired_difference", numeric=("y",), required=("y", "group", "treatment", "control"),
+          optional=("replicate", "strata", "where", "range"))
 def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Within-replicate difference, treatment minus control, one-sample t across replicates.
 
@@ -315,19 +330,84 @@ def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
                      {"unpaired": unpaired, "per_replicate": {str(r): float(v) for r, v in d.items()}})
 
 
+COLUMN_PARAMS = ("x", "y", "replicate", "strata", "group")  # params whose value is one column name
+CHOICES = {"method": ("spearman", "pearson"), "x_scale": ("linear", "rank"), "aggregate": ("mean", "none")}
+
+
+def _scalar(v) -> bool:
+    return isinstance(v, (str, int, float)) and not isinstance(v, bool) and (not isinstance(v, float) or math.isfinite(v))
+
+
+def _values(path, field: str, v) -> list:
+    """A param holding one group value or a list of them (treatment, control, where's values)."""
+    vals = v if isinstance(v, list) else [v]
+    if not vals or not all(_scalar(x) for x in vals):
+        raise ClaimFileError(path, field, f"a value or a non-empty list of values (text or finite numbers), got {v!r}")
+    if len(set(map(repr, vals))) != len(vals):
+        raise ClaimFileError(path, field, f"lists a value twice: {vals}")
+    return vals
+
+
+def _check_column_map(path, field: str, v, declared) -> dict:
+    if not isinstance(v, dict) or not v:
+        raise ClaimFileError(path, field, f"a mapping of column -> values, got {v!r}")
+    for col in v:
+        if col not in declared:
+            raise ClaimFileError(path, f"{field}.{col}", f"column {col!r} is not declared in evidence.columns")
+    return v
+
+
 def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
-    """The test kind exists, its required params are present and name declared columns."""
+    """The test kind exists; its params are the ones it declares (required present, nothing else),
+    column params name declared columns, and every value lies in its vocabulary."""
     kind = KINDS.get(spec.test.kind)
     if kind is None:
         raise ClaimFileError(path, "test.kind", f"unknown test kind {spec.test.kind!r}; known: {sorted(KINDS)}")
+    p = spec.test.params
     for req in kind.required_params:
-        if req not in spec.test.params:
+        if req not in p:
             raise ClaimFileError(path, f"test.params.{req}", f"required by test kind {kind.name!r}")
+    for key in p:
+        if key not in kind.accepted_params:
+            raise ClaimFileError(path, f"test.params.{key}", f"not a param of test kind {kind.name!r}; it takes "
+                                                            f"{', '.join(kind.accepted_params)}")
     declared = set(spec.evidence.columns)
-    for key in ("x", "y", "replicate", "strata", "group"):
-        col = spec.test.params.get(key, "seed" if key == "replicate" else None)
-        if col is not None and col not in declared:
+    for key in COLUMN_PARAMS:
+        col = p.get(key, "seed" if key == "replicate" else None)
+        if col is None:
+            continue
+        if not isinstance(col, str):
+            raise ClaimFileError(path, f"test.params.{key}", f"one column name, got {col!r}")
+        if col not in declared:
             raise ClaimFileError(path, f"test.params.{key}", f"column {col!r} is not declared in evidence.columns")
+    for key, choices in CHOICES.items():
+        if key in p and p[key] not in choices:
+            raise ClaimFileError(path, f"test.params.{key}", f"{p[key]!r} is not one of {', '.join(choices)}")
+    for col, allowed in _check_column_map(path, "test.params.where", p["where"], declared).items() if "where" in p else ():
+        _values(path, f"test.params.where.{col}", allowed)
+    for col, bounds in _check_column_map(path, "test.params.range", p["range"], declared).items() if "range" in p else ():
+        ok = (isinstance(bounds, list) and len(bounds) == 2
+              and all(b is None or (_scalar(b) and not isinstance(b, str)) for b in bounds))
+        if not ok or (None not in bounds and bounds[0] > bounds[1]):
+            raise ClaimFileError(path, f"test.params.range.{col}", f"[lo, hi] with lo <= hi (finite numbers or "
+                                                                   f"null for an open end), got {bounds!r}")
+    if "treatment" in kind.accepted_params:
+        treat = _values(path, "test.params.treatment", p["treatment"])
+        ctrl = _values(path, "test.params.control", p["control"])
+        both = [v for v in treat if v in ctrl]
+        if both:
+            raise ClaimFileError(path, "test.params.control", f"{both} also in test.params.treatment: a group "
+                                                              f"cannot be compared with itself")
+    if kind.estimate_range is not None:
+        lo, hi = kind.estimate_range
+        t = spec.test
+        named = {"test.null": ("null", t.null), "test.bound": ("bound", t.bound)}
+        if t.sesoi is not None:
+            named["test.sesoi"] = (f"null {'+' if t.direction == 'greater' else '-'} sesoi", thresholds(t)[1])
+        for field, (name, v) in named.items():
+            if v is not None and not lo < v < hi:
+                raise ClaimFileError(path, field, f"{name} = {v:g} lies outside ({lo:g}, {hi:g}), where a "
+                                                  f"{kind.name} estimate lives")
     return kind
 
 
@@ -344,13 +424,43 @@ def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table
     checked = [pre.column for pre in spec.preconditions if pre.column not in measured]
     if not spec.preconditions:
         frame = validate(frame, spec, table_path, measured)
+        check_selection(frame, spec, table_path)
         check_strata(frame, spec, table_path)
-        return kind.run(frame, spec.test)
+        return _run(kind, frame, spec, table_path)
     frame = validate(frame, spec, table_path, measured + checked, may_be_nan=tuple(measured))
+    check_selection(frame, spec, table_path)
     check_strata(frame, spec, table_path)
     checks = check_preconditions(frame, spec)
     frame = _without_unmeasured(drop_failing(frame, spec, checks), spec, checks, measured, table_path)
-    return with_preconditions(kind.run(frame, spec.test), checks, spec.test)
+    return with_preconditions(_run(kind, frame, spec, table_path), checks, spec.test)
+
+
+def _run(kind: Kind, frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path) -> TestResult:
+    try:
+        return kind.run(frame, spec.test)
+    except ValueError as exc:  # what a kind refuses in a table (e.g. trend: two rows for one network and level)
+        raise EvidenceError(table_path, "<rows>", str(exc)) from None
+
+
+def check_selection(frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path) -> None:
+    """The rows the test selects exist: its `where` filter and each of its treatment and control
+    groups match rows, in a column of the same type (alpha written as text matches no number, and a
+    missing group would otherwise read as "inconclusive: 0 replicates"); `range` columns are numbers
+    and the filters leave rows."""
+    p = spec.test.params
+    for col, allowed in (p.get("where") or {}).items():
+        check_values(frame, col, allowed if isinstance(allowed, list) else [allowed], table_path,
+                     f"test.params.where.{col}")
+    for col in p.get("range") or {}:
+        check_values(frame, col, [], table_path, f"test.params.range.{col}")
+    selected = _filter(frame, p)
+    if selected.empty:
+        raise EvidenceError(table_path, ", ".join([*(p.get("where") or {}), *(p.get("range") or {})]),
+                            "no row passes the claim's filters together (test.params.where / range)")
+    if "group" in p:
+        for role in ("treatment", "control"):
+            vals = p[role] if isinstance(p[role], list) else [p[role]]
+            check_values(selected, p["group"], vals, table_path, f"test.params.{role}", complete=True)
 
 
 def check_strata(frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path) -> None:

@@ -178,7 +178,10 @@ def _suite_step(spec, record: dict, scale: str) -> tuple[dict, list[str]]:
         if req in records:
             continue
         if known is None:
-            known = {cid: s for cid, (_, s) in load_claims().items()}
+            try:
+                known = {cid: s for cid, (_, s) in load_claims().items()}
+            except BenchmarkError:  # outside a project (bring-your-own evidence): no pipeline verdicts
+                known = {}
         path = verdict_path(req)
         if req not in known or not path.is_file():
             notes.append(f"requires {req}: no pipeline verdict at hand ({path}); the verdict above does not "

@@ -91,11 +91,13 @@ def test_draws_side_by_side(tmp_path, capsys):
     from benchmark.atomic import write_json
 
     def entry(cid, est, lo, hi, verdict="reproduced"):
-        return {"claim_id": cid, "verdict": verdict, "estimate": est, "ci_low": lo, "ci_high": hi, "n": 5}
+        return {"claim_id": cid, "version": 1, "verdict": verdict, "estimate": est, "ci_low": lo, "ci_high": hi,
+                "n": 5, "df": 4.0, "alpha": 0.05}
 
     write_json(tmp_path / "a.json", {"claims": [entry("x2000.a", 1.0, 0.8, 1.2), entry("x2000.b", 0.0, -0.1, 0.1)]})
     write_json(tmp_path / "b.json", {"claims": [entry("x2000.a", 1.1, 0.9, 1.3), entry("x2000.b", 0.5, 0.4, 0.6, "falsified")]})
     assert main(["draws", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
     out = capsys.readouterr().out
     assert "| `x2000.b` | reproduced | falsified |" in out
-    assert "50%" in out  # a: both inside each other's interval; b: neither
+    assert "observed 50%" in out  # a: both inside each other's interval; b: neither
+    assert "verdicts: 1 of 2 agree" in out and "expected 8" in out  # equal-width 90% intervals, df 4: ~80%

@@ -142,9 +142,6 @@ class TestSpec(Frozen):
             raise ValueError("estimand and strata_levels belong to a stratified test (params.strata)")
         if self.strata_levels is not None and len(set(self.strata_levels)) != len(self.strata_levels):
             raise ValueError(f"strata_levels lists a stratum twice: {list(self.strata_levels)}")
-        if self.estimand == "pooled" and self.kind != "replicate_correlation":
-            raise ValueError(f"estimand 'pooled' is implemented for replicate_correlation only, not {self.kind!r}: "
-                             "declare every_stratum, or pool in the evidence table")
         return self
 
     def resolved_estimand(self) -> str | None:

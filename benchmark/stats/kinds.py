@@ -408,7 +408,14 @@ def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
             if v is not None and not lo < v < hi:
                 raise ClaimFileError(path, field, f"{name} = {v:g} lies outside ({lo:g}, {hi:g}), where a "
                                                   f"{kind.name} estimate lives")
+    _check_estimand(spec, path)
     return kind
+
+
+def _check_estimand(spec: ClaimSpec, path: str | Path) -> None:
+    if spec.test.estimand == "pooled" and spec.test.kind != "replicate_correlation":
+        raise ClaimFileError(path, "test.estimand", f"'pooled' is implemented for replicate_correlation only, not "
+                                                    f"{spec.test.kind!r}: declare every_stratum, or pool in the evidence table")
 
 
 def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table_path: str | Path) -> TestResult:

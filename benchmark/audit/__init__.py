@@ -1,307 +1,184 @@
 """`claims audit`: the suite's unit-level probes and claim tests on your own networks.
 
-    claims audit --model a.safetensors [--model b.safetensors ...] --arch my_pkg.models:Net \
-                 [--arch-kwargs '{"hidden": [64, 64]}'] --data my_data.npz [--masks masks.npz] --out audit/
+    claims audit --model a.pt --model b.pt --arch torchvision:resnet18 --arch-kwargs '{"num_classes": 10}' \
+                 --data images.npz [--masks masks.npz] [--layers layer3,layer4] [--meta meta.json] \
+                 [--probes unit_ablation,cumulative_ablation,feature_vis] [--probe-params JSON] --out audit/
+    claims audit --model bert0/ --model bert1/ --data sentences.json --out audit/
 
-Models: one network per safetensors file, a plain state dict (`safetensors.torch.save_file(
-model.state_dict(), path, metadata={...})`); nothing is unpickled. Optional header metadata:
-`seed` (the replicate id; default: the file's position) and `label_noise` (the fraction of
-corrupted training labels, which the generalization claim needs).
-Units: with the suite's unit protocol (`activations(x) -> [per-layer tensors]`, `widths`, and
-`forward(x, masks={layer: mask})`, as `benchmark.models.mlp.MLP` has) the probes use it; any
-other `nn.Module` has its units read and masked at the outputs of the modules named by
-`--layers` (default: every `nn.ReLU` module), through forward hooks. Conv units are channels.
-Data (.npz): `x_test`, `y_test` (integer labels); optional `x_train`, `y_train` (the labels the
-networks were trained on, for cumulative ablation; default: the test set), `n_classes`.
-Masks (.npz, optional): `masks` (N, K, H, W) booleans aligned with `x_test`, `concepts` (K names):
-turns on the dissection probe (IoU of each unit's top-quantile region with each concept).
-
-Probes: selectivity with single-unit ablation (table unit_ablation), cumulative random ablation
-(ablation_auc, ablation_curves), dissection (dissection). Every claim whose evidence table and
-columns these produce is tested with the suite's own test; a claim needing more replicates than
-given is `inconclusive (N replicates)`. The report (the same renderer as the suite's) goes to --out.
+Every input is read and checked before any probe runs (benchmark.audit.arch, .weights, .inputs);
+a bad one is an AuditError naming the argument, file or field (exit 2), and nothing is written.
+Replicates must be distinct networks: two files with identical weights are one network counted
+twice (pseudo-replication) and are refused. The probes are the suite's own (benchmark.audit.probes);
+every claim whose evidence table they produce is tested with the suite's test, and the report
+(the suite's renderer) shows the replicates given beside what the claim's design needs.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
+import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from benchmark.atomic import write_csv, write_json
-from benchmark.errors import BenchmarkError, DataError
+from benchmark.audit.arch import AuditError, check_kwargs, parse_kwargs, resolve_arch
+from benchmark.audit.inputs import (ArrayData, TextData, check_labels, check_text_labels, load_arrays, load_text,
+                                    meta_label_keys, n_outputs)
+from benchmark.audit.probes import IMAGE_PROBES, TEXT_PROBES, UserNet, probe_settings
+from benchmark.audit.units import HookedEncoder, HookedUnits
+from benchmark.audit.weights import check_meta, is_hf_dir, load_hf, read_meta_file, read_state, state_digest
 
-FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-ORDERS = 10
-QUANTILE = 0.99  # dissection: a unit's region is where it exceeds its top-1% level (netdissect's rule)
+__all__ = ["AuditError", "HookedUnits", "audit", "load_user_models", "run_probes"]
 
-
-class AuditError(BenchmarkError):
-    pass
-
-
-# ---------------------------------------------------------------- models
-def import_arch(spec: str) -> type:
-    """'package.module:Name' -> the class (or factory) that builds the network."""
-    mod, _, name = spec.partition(":")
-    if not mod or not name:
-        raise AuditError(f"--arch {spec!r}: expected 'package.module:ClassName'")
-    try:
-        obj = importlib.import_module(mod)
-        for part in name.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise AuditError(f"--arch {spec!r}: cannot import ({exc})") from None
-    return obj
+# what each missing evidence column needs from the user
+COLUMN_HINTS = {
+    "label_noise": "'label_noise' metadata per network (safetensors header or --meta): the fraction of its training "
+                   "labels that were corrupted",
+    "train_acc": "x_train and y_train in --data (or a network's 'train_labels' metadata naming its label array): the "
+                 "labels each network was trained on",
+}
 
 
-class HookedUnits(nn.Module):
-    """Any network, with its units at the outputs of named modules: the suite's unit protocol."""
-
-    def __init__(self, model: nn.Module, layers: list[str] | None = None):
-        super().__init__()
-        self.model = model
-        modules = dict(model.named_modules())
-        if layers:
-            missing = [n for n in layers if n not in modules]
-            if missing:
-                raise AuditError(f"--layers {missing} are not modules of the network; it has {sorted(modules)[:20]}")
-            self.layer_names = list(layers)
-        else:
-            self.layer_names = [n for n, m in model.named_modules() if isinstance(m, nn.ReLU)]
-            if not self.layer_names:
-                raise AuditError("the network has no nn.ReLU modules and no unit protocol: name the layers whose "
-                                 "outputs are units with --layers (e.g. --layers body.1,body.3)")
-        self._modules_by_name = [modules[n] for n in self.layer_names]
-        self.widths: list[int] = []
-
-    def _run(self, x: torch.Tensor, masks: dict[int, torch.Tensor] | None, capture: list | None):
-        handles = []
-        for i, mod in enumerate(self._modules_by_name):
-            def hook(_m, _inp, out, i=i):
-                if masks is not None and i in masks:
-                    shape = (1, -1) + (1,) * (out.dim() - 2)
-                    out = out * masks[i].to(out.dtype).reshape(shape)
-                if capture is not None:
-                    capture.append(out)
-                return out
-            handles.append(mod.register_forward_hook(hook))
-        try:
-            return self.model(x)
-        finally:
-            for h in handles:
-                h.remove()
-
-    def forward(self, x: torch.Tensor, masks: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
-        return self._run(x, masks, None)
-
-    def activations(self, x: torch.Tensor) -> list[torch.Tensor]:
-        acts: list[torch.Tensor] = []
-        self._run(x, None, acts)
-        if len(acts) != len(self.layer_names):
-            raise AuditError(f"the unit layers fired {len(acts)} times for {len(self.layer_names)} layers "
-                             "(a module used twice?): name distinct layers with --layers")
-        return acts
-
-
-def has_unit_protocol(model: nn.Module) -> bool:
+def has_unit_protocol(model: torch.nn.Module) -> bool:
     return all(hasattr(model, a) for a in ("activations", "widths"))
 
 
-@dataclasses.dataclass
-class UserNet:
-    name: str
-    model: nn.Module
-    meta: dict[str, Any]
-
-
-def load_user_models(paths: list[Path], arch: str, arch_kwargs: dict[str, Any] | None = None,
-                     layers: list[str] | None = None) -> list[UserNet]:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
-    factory = import_arch(arch)
-    nets = []
+# ---------------------------------------------------------------- networks
+def load_user_models(paths: list[Path], arch: str | None, arch_kwargs: dict[str, Any] | None = None,
+                     meta: dict[str, dict[str, Any]] | None = None) -> tuple[list[UserNet], dict]:
+    """Every network, built and loaded (not yet wrapped), with checked metadata; refuses one
+    network given twice. Returns the networks and the tokenizer of Hugging Face models."""
+    paths = [Path(p) for p in paths]
+    hf = [is_hf_dir(p) for p in paths]
+    if any(hf) and not all(hf):
+        raise AuditError("--model: Hugging Face directories and weight files cannot be mixed in one audit")
+    kwargs = arch_kwargs or {}
+    built = None
+    if not any(hf):
+        if not arch:
+            raise AuditError("--arch is required for weight files: 'package.module:Class', 'path/to/file.py:Class' or "
+                             "'torchvision:NAME'")
+        built = resolve_arch(arch)
+        check_kwargs(built, kwargs)
+    elif kwargs:
+        raise AuditError("--arch-kwargs: a Hugging Face directory is built from its own config.json")
+    nets, digests, tokenizers = [], {}, {}
     for i, path in enumerate(paths):
-        path = Path(path)
-        if not path.is_file():
-            raise DataError(f"{path}: model file not found")
-        try:
-            with safe_open(str(path), "pt") as fh:
-                header = dict(fh.metadata() or {})
-            state = load_file(str(path))  # safetensors: tensors only, nothing is unpickled
-        except Exception as exc:  # safetensors raises several types on a file that is not one
-            raise DataError(f"{path}: not a readable safetensors file ({exc})") from None
-        model = factory(**(arch_kwargs or {}))
-        if not isinstance(model, nn.Module):
-            raise AuditError(f"--arch {arch!r} built a {type(model).__name__}, not a torch.nn.Module")
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise AuditError(f"{path}: weights do not fit --arch {arch!r} with {arch_kwargs or {}}: {exc}") from None
+        if built is None:
+            model, tok = load_hf(path, arch)
+            header: dict[str, Any] = {}
+            tokenizers[str(path)] = tok
+        else:
+            state, header = read_state(path)
+            model = built.build(kwargs)
+            try:
+                model.load_state_dict(state, strict=True)
+            except RuntimeError as exc:
+                raise AuditError(f"{path}: weights do not fit --arch {arch!r} with --arch-kwargs {json.dumps(kwargs)}: "
+                                 f"{str(exc).strip()[:600]}") from None
         model.eval()
-        unit_model = model if has_unit_protocol(model) and not layers else HookedUnits(model, layers)
-        meta = {"seed": int(header.get("seed", i)), "label_noise": float(header["label_noise"]) if "label_noise" in header else None,
-                "file": path.name}
-        nets.append(UserNet(path.stem, unit_model, meta))
-    seeds = [n.meta["seed"] for n in nets]
-    conditions = [(n.meta["seed"], n.meta["label_noise"]) for n in nets]
-    if len(set(conditions)) != len(conditions):
-        raise AuditError(f"two models share a seed and condition ({seeds}): set distinct 'seed' metadata")
-    return nets
+        m = check_meta(header, f"{path} (safetensors metadata)")
+        m.update((meta or {}).get(str(path), {}))
+        m.setdefault("seed", i)
+        m["file"] = path.name
+        digest = state_digest(model.state_dict())
+        if digest in digests:
+            raise AuditError(f"--model {digests[digest]} and --model {path} hold identical weights: one network given "
+                             "twice would count as two replicates (pseudo-replication); give independently trained networks")
+        digests[digest] = path
+        nets.append(UserNet(path.name if path.is_file() else path.name.rstrip("/"), model, m))
+    conditions = [(n.meta["seed"], n.meta.get("label_noise"), n.meta.get("model")) for n in nets]
+    for j, c in enumerate(conditions):
+        if c in conditions[:j]:
+            other = nets[conditions.index(c)].meta["file"]
+            raise AuditError(f"--model {other} and {nets[j].meta['file']} share seed {c[0]} in the same condition: "
+                             "set distinct 'seed' metadata (the replicate id)")
+    return nets, tokenizers
 
 
-# ---------------------------------------------------------------- data
-@dataclasses.dataclass
-class AuditData:
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    n_classes: int
-    masks: np.ndarray | None = None
-    concepts: list[str] | None = None
+def wrap_units(nets: list[UserNet], data: ArrayData, layers: list[str] | None) -> None:
+    """Each network behind the unit protocol, its classes checked against every label array."""
+    sample = torch.from_numpy(data.x_test[:2])
+    widths = set()
+    for n in nets:
+        widths.add(n_outputs(n.model, data.x_test, data.path))
+        if data.x_train is not None:
+            n_outputs(n.model, data.x_train, data.path)
+    if len(widths) != 1:
+        raise AuditError(f"--model: the networks differ in their number of outputs ({sorted(widths)})")
+    n_classes = widths.pop()
+    check_labels(data, n_classes, {})
+    data.n_classes = n_classes
+    for n in nets:
+        if not (has_unit_protocol(n.model) and not layers):
+            n.model = HookedUnits(n.model, layers, sample)
+        n.meta["layers"] = list(getattr(n.model, "layer_names", [])) or [f"hidden.{i}" for i in range(len(n.model.widths))]
 
 
-def load_data(path: Path, masks_path: Path | None = None) -> AuditData:
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: data file not found")
-    with np.load(path, allow_pickle=False) as z:
-        keys = set(z.files)
-        if not {"x_test", "y_test"} <= keys:
-            raise DataError(f"{path}: needs arrays x_test and y_test (has {sorted(keys)})")
-        x_te, y_te = z["x_test"].astype(np.float32), z["y_test"].astype(np.int64)
-        x_tr = z["x_train"].astype(np.float32) if "x_train" in keys else x_te
-        y_tr = z["y_train"].astype(np.int64) if "y_train" in keys else y_te
-        n_classes = int(z["n_classes"]) if "n_classes" in keys else int(max(y_te.max(), y_tr.max()) + 1)
-    if len(x_te) != len(y_te) or len(x_tr) != len(y_tr):
-        raise DataError(f"{path}: x and y differ in length")
-    masks = concepts = None
-    if masks_path is not None:
-        with np.load(masks_path, allow_pickle=False) as z:
-            if "masks" not in z.files:
-                raise DataError(f"{masks_path}: needs an array 'masks' (N, K, H, W)")
-            masks = z["masks"].astype(bool)
-            concepts = [str(c) for c in z["concepts"]] if "concepts" in z.files else [f"concept{k}" for k in range(masks.shape[1])]
-        if masks.ndim != 4 or len(masks) != len(x_te) or masks.shape[1] != len(concepts):
-            raise DataError(f"{masks_path}: masks must be (N={len(x_te)}, K={len(concepts)}, H, W), got {masks.shape}")
-    return AuditData(torch.from_numpy(x_te), torch.from_numpy(y_te), torch.from_numpy(x_tr), torch.from_numpy(y_tr),
-                     n_classes, masks, concepts)
+def wrap_encoders(nets: list[UserNet], tokenizers: dict, data: TextData, layers: list[str] | None, paths: list[Path]) -> None:
+    for n, p in zip(nets, paths):
+        enc = HookedEncoder(n.model, tokenizers[str(p)], layers)
+        try:
+            ids, mask, _ = enc.tokenize_words(data.sentences[:2], 64)
+            with torch.no_grad():
+                enc.features(enc.embed(ids), mask)
+        except AuditError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the user's model or tokenizer rejects the sentences
+            raise AuditError(f"--model {p}: the encoder fails on the sentences of --data {data.path} "
+                             f"({type(exc).__name__}: {exc})") from None
+        check_text_labels(data, int(n.model.config.num_labels) if enc.has_head() else None)
+        n.model = enc
+        n.meta["layers"] = list(enc.layer_names)
 
 
 # ---------------------------------------------------------------- probes
-def _unit_acts(a: torch.Tensor) -> torch.Tensor:
-    """(N, U): conv units (channels) averaged over space."""
-    return a.flatten(2).mean(-1) if a.dim() > 2 else a
+def choose_probes(requested: list[str] | None, data, masks: bool) -> list[str]:
+    text = isinstance(data, TextData)
+    known = TEXT_PROBES if text else IMAGE_PROBES
+    if not requested:
+        return list(TEXT_PROBES) if text else ["unit_ablation", "cumulative_ablation"] + (["dissection"] if masks else [])
+    for p in requested:
+        if p not in IMAGE_PROBES + TEXT_PROBES:
+            raise AuditError(f"--probes {p!r}: unknown probe (probes: {list(IMAGE_PROBES + TEXT_PROBES)})")
+        if p not in known:
+            raise AuditError(f"--probes {p!r}: not a probe of {'a text encoder' if text else 'an image or vector classifier'} "
+                             f"(these take {list(known)})")
+    if "dissection" in requested and not masks:
+        raise AuditError("--probes dissection: needs --masks (concept masks aligned with x_test)")
+    return list(dict.fromkeys(requested))
 
 
-@torch.no_grad()
-def _accuracy(model, x, y, masks=None) -> float:
-    return float((model(x, masks=masks).argmax(1) == y).float().mean())
+def run_probes(nets: list[UserNet], data, probes: list[str], settings: dict) -> dict[str, pd.DataFrame]:
+    from benchmark.audit import probes as P
 
-
-@torch.no_grad()
-def probe_unit_ablation(net: UserNet, data: AuditData) -> list[dict]:
-    """Selectivity and single-unit ablation importance per unit (the suite's unit_ablation table)."""
-    from benchmark.models.mlp import MLP
-    from benchmark.probes.ablation import single_unit_importance
-    from benchmark.probes.selectivity import selectivity_index
-
-    model, x, y = net.model, data.x_test, data.y_test
-    acts = [_unit_acts(a) for a in model.activations(x)]
-    base = _accuracy(model, x, y)
-    rows = []
-    for layer, a in enumerate(acts):
-        si = selectivity_index(a, y, data.n_classes).numpy()
-        if isinstance(model, MLP):
-            imp = single_unit_importance(model, x, y, layer)  # the suite's fast path
-        else:
-            imp = np.empty(a.shape[1])
-            for j in range(a.shape[1]):
-                mask = torch.ones(a.shape[1])
-                mask[j] = 0
-                imp[j] = base - _accuracy(model, x, y, {layer: mask})
-        active = (a > 0).float().mean(0).numpy()
-        for unit in range(a.shape[1]):
-            rows.append({"seed": net.meta["seed"], "label_noise": net.meta["label_noise"], "layer": layer, "unit": unit,
-                         "selectivity": float(si[unit]), "importance": float(imp[unit]),
-                         "active_fraction": float(active[unit])})
-    return rows
-
-
-@torch.no_grad()
-def probe_cumulative_ablation(net: UserNet, data: AuditData) -> tuple[list[dict], list[dict]]:
-    """Accuracy on the training labels as random units are zeroed cumulatively, and its area."""
-    from benchmark.probes.ablation import area_under_curve
-
-    model, x, y = net.model, data.x_train, data.y_train
-    widths = [a.shape[1] for a in model.activations(x[:2])]
-    total, offsets = sum(widths), np.cumsum([0, *widths])
-    fractions = np.asarray(FRACTIONS)
-    rng = np.random.default_rng([net.meta["seed"], 7])
-    curves = np.empty((ORDERS, len(fractions)))
-    for o in range(ORDERS):
-        order = rng.permutation(total)
-        for k, frac in enumerate(fractions):
-            keep = np.ones(total, dtype=np.float32)
-            keep[order[: int(round(frac * total))]] = 0.0
-            masks = {i: torch.from_numpy(keep[offsets[i]:offsets[i + 1]]) for i in range(len(widths))}
-            curves[o, k] = _accuracy(model, x, y, masks)
-    mean = curves.mean(0)
-    base = {"seed": net.meta["seed"], "label_noise": net.meta["label_noise"]}
-    auc = [{**base, "auc": float(area_under_curve(fractions, mean)), "accuracy_unablated": float(mean[0]),
-            "auc_order_sd": float(np.std(area_under_curve(fractions, curves), ddof=1))}]
-    curve_rows = [{**base, "order": o, "fraction": float(f), "accuracy": float(curves[o, k])}
-                  for o in range(ORDERS) for k, f in enumerate(fractions)]
-    return auc, curve_rows
-
-
-@torch.no_grad()
-def probe_dissection(net: UserNet, data: AuditData) -> list[dict]:
-    """IoU of each spatial unit's top-quantile region (upsampled to the masks) with each concept."""
-    import torch.nn.functional as F
-
-    masks = torch.from_numpy(data.masks)
-    rows = []
-    for layer, a in enumerate(net.model.activations(data.x_test)):
-        if a.dim() != 4:
-            continue  # dissection needs spatial units
-        up = F.interpolate(a, size=masks.shape[-2:], mode="bilinear", align_corners=False)
-        thresh = torch.quantile(up.transpose(0, 1).flatten(1), QUANTILE, dim=1)
-        on = up > thresh.view(1, -1, 1, 1)
-        for unit in range(a.shape[1]):
-            u = on[:, unit]
-            for k, concept in enumerate(data.concepts):
-                c = masks[:, k]
-                inter, union = float((u & c).sum()), float((u | c).sum())
-                rows.append({"seed": net.meta["seed"], "layer": layer, "unit": unit, "concept": concept,
-                             "iou": inter / union if union else float("nan")})
-    return rows
-
-
-def run_probes(nets: list[UserNet], data: AuditData) -> dict[str, pd.DataFrame]:
-    tables: dict[str, list[dict]] = {"unit_ablation": [], "ablation_auc": [], "ablation_curves": []}
-    if data.masks is not None:
-        tables["dissection"] = []
-    for net in nets:
-        tables["unit_ablation"] += probe_unit_ablation(net, data)
-        auc, curves = probe_cumulative_ablation(net, data)
-        tables["ablation_auc"] += auc
-        tables["ablation_curves"] += curves
-        if data.masks is not None:
-            tables["dissection"] += probe_dissection(net, data)
+    tables: dict[str, list] = {}
+    if isinstance(data, TextData):
+        words, layers = zip(*[P.word_information(n, data, settings["word_information"]) for n in nets])
+        return {k: v for k, v in P.word_tables(list(words), list(layers)).items()}
+    vis = P.feature_vis_inputs(nets, data, settings["feature_vis"]) if "feature_vis" in probes else None
+    for n in nets:
+        names = n.meta["layers"]
+        if "unit_ablation" in probes:
+            tables.setdefault("unit_ablation", []).extend(
+                {**r, "layer_name": names[r["layer"]]} for r in P.unit_ablation(n, data, settings["unit_ablation"]))
+        if "cumulative_ablation" in probes:
+            auc, curves = P.cumulative_ablation(n, data, settings["cumulative_ablation"])
+            tables.setdefault("ablation_auc", []).extend(auc)
+            tables.setdefault("ablation_curves", []).extend(curves)
+        if "dissection" in probes:
+            tables.setdefault("dissection", []).extend(
+                {**r, "layer_name": names[r["layer"]]} for r in P.dissection(n, data, settings["dissection"]))
     frames = {}
     for name, rows in tables.items():
         frame = pd.DataFrame(rows)
         frames[name] = frame.dropna(axis=1, how="all") if len(frame) else frame  # a condition nobody gave
+    if vis is not None:
+        frames.update(P.feature_vis(nets, data, *vis))
     return frames
 
 
@@ -309,11 +186,26 @@ def run_probes(nets: list[UserNet], data: AuditData) -> dict[str, pd.DataFrame]:
 def applicable(spec, frames: dict[str, pd.DataFrame]) -> str | None:
     """None when the claim can be tested on these tables, else why not (in words)."""
     frame = frames.get(spec.evidence.table)
-    if frame is None:
-        return f"needs table {spec.evidence.table!r}, which no audit probe produces"
+    if frame is None or not len(frame):
+        return f"needs table {spec.evidence.table!r}, which the probes run here do not produce"
     missing = [c for c in spec.evidence.columns if c not in frame.columns]
     if missing:
-        return f"needs columns {missing} in {spec.evidence.table!r} (e.g. 'label_noise' in each model's safetensors metadata)"
+        hints = [COLUMN_HINTS[c] for c in missing if c in COLUMN_HINTS]
+        return f"needs columns {missing} in {spec.evidence.table!r}" + (f": {'; '.join(hints)}" if hints else "")
+    p = spec.test.params
+    for col, allowed in (p.get("where") or {}).items():
+        want = allowed if isinstance(allowed, list) else [allowed]
+        have = set(frame[col].dropna().tolist()) if col in frame.columns else set()
+        absent = [v for v in want if v not in have]
+        if absent:
+            return (f"needs rows with {col} {absent} in {spec.evidence.table!r} (these networks give {sorted(map(str, have))}; "
+                    f"the claim must hold in each of {want})")
+    if "group" in p:
+        have = set(frame[p["group"]].dropna().tolist()) if p["group"] in frame.columns else set()
+        for arm in ("treatment", "control"):
+            want = p[arm] if isinstance(p[arm], list) else [p[arm]]
+            if not have & set(want):
+                return f"needs networks with {p['group']} in {want} ({arm}); these networks give {sorted(map(str, have))}"
     return None
 
 
@@ -321,57 +213,105 @@ def replicates_label(n: int) -> str:
     return f"{n} replicate" + ("" if n == 1 else "s")
 
 
-def audit(model_paths: list[Path], arch: str, data_path: Path, out: Path, arch_kwargs: dict | None = None,
-          layers: list[str] | None = None, masks_path: Path | None = None) -> dict[str, Any]:
+def design_rows(report: dict, claims: dict) -> list[str]:
+    """The claim's pre-registered design (embedded scale) beside the replicates given, in each entry
+    and as a table: the audit has no design of its own."""
+    from benchmark.stats.design import check_design
+
+    lines = ["| claim | replicates given | a decision needs (the claim's embedded design) | design power | minimum |",
+             "|---|---|---|---|---|"]
+    for e in report["claims"]:
+        spec = claims[e["claim_id"]][1]
+        design = check_design(spec, "embedded")
+        setting = spec.scales.get("embedded")
+        e["replicates_given"] = len(e["replicates"])
+        e["replicates_design"] = setting.replicates if setting else spec.test.min_replicates
+        if design is not None:
+            e.update(design_power=design.power, design_half_width=design.half_width, design_precision=design.precision,
+                     design_undecidable=design.undecidable, replicates_needed=design.needed)
+        power = f"{design.power:.2f}" if design is not None and design.power == design.power else "not sized (no pilot)"
+        lines.append(f"| `{e['claim_id']}` | {e['replicates_given']} | {e['replicates_design']} | {power} "
+                     f"| {spec.test.min_replicates} |")
+    return lines
+
+
+def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path, arch_kwargs: str | dict | None = None,
+          layers: list[str] | None = None, masks_path: Path | None = None, meta_path: Path | None = None,
+          probes: list[str] | None = None, probe_params: str | dict | None = None) -> dict[str, Any]:
     from benchmark.claims.registry import load_claims
     from benchmark.evaluate import evaluate
+    from benchmark.paths import claims_dir
     from benchmark.stages.report import build_report, write_report
 
     os.environ.setdefault("INTERP_CLAIMS_MLFLOW", "off")  # an audit is the user's, not the suite's ledger
     torch.set_num_threads(1)
-    nets = load_user_models(model_paths, arch, arch_kwargs, layers)
-    data = load_data(data_path, masks_path)
-    frames = run_probes(nets, data)
     out = Path(out)
-    for name, frame in frames.items():
-        write_csv(out / "evidence" / f"{name}.csv", frame)
-    from benchmark.paths import claims_dir
+    if out.exists() and not out.is_dir():
+        raise AuditError(f"--out {out}: is a file; name a folder for the report")
+    if isinstance(probe_params, str):
+        try:
+            probe_params = json.loads(probe_params)
+        except json.JSONDecodeError as exc:
+            raise AuditError(f"--probe-params: not valid JSON ({exc})") from None
+    if probe_params is not None and not isinstance(probe_params, dict):
+        raise AuditError("--probe-params: expected a JSON object {probe: {setting: value}}")
+    settings = probe_settings(probes or [], probe_params or {})
+    kwargs = parse_kwargs(arch_kwargs) if isinstance(arch_kwargs, str) or arch_kwargs is None else dict(arch_kwargs)
+    model_paths = [Path(p) for p in model_paths]
+    meta = read_meta_file(meta_path, model_paths)
+    nets, tokenizers = load_user_models(model_paths, arch, kwargs, meta)
+    if tokenizers:
+        if masks_path is not None:
+            raise AuditError("--masks: dissection needs an image classifier, not a text encoder")
+        data: ArrayData | TextData = load_text(Path(data_path))
+        wrap_encoders(nets, tokenizers, data, layers, model_paths)
+    else:
+        data = load_arrays(Path(data_path), masks_path, meta_label_keys([n.meta for n in nets]))
+        wrap_units(nets, data, layers)
+    chosen = choose_probes(probes, data, masks_path is not None)
+    frames = {k: v for k, v in run_probes(nets, data, chosen, settings).items() if len(v)}
 
     here = claims_dir()
-    claims = load_claims(here if here.is_dir() else Path(__file__).resolve().parents[1] / "claims")
-    tested, skipped = {}, {}
-    for cid, (path, spec) in claims.items():
-        why = applicable(spec, frames)
-        if why:
-            skipped[cid] = why
-            continue
+    claims = load_claims(here if here.is_dir() else Path(__file__).resolve().parents[2] / "claims")
+    skipped = {cid: why for cid, (_, spec) in claims.items() if (why := applicable(spec, frames))}
+    tested = {cid: claims[cid] for cid in claims if cid not in skipped}
+    required = {r for _, s in tested.values() for r in s.requires if r not in tested}
+    if required:
+        raise AuditError(f"claims {sorted(tested)} require {sorted(required)}, which these probes cannot test")
+    for name, frame in frames.items():
+        write_csv(out / "evidence" / f"{name}.csv", frame)
+    for cid, (path, spec) in tested.items():
         _, record = evaluate(path, spec, out / "evidence" / f"{spec.evidence.table}.csv",
                              figure_path=out / "verdicts" / f"{cid}.png")
         record["scale"] = "audit"
         write_json(out / "verdicts" / f"{cid}.json", record)
-        tested[cid] = (path, spec)
-    if not tested:
-        raise AuditError("no claim can be tested on what the probes produced: " + "; ".join(f"{c}: {w}" for c, w in skipped.items()))
+    relevant = tested
+    report = build_report("audit", [], {c: out / "verdicts" / f"{c}.json" for c in tested}, relevant)
+    design = design_rows(report, claims)
     section = ["Networks: " + ", ".join(f"`{n.meta['file']}` (seed {n.meta['seed']}"
-                                        + (f", label noise {n.meta['label_noise']:g}" if n.meta["label_noise"] is not None else "")
-                                        + ")" for n in nets) + f"; architecture `{arch}`; data `{Path(data_path).name}`"
+                                        + (f", label noise {n.meta['label_noise']:g}" if n.meta.get("label_noise") is not None else "")
+                                        + (f", model {n.meta['model']}" if n.meta.get("model") else "")
+                                        + ")" for n in nets)
+               + f"; {replicates_label(len(nets))} given; architecture `{arch or 'config.json'}`; units at "
+               + ", ".join(f"`{l}`" for l in nets[0].meta["layers"]) + f"; data `{Path(data_path).name}`"
                + (f"; masks `{Path(masks_path).name}`" if masks_path else "") + ".", "",
-               "Probes: " + ", ".join(f"{k} ({len(v)} rows)" for k, v in frames.items()) + f", in `evidence/`.", "",
+               "Probes: " + ", ".join(f"{k} ({len(v)} rows)" for k, v in frames.items()) + ", in `evidence/`.", "",
+               "Replicates: each claim's verdict rests on the networks given; the design beside it is the claim's "
+               "pre-registered design at the embedded scale (from its pilot), i.e. what a decision needs:", "", *design, "",
                "Claims not tested on these networks:", ""]
     section += [f"- `{c}`: {w}" for c, w in sorted(skipped.items())] or ["- none"]
-    relevant = {c: claims[c] for c in tested}
-    required = {r for _, s in relevant.values() for r in s.requires if r not in relevant}
-    if required:
-        raise AuditError(f"claims {sorted(relevant)} require {sorted(required)}, which these probes cannot test")
-    report = build_report("audit", [], {c: out / "verdicts" / f"{c}.json" for c in tested}, relevant)
     report["extra_sections"] = [("Audit of your networks", "\n".join(section))]
-    write_report(report, out, {c: out / "verdicts" / f"{c}.png" for c in tested})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # an empty forest plot when no claim could be tested
+        write_report(report, out, {c: out / "verdicts" / f"{c}.png" for c in tested})
     summary = []
     for e in report["claims"]:
         n_rep = len(e["replicates"])
         label = e["verdict"] + (f" ({replicates_label(n_rep)})" if e["reason_code"] == "too_little_evidence" else "")
-        summary.append({"claim_id": e["claim_id"], "verdict": label, "reason": e["reason"]})
+        summary.append({"claim_id": e["claim_id"], "verdict": label, "reason": e["reason"],
+                        "replicates_given": n_rep, "replicates_design": e["replicates_design"]})
     result = {"report_id": report["report_id"], "out": str(out), "tested": summary, "not_tested": skipped,
-              "networks": [n.meta for n in nets]}
+              "networks": [{k: v for k, v in n.meta.items() if k != "layers"} for n in nets],
+              "units": nets[0].meta["layers"], "probes": chosen}
     write_json(out / "audit.json", result)
     return result

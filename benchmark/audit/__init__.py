@@ -238,11 +238,6 @@ def design_rows(report: dict, claims: dict) -> list[str]:
 def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path, arch_kwargs: str | dict | None = None,
           layers: list[str] | None = None, masks_path: Path | None = None, meta_path: Path | None = None,
           probes: list[str] | None = None, probe_params: str | dict | None = None) -> dict[str, Any]:
-    from benchmark.claims.registry import load_claims
-    from benchmark.evaluate import evaluate
-    from benchmark.paths import claims_dir
-    from benchmark.stages.report import build_report, write_report
-
     os.environ.setdefault("INTERP_CLAIMS_MLFLOW", "off")  # an audit is the user's, not the suite's ledger
     torch.set_num_threads(1)
     out = Path(out)
@@ -270,6 +265,12 @@ def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path,
         wrap_units(nets, data, layers)
     chosen = choose_probes(probes, data, masks_path is not None)
     frames = {k: v for k, v in run_probes(nets, data, chosen, settings).items() if len(v)}
+
+    from benchmark.claims.registry import load_claims
+    from benchmark.evaluate import evaluate
+    from benchmark.paths import claims_dir
+    from benchmark.stages.report import build_report, write_report
+
 
     here = claims_dir()
     claims = load_claims(here if here.is_dir() else Path(__file__).resolve().parents[2] / "claims")

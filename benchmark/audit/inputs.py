@@ -47,44 +47,45 @@ class TextData:
     labels: np.ndarray | None
 
 
-def _array(z, path: Path, key: str) -> np.ndarray:
+def _array(z, where: str, key: str) -> np.ndarray:
     try:
         return z[key]
     except ValueError as exc:  # object arrays need pickle, which is never enabled
-        raise AuditError(f"{path}: array {key!r} cannot be read without pickle ({exc}); store numbers or fixed-width "
+        raise AuditError(f"{where}: array {key!r} cannot be read without pickle ({exc}); store numbers or fixed-width "
                          "strings (np.array(..., dtype=str)), not Python objects") from None
 
 
-def _labels(arr: np.ndarray, path: Path, key: str, n: int) -> np.ndarray:
+def _labels(arr: np.ndarray, where: str, key: str, n: int) -> np.ndarray:
     if arr.ndim != 1:
-        raise AuditError(f"{path}: array {key!r}: expected one integer label per row, shape ({n},), got {arr.shape}")
+        raise AuditError(f"{where}: array {key!r}: expected one integer label per row, shape ({n},), got {arr.shape}")
     if len(arr) != n:
-        raise AuditError(f"{path}: array {key!r} has {len(arr)} labels for {n} rows of x")
+        raise AuditError(f"{where}: array {key!r} has {len(arr)} labels for {n} rows of x")
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
-        raise AuditError(f"{path}: array {key!r}: labels must be integers (class indices), got dtype {arr.dtype}"
+        raise AuditError(f"{where}: array {key!r}: labels must be integers (class indices), got dtype {arr.dtype}"
                          " (float labels would be truncated)")
     if len(arr) and arr.min() < 0:
         row = int(np.argmax(arr < 0))
-        raise AuditError(f"{path}: array {key!r} row {row}: label {int(arr[row])} is negative (class indices start at 0)")
+        raise AuditError(f"{where}: array {key!r} row {row}: label {int(arr[row])} is negative (class indices start at 0)")
     return arr.astype(np.int64)
 
 
-def _inputs(arr: np.ndarray, path: Path, key: str) -> np.ndarray:
+def _inputs(arr: np.ndarray, where: str, key: str) -> np.ndarray:
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise AuditError(f"{path}: array {key!r}: expected numbers, got dtype {arr.dtype}")
+        raise AuditError(f"{where}: array {key!r}: expected numbers, got dtype {arr.dtype}")
     if arr.ndim < 2:
-        raise AuditError(f"{path}: array {key!r}: expected one row per example (N, ...), got shape {arr.shape}")
+        raise AuditError(f"{where}: array {key!r}: expected one row per example (N, ...), got shape {arr.shape}")
     if len(arr) < 2:
-        raise AuditError(f"{path}: array {key!r} has {len(arr)} row(s); the probes need at least 2 examples")
+        raise AuditError(f"{where}: array {key!r} has {len(arr)} row(s); the probes need at least 2 examples")
     x = arr.astype(np.float32)
     if not np.isfinite(x).all():
         row = int(np.argmax(~np.isfinite(x.reshape(len(x), -1)).all(1)))
-        raise AuditError(f"{path}: array {key!r} row {row}: not finite (NaN or inf)")
+        raise AuditError(f"{where}: array {key!r} row {row}: not finite (NaN or inf)")
     return x
 
 
 def load_arrays(path: Path, masks_path: Path | None, label_keys: set[str]) -> ArrayData:
     path = Path(path)
+    where = f"--data {path}"
     if not path.is_file():
         raise AuditError(f"--data {path}: not found" if not path.exists() else f"--data {path}: not a file")
     if not zipfile.is_zipfile(path):
@@ -105,11 +106,11 @@ def load_arrays(path: Path, masks_path: Path | None, label_keys: set[str]) -> Ar
         if absent:
             raise AuditError(f"--data {path}: a network's train_labels metadata names array {absent[0]!r}, which the "
                              f"file lacks (has {sorted(keys)})")
-        x_test = _inputs(_array(z, path, "x_test"), path, "x_test")
-        labels = {"y_test": _labels(_array(z, path, "y_test"), path, "y_test", len(x_test))}
+        x_test = _inputs(_array(z, where, "x_test"), where, "x_test")
+        labels = {"y_test": _labels(_array(z, where, "y_test"), where, "y_test", len(x_test))}
         x_train = None
         if "x_train" in keys:
-            x_train = _inputs(_array(z, path, "x_train"), path, "x_train")
+            x_train = _inputs(_array(z, where, "x_train"), where, "x_train")
             if x_train.shape[1:] != x_test.shape[1:]:
                 raise AuditError(f"--data {path}: x_train rows have shape {x_train.shape[1:]}, x_test rows {x_test.shape[1:]}")
         for key in sorted(label_keys | ({"y_train"} if "y_train" in keys else set())):
@@ -117,10 +118,10 @@ def load_arrays(path: Path, masks_path: Path | None, label_keys: set[str]) -> Ar
                 continue
             if x_train is None:
                 raise AuditError(f"--data {path}: array {key!r} labels training examples, but there is no x_train")
-            labels[key] = _labels(_array(z, path, key), path, key, len(x_train))
+            labels[key] = _labels(_array(z, where, key), where, key, len(x_train))
         n_classes = None
         if "n_classes" in keys:
-            nc = _array(z, path, "n_classes")
+            nc = _array(z, where, "n_classes")
             if nc.shape != () or not np.issubdtype(nc.dtype, np.integer) or int(nc) < 2:
                 raise AuditError(f"--data {path}: array 'n_classes': expected one integer >= 2, got {nc!r}")
             n_classes = int(nc)
@@ -136,8 +137,8 @@ def load_masks(path: Path, n: int) -> tuple[np.ndarray, list[str]]:
     with np.load(path, allow_pickle=False) as z:
         if "masks" not in z.files:
             raise AuditError(f"--masks {path}: needs an array 'masks' (N, K, S, S)")
-        masks = _array(z, path, "masks")
-        concepts = [str(c) for c in _array(z, path, "concepts")] if "concepts" in z.files else None
+        masks = _array(z, f"--masks {path}", "masks")
+        concepts = [str(c) for c in _array(z, f"--masks {path}", "concepts")] if "concepts" in z.files else None
     if masks.dtype != bool and not (np.issubdtype(masks.dtype, np.integer) and np.isin(masks, (0, 1)).all()):
         raise AuditError(f"--masks {path}: array 'masks' must be booleans (or 0/1), got dtype {masks.dtype}")
     if masks.ndim != 4 or len(masks) != n or masks.shape[2] != masks.shape[3]:
@@ -152,6 +153,9 @@ def load_text(path: Path) -> TextData:
     path = Path(path)
     if not path.is_file():
         raise AuditError(f"--data {path}: not found" if not path.exists() else f"--data {path}: not a file")
+    if zipfile.is_zipfile(path):
+        raise AuditError(f"--data {path}: a text encoder reads sentences from a .json file ({{\"sentences\": ..., "
+                         "\"relevant\": ...}), not an .npz archive")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

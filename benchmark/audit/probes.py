@@ -77,23 +77,33 @@ def probe_settings(probes: list[str], overrides: dict[str, Any]) -> dict[str, An
     if unknown:
         raise AuditError(f"--probe-params: unknown probe {unknown[0]!r} (probes: {list(IMAGE_PROBES + TEXT_PROBES)})")
     out: dict[str, Any] = {}
+    merged = _override("unit_ablation", {"max_units": None, "seed": 5}, overrides.get("unit_ablation"))
+    if merged["max_units"] is not None and (isinstance(merged["max_units"], bool) or not isinstance(merged["max_units"], int)
+                                            or merged["max_units"] < 1):
+        raise AuditError(f"--probe-params: unit_ablation.max_units: expected a positive integer, got {merged['max_units']!r}")
+    out["unit_ablation"] = merged
     try:
-        merged = _override("unit_ablation", {"max_units": None, "seed": 5}, overrides.get("unit_ablation"))
-        if merged["max_units"] is not None and (not isinstance(merged["max_units"], int) or merged["max_units"] < 1):
-            raise AuditError(f"--probe-params: unit_ablation.max_units: expected a positive integer, got {merged['max_units']!r}")
-        out["unit_ablation"] = merged
         out["cumulative_ablation"] = CumulativeAblationProbe(**_override(
             "cumulative_ablation", params["probes"]["cumulative_ablation"], overrides.get("cumulative_ablation")))
-        wp = params["word_information"]["embedded"]["probe"]
-        out["word_information"] = _override("word_information", {k: v for k, v in wp.items() if k != "sentences"},
-                                            overrides.get("word_information"))
-        fv = dict(params["feature_vis"]["embedded"])
-        fv.update(classes=None, unit_layer=None, gram_layer=None)  # the user's network decides these by default
-        out["feature_vis"] = _override("feature_vis", fv, overrides.get("feature_vis"))
-        out["dissection"] = _override("dissection", {"level": DISSECTION_LEVEL, "batch": 100}, overrides.get("dissection"))
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise AuditError(f"--probe-params: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+        raise AuditError(f"--probe-params: cumulative_ablation.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+    wp = params["word_information"]["embedded"]["probe"]
+    out["word_information"] = _override("word_information", {k: v for k, v in wp.items() if k != "sentences"},
+                                        overrides.get("word_information"))
+    for key in ("iterations", "projections", "seed"):
+        v = out["word_information"][key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < (0 if key == "seed" else 1):
+            raise AuditError(f"--probe-params: word_information.{key}: expected a positive integer, got {v!r}")
+    fv = dict(params["feature_vis"]["embedded"])
+    fv.update(classes=None, unit_layer=None, gram_layer=None)  # the user's network decides these by default
+    out["feature_vis"] = _override("feature_vis", fv, overrides.get("feature_vis"))
+    out["dissection"] = _override("dissection", {"level": DISSECTION_LEVEL, "batch": 100}, overrides.get("dissection"))
+    lv, b = out["dissection"]["level"], out["dissection"]["batch"]
+    if isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0 < lv < 1:
+        raise AuditError(f"--probe-params: dissection.level: expected a quantile level in (0, 1), got {lv!r}")
+    if isinstance(b, bool) or not isinstance(b, int) or b < 1:
+        raise AuditError(f"--probe-params: dissection.batch: expected a positive integer, got {b!r}")
     return out
 
 

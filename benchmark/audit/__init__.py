@@ -40,6 +40,21 @@ COLUMN_HINTS = {
                    "labels that were corrupted",
     "train_acc": "x_train and y_train in --data (or a network's 'train_labels' metadata naming its label array): the "
                  "labels each network was trained on",
+    "label_distance_plain": "a segmenter labelling the visualizations (the audit's feature_vis has none)",
+    "segmenter_min_iou": "a segmenter labelling the visualizations (the audit's feature_vis has none)",
+}
+# what each table the audit cannot produce from these inputs would need
+TABLE_HINTS = {
+    "objectives": "feature_vis with a segmenter labelling the visualizations' concepts (the audit has none)",
+    "final_gap": "word_information on networks of model transformer_pretrained beside lstm or cnn ('model' metadata)",
+    "ablation_auc": "--probes cumulative_ablation",
+    "unit_ablation": "--probes unit_ablation",
+    "dissection": "--masks (and --probes dissection)",
+    "regularization": "--probes feature_vis (an image classifier)",
+    "transfer": "--probes feature_vis on at least two networks",
+    "diversity": "--probes feature_vis (an image classifier)",
+    "consistency": "a text encoder (word_information)",
+    "gap_trend": "a text encoder (word_information)",
 }
 
 
@@ -187,10 +202,12 @@ def applicable(spec, frames: dict[str, pd.DataFrame]) -> str | None:
     """None when the claim can be tested on these tables, else why not (in words)."""
     frame = frames.get(spec.evidence.table)
     if frame is None or not len(frame):
-        return f"needs table {spec.evidence.table!r}, which the probes run here do not produce"
+        hint = TABLE_HINTS.get(spec.evidence.table)
+        return (f"needs table {spec.evidence.table!r}, which the probes run here do not produce"
+                + (f" (it needs {hint})" if hint else " (no audit probe makes it)"))
     missing = [c for c in spec.evidence.columns if c not in frame.columns]
     if missing:
-        hints = [COLUMN_HINTS[c] for c in missing if c in COLUMN_HINTS]
+        hints = list(dict.fromkeys(COLUMN_HINTS[c] for c in missing if c in COLUMN_HINTS))
         return f"needs columns {missing} in {spec.evidence.table!r}" + (f": {'; '.join(hints)}" if hints else "")
     p = spec.test.params
     for col, allowed in (p.get("where") or {}).items():

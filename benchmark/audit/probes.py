@@ -33,6 +33,7 @@ from pydantic import ValidationError
 
 from benchmark.audit.arch import AuditError
 from benchmark.audit.inputs import ArrayData, TextData
+from benchmark.audit.units import CHUNK
 from benchmark.config import CumulativeAblationProbe
 from benchmark.paths import project_root
 
@@ -130,18 +131,20 @@ def unit_ablation(net: UserNet, data: ArrayData, settings: dict) -> list[dict]:
         return registry.unit_ablation(model, meta, _split(data, None), UnitAblationProbe(split="test"))["unit_ablation"]
     x, y = torch.from_numpy(data.x_test), torch.from_numpy(data.y_test)
     rng = np.random.default_rng([net.meta["seed"], settings["seed"]])
+    # conv units averaged over space chunk by chunk: a layer's maps over the whole test set never held
+    chunks = [[a.flatten(2).mean(-1) if a.dim() > 2 else a for a in model.activations(c)] for c in x.split(CHUNK)]
     rows = []
-    for layer, a in enumerate(model.activations(x)):
+    for layer, a in enumerate(torch.cat(parts) for parts in zip(*chunks)):
         si = selectivity_index(a, y, data.n_classes).numpy()
         units = np.arange(a.shape[1])
         if settings["max_units"] and len(units) > settings["max_units"]:
             units = np.sort(rng.choice(len(units), settings["max_units"], replace=False))
-        imp = _importance(model, x, y, layer, units) if len(units) < a.shape[1] else single_unit_importance_naive(model, x, y, layer)
-        active = (a.flatten(2).mean(-1) if a.dim() > 2 else a).gt(0).float().mean(0).numpy()
+        # importance of units[j] (the suite's reference loop over every unit, or over the sample)
+        imp = single_unit_importance_naive(model, x, y, layer) if len(units) == a.shape[1] else _importance(model, x, y, layer, units)
+        active = a.gt(0).float().mean(0).numpy()
         for j, unit in enumerate(units):
             rows.append({**meta, "layer": layer, "unit": int(unit), "selectivity": float(si[unit]),
-                         "importance": float(imp[j] if len(units) < a.shape[1] else imp[unit]),
-                         "active_fraction": float(active[unit])})
+                         "importance": float(imp[j]), "active_fraction": float(active[unit])})
     return rows
 
 

@@ -105,7 +105,7 @@ def load_user_models(paths: list[Path], arch: str | None, arch_kwargs: dict[str,
             raise AuditError(f"--model {digests[digest]} and --model {path} hold identical weights: one network given "
                              "twice would count as two replicates (pseudo-replication); give independently trained networks")
         digests[digest] = path
-        nets.append(UserNet(path.name if path.is_file() else path.name.rstrip("/"), model, m))
+        nets.append(UserNet(path.name, model, m))
     conditions = [(n.meta["seed"], n.meta.get("label_noise"), n.meta.get("model")) for n in nets]
     for j, c in enumerate(conditions):
         if c in conditions[:j]:
@@ -126,7 +126,7 @@ def wrap_units(nets: list[UserNet], data: ArrayData, layers: list[str] | None) -
     if len(widths) != 1:
         raise AuditError(f"--model: the networks differ in their number of outputs ({sorted(widths)})")
     n_classes = widths.pop()
-    check_labels(data, n_classes, {})
+    check_labels(data, n_classes)
     data.n_classes = n_classes
     for n in nets:
         if not (has_unit_protocol(n.model) and not layers):
@@ -176,6 +176,9 @@ def run_probes(nets: list[UserNet], data, probes: list[str], settings: dict) -> 
         words, layers = zip(*[P.word_information(n, data, settings["word_information"]) for n in nets])
         return {k: v for k, v in P.word_tables(list(words), list(layers)).items()}
     vis = P.feature_vis_inputs(nets, data, settings["feature_vis"]) if "feature_vis" in probes else None
+    if "dissection" in probes and not any(a.dim() == 4 for a in nets[0].model.activations(torch.from_numpy(data.x_test[:2]))):
+        raise AuditError(f"--masks: dissection needs spatial unit layers (N, C, H, W); the units at {nets[0].meta['layers']} "
+                         "are not (name conv layers with --layers)")
     for n in nets:
         names = n.meta["layers"]
         if "unit_ablation" in probes:

@@ -206,7 +206,7 @@ def n_outputs(model, x: np.ndarray, path: Path) -> int:
     return int(out.shape[1])
 
 
-def check_labels(data: ArrayData, n_classes: int, label_keys: dict[str, str]) -> None:
+def check_labels(data: ArrayData, n_classes: int) -> None:
     """Every label array within the network's classes; n_classes, if declared, equal to them."""
     if data.n_classes is not None and data.n_classes != n_classes:
         raise AuditError(f"--data {data.path}: n_classes is {data.n_classes}, but the network has {n_classes} outputs")

@@ -239,6 +239,8 @@ CASES = [
     ("probe-params bad value", lambda d, t: _mlp_args(d, t / "out", probe_params='{"cumulative_ablation": {"orders": 0}}'),
      r"--probe-params: cumulative_ablation.orders: Input should be greater than or equal to 1"),
     ("masks of the wrong length", _masks, r"--masks .*m.npz: array 'masks' must be \(N=12"),
+    ("masks for a vector classifier", lambda d, t: _mlp_args(d, t / "out", masks=_npz(t / "m.npz", masks=np.zeros((12, 1, 4, 4), bool))),
+     r"--masks: dissection needs spatial unit layers"),
     ("HF layers missing", lambda d, t: _hf_with(d, t, "--layers", "encoder.layer.7.output"), r"--layers 'encoder.layer.7.output': no module"),
     ("HF with array data", lambda d, t: _hf_with(d, t, "--data", str(d / "data.npz")), r"--data .*data.npz: a text encoder reads sentences from a .json file"),
     ("HF with arch-kwargs", lambda d, t: _hf_with(d, t, "--arch-kwargs", "{\"hidden\": 3}"), r"built from its own config.json"),

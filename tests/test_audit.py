@@ -167,6 +167,7 @@ def test_torchvision_resnet18_state_dict(tmp_path, monkeypatch, capsys):
 
 
 def _tiny_bert(path, seed: int, words: list[str]):
+    pytest.importorskip("transformers")
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
     from transformers.utils import logging as hf_logging
 

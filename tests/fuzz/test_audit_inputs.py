@@ -2,7 +2,7 @@
 naming the argument, file or field, before any probe runs, and nothing is written to --out.
 
 Every case starts from one valid audit (two tiny MLPs with distinct weights, 12 test rows of 4
-features, 3 classes; and two tiny BERTs with sentences) and breaks one thing. The valid audits pass
+features, 3 classes; or two tiny BERTs with sentences) and breaks one thing. The valid audits pass
 (test_the_valid_audits_pass), so each refusal is that one thing's.
 """
 
@@ -45,22 +45,26 @@ def base(tmp_path_factory):
     x = rng.normal(size=(12, 4)).astype(np.float32)
     y = np.arange(12) % 3
     _npz(d / "data.npz", x_test=x, y_test=y, x_train=x, y_train=y)
-    # a tiny Hugging Face BERT with its tokenizer, and sentences with word relevance
-    from transformers import BertConfig, BertModel, BertTokenizer
-    from transformers.utils import logging as hf_logging
+    return d
 
-    hf_logging.disable_progress_bar()
+
+def _berts(d: Path) -> None:
+    """Two tiny Hugging Face BERTs with their tokenizer, and sentences with word relevance (built
+    on first use: only the text-encoder cases need transformers)."""
+    if (d / "sentences.json").is_file():
+        return
+    transformers = pytest.importorskip("transformers")
+    transformers.utils.logging.disable_progress_bar()
     (d / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]))
     for i in range(2):
         torch.manual_seed(i)
-        cfg = BertConfig(vocab_size=13, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=16, max_position_embeddings=16)
-        BertModel(cfg).save_pretrained(d / f"bert{i}")
-        BertTokenizer(str(d / "vocab.txt")).save_pretrained(d / f"bert{i}")
+        cfg = transformers.BertConfig(vocab_size=13, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+                                      intermediate_size=16, max_position_embeddings=16)
+        transformers.BertModel(cfg).save_pretrained(d / f"bert{i}")
+        transformers.BertTokenizer(str(d / "vocab.txt")).save_pretrained(d / f"bert{i}")
     (d / "sentences.json").write_text(json.dumps({
         "sentences": [["the", "film", "is", "great"], ["a", "dull", "plot"], ["the", "plot", "is", "bad"]],
         "relevant": [[False, False, False, True], [False, True, None], [False, False, False, True]]}))
-    return d
 
 
 def _mlp_args(d: Path, out: Path, **over) -> list[str]:
@@ -83,6 +87,7 @@ def _mlp_args(d: Path, out: Path, **over) -> list[str]:
 
 
 def _bert_args(d: Path, out: Path, *extra: str) -> list[str]:
+    _berts(d)
     return ["audit", "--model", str(d / "bert0"), "--model", str(d / "bert1"), "--data", str(d / "sentences.json"),
             "--probe-params", json.dumps({"word_information": {"iterations": 2, "projections": 2}}), "--out", str(out), *extra]
 

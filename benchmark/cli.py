@@ -291,14 +291,19 @@ def _baseline(args) -> int:
 def _audit(args) -> int:
     from benchmark.audit import audit
 
-    kwargs = json.loads(args.arch_kwargs) if args.arch_kwargs else None
-    layers = [s for s in args.layers.split(",") if s] if args.layers else None
-    res = audit(args.model, args.arch, args.data, args.out, kwargs, layers, args.masks)
-    print(f"audit of {len(res['networks'])} network(s), report {res['report_id']}:")
+    layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else None
+    probes = [s.strip() for s in args.probes.split(",") if s.strip()] if args.probes else None
+    res = audit(args.model, args.arch, args.data, args.out, args.arch_kwargs, layers, args.masks, args.meta,
+                probes, args.probe_params)
+    print(f"audit of {len(res['networks'])} network(s), probes {', '.join(res['probes'])}, "
+          f"units at {', '.join(res['units'])}; report {res['report_id']}:")
     for t in res["tested"]:
-        print(f"  {t['verdict']:>28}  {t['claim_id']}: {t['reason']}")
+        print(f"  {t['verdict']:>28}  {t['claim_id']}: {t['reason']} "
+              f"[{t['replicates_given']} given, the claim's design: {t['replicates_design']}]")
     for cid, why in sorted(res["not_tested"].items()):
         print(f"  {'not tested':>28}  {cid}: {why}")
+    if not res["tested"]:
+        print(f"no claim could be tested on these networks; the probes' tables are in {Path(args.out) / 'evidence'}")
     print(f"report: {Path(args.out) / 'report.md'} and {Path(args.out) / 'report.html'}")
     return 0
 
@@ -347,12 +352,21 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=_baseline)
     p = sub.add_parser("audit", help="the unit-level probes and claim tests on your own networks")
     p.add_argument("--model", type=Path, action="append", required=True,
-                   help="safetensors state dict of one network (repeat for replicates)")
-    p.add_argument("--arch", required=True, help="'package.module:ClassName' that builds the network")
+                   help="one network: a safetensors or torch state dict (.pt/.pth), or a Hugging Face directory "
+                        "(repeat for replicates)")
+    p.add_argument("--arch", help="what builds the network: 'package.module:Class', 'path/to/file.py:Class' or "
+                                  "'torchvision:NAME' (an nn.Module subclass or a torchvision builder; a Hugging Face "
+                                  "directory needs none)")
     p.add_argument("--arch-kwargs", help="JSON keyword arguments for --arch")
-    p.add_argument("--data", type=Path, required=True, help=".npz with x_test, y_test (and x_train, y_train)")
-    p.add_argument("--masks", type=Path, help=".npz with concept masks (N, K, H, W) for dissection")
-    p.add_argument("--layers", help="comma-separated module names whose outputs are units (default: nn.ReLU modules)")
+    p.add_argument("--data", type=Path, required=True,
+                   help=".npz with x_test, y_test (and x_train, y_train), or .json sentences for a text encoder")
+    p.add_argument("--masks", type=Path, help=".npz with concept masks (N, K, S, S) for dissection")
+    p.add_argument("--layers", help="comma-separated module paths whose outputs are units, as named_modules() names "
+                                    "them (default: activation outputs per block; a transformer's layers)")
+    p.add_argument("--meta", type=Path, help="JSON metadata per --model: {file: {seed, label_noise, model, train_labels}}")
+    p.add_argument("--probes", help="comma-separated probes (default: unit_ablation,cumulative_ablation[,dissection]; "
+                                    "word_information for a text encoder; feature_vis on request)")
+    p.add_argument("--probe-params", help="JSON settings per probe, e.g. '{\"feature_vis\": {\"steps\": 64}}'")
     p.add_argument("--out", type=Path, default=Path("audit"), help="folder for the report (default: audit/)")
     p.set_defaults(fn=_audit)
     args = ap.parse_args(argv)

@@ -20,7 +20,7 @@ from benchmark.experiments.paper_train import fit, train_paper_network
 from benchmark.experiments.regularizers import SelectivityRegularizer
 from benchmark.experiments.train import TrainConfig
 from benchmark.models.paper_gan import ProgressiveGenerator, load_generator, sequential_to_named
-from benchmark.models.paper_segmenter import load_segmenter
+from benchmark.models.paper_segmenter import UserSegmenter, load_segmenter
 from benchmark.models.paper_zoo import build_paper, load_weights
 
 @pytest.fixture(autouse=True, scope="module")
@@ -126,3 +126,32 @@ def test_user_segmenter_interface(tmp_path):
     (tmp_path / "concepts.json").write_text(json.dumps({"concepts": ["tree", "sky", "door"]}))
     with pytest.raises(DataError, match="one channel per name"):
         load_segmenter(tmp_path)(x)
+
+
+def test_user_segmenter_from_torch_export(tmp_path):
+    """The segmenter as a torch.export program (.pt2), which replaces TorchScript: same labels, any
+    batch size through its dynamic batch dimension, preferred to a segmenter.pt beside it, and a
+    damaged file named."""
+    class Seg(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 2, 1)
+
+        def forward(self, x):
+            return self.conv(x)
+
+    torch.manual_seed(0)
+    net = Seg().eval()
+    program = torch.export.export(net, (torch.zeros(2, 3, 8, 8),), dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.export.save(program, str(tmp_path / "segmenter.pt2"))
+    (tmp_path / "segmenter.pt").write_bytes(b"not read: the .pt2 wins")
+    (tmp_path / "concepts.json").write_text(json.dumps({"concepts": ["tree", "sky"]}))
+    seg = load_segmenter(tmp_path)
+    assert seg.file == str(tmp_path / "segmenter.pt2")
+    x = torch.randn(UserSegmenter.CHUNK + 3, 3, 8, 8)  # two chunks of different sizes
+    with torch.no_grad():
+        assert torch.allclose(seg(x), net(x), atol=1e-6)
+        assert torch.equal(seg.labels(x), net(x).argmax(1))
+    (tmp_path / "segmenter.pt2").write_bytes(b"PK\x03\x04 damaged")
+    with pytest.raises(DataError, match=r"segmenter\.pt2: not a torch.export program"):
+        load_segmenter(tmp_path)

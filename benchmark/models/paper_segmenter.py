@@ -2,14 +2,17 @@
 on Broden; nothing is downloaded).
 
 Interface (two files in one folder, `paper_data.segmenter`):
-    segmenter.pt     a TorchScript module (torch.jit.save) mapping images (N, 3, H, W) in [-1, 1]
-                     (the generator's output range) to concept logits (N, n_concepts, H, W);
-                     TorchScript loads without running Python pickle code
+    segmenter.pt2    a torch.export program (torch.export.save) mapping images (N, 3, H, W) in [-1, 1]
+                     (the generator's output range) to concept logits (N, n_concepts, H, W); export it
+                     with a dynamic batch dimension (dynamic_shapes={"x": {0: torch.export.Dim("batch")}}):
+                     images arrive in chunks of up to 16;
+      or segmenter.pt  the same as a TorchScript module (torch.jit.save; deprecated in torch 2.14, read
+                     while it lasts); .pt2 wins when both are there. Neither runs Python pickle code
     concepts.json    {"concepts": ["tree", "door", "window", ...]}: the name of each logit channel;
                      optionally "validation_iou": {"tree": 0.61, ...}, the segmenter's IoU per concept
                      on labelled validation images (reported next to the claims; the suite has no
                      labelled LSUN pixels to measure it, so it is NaN when absent)
-Wrap any segmenter (e.g. UPerNet on Broden) in a module with that forward, script it, save both.
+Wrap any segmenter (e.g. UPerNet on Broden) in a module with that forward, export it, save both.
 """
 
 from __future__ import annotations
@@ -23,10 +26,16 @@ from benchmark.errors import DataError
 
 
 class UserSegmenter(torch.nn.Module):
-    def __init__(self, scripted: torch.nn.Module, concepts: list[str], validation_iou: dict[str, float] | None = None):
+    def __init__(self, net: torch.nn.Module, concepts: list[str], validation_iou: dict[str, float] | None = None):
         super().__init__()
-        self.net, self.concepts = scripted, list(concepts)
+        self.net, self.concepts = net, list(concepts)
         self.validation_iou = {c: float((validation_iou or {}).get(c, float("nan"))) for c in self.concepts}
+
+    def train(self, mode: bool = True) -> "UserSegmenter":
+        """Only this wrapper's flag: the user's module runs as loaded (in eval mode; an exported
+        program has no train mode to switch)."""
+        self.training = mode
+        return self
 
     CHUNK = 16  # images per call of the user's module: bounded memory at 256x256 whatever the caller's batch
 
@@ -45,7 +54,7 @@ class UserSegmenter(torch.nn.Module):
         return out
 
     def __reduce__(self):
-        """Pickled as its folder (a TorchScript module does not pickle): process and Ray workers
+        """Pickled as its folder (an exported or TorchScript module does not pickle): process and Ray workers
         reload it from the same files."""
         if getattr(self, "folder", None) is None:
             raise TypeError("a UserSegmenter pickles only when loaded with load_segmenter(folder)")
@@ -61,12 +70,39 @@ class UserSegmenter(torch.nn.Module):
         return self(x).argmax(1)
 
 
+def segmenter_file(folder: Path) -> Path:
+    """The model file of a segmenter folder: segmenter.pt2 (torch.export), else segmenter.pt (TorchScript)."""
+    exported = folder / "segmenter.pt2"
+    return exported if exported.is_file() else folder / "segmenter.pt"
+
+
+def _read_module(model: Path) -> torch.nn.Module:
+    if model.suffix == ".pt2":
+        import logging
+
+        log = logging.getLogger("torch.export")
+        level = log.level
+        log.setLevel(logging.ERROR)  # a failed load logs its traceback as warnings; the error below says it once
+        try:
+            return torch.export.load(str(model)).module()
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
+            raise DataError(f"{model}: not a torch.export program (torch.export.save) ({type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        finally:
+            log.setLevel(level)
+    try:
+        return torch.jit.load(str(model), map_location="cpu").eval()
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
+        raise DataError(f"{model}: not a TorchScript file ({type(exc).__name__}: {exc})") from None
+
+
 def load_segmenter(folder: str | Path) -> UserSegmenter:
     folder = Path(folder)
-    model, names = folder / "segmenter.pt", folder / "concepts.json"
+    model, names = segmenter_file(folder), folder / "concepts.json"
     for p in (model, names):
         if not p.is_file():
-            raise DataError(f"{p}: not found (the paper-scale segmenter interface, see README 'Paper scale')")
+            shown = f"{folder / 'segmenter.pt2'} (or segmenter.pt)" if p == model else p
+            raise DataError(f"{shown}: not found (the paper-scale segmenter interface, see README 'Paper scale')")
     try:
         doc = json.loads(names.read_text())
         concepts = [str(c) for c in doc["concepts"]]
@@ -79,10 +115,6 @@ def load_segmenter(folder: str | Path) -> UserSegmenter:
     for k in val:
         if k not in concepts:
             raise DataError(f"{names}: validation_iou names {k!r}, which is not in concepts")
-    try:
-        scripted = torch.jit.load(str(model), map_location="cpu")
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
-        raise DataError(f"{model}: not a TorchScript file ({type(exc).__name__}: {exc})") from None
-    seg = UserSegmenter(scripted, concepts, val).eval()
-    seg.folder = str(folder)
+    seg = UserSegmenter(_read_module(model), concepts, val).eval()
+    seg.folder, seg.file = str(folder), str(model)
     return seg

@@ -97,7 +97,7 @@ def _paper_segmenter(params: dict, cfg) -> None:
     seg = paper.load_segmenter(params, ("tree", "door", cfg.probe.classifier_concept))
     folder = Path(seg.folder)
     save_models(models_path("scene_segmenter"), {}, {"segmenter": {
-        "paper": True, "folder": str(folder.resolve()), "sha256": paper.sha256(folder / "segmenter.pt"),
+        "paper": True, "folder": str(folder.resolve()), "sha256": paper.sha256(Path(seg.file)),
         "concepts": seg.concepts}})
     real = paper.lsun_images(params, 256, 0, 12)
     with torch.no_grad():
@@ -108,7 +108,7 @@ def _paper_segmenter(params: dict, cfg) -> None:
                                    "pixels": np.bincount(pred.ravel(), minlength=len(seg.concepts))}))
     pic = evidence_path(EXPERIMENT, "scenes_grid").with_suffix(".png")
     grid([("LSUN church", scenes_to_uint8(real)), ("segmenter", pred)], pic, concepts=seg.concepts)
-    text = (f"Paper scale: the user's segmenter ({folder / 'segmenter.pt'}, {len(seg.concepts)} concepts) on LSUN "
+    text = (f"Paper scale: the user's segmenter ({seg.file}, {len(seg.concepts)} concepts) on LSUN "
             f"church images ({paper_path('lsun_church', params)}). Its IoU per concept is the user's "
             "`validation_iou` from concepts.json (NaN where not given: the suite has no labelled LSUN pixels); "
             "`pixels` counts its labels on the 12 images below.\n\n"

@@ -302,6 +302,7 @@ def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path,
     for name, frame in frames.items():
         write_csv(out / "evidence" / f"{name}.csv", frame)
     for cid, (path, spec) in tested.items():
+        spec = _own_layers(spec, frames.get(spec.evidence.table))
         _, record = evaluate(path, spec, out / "evidence" / f"{spec.evidence.table}.csv",
                              figure_path=out / "verdicts" / f"{cid}.png")
         record["scale"] = "audit"
@@ -336,3 +337,15 @@ def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path,
               "units": nets[0].meta["layers"], "probes": chosen}
     write_json(out / "audit.json", result)
     return result
+
+
+def _own_layers(spec, frame):
+    """A claim pooled over a network's layers (M1: one correlation per network, its layers averaged)
+    speaks of whatever layers the audited networks have: its declared strata (the suite's networks'
+    layers) are replaced by the ones in the audit's table. A claim that must hold in every declared
+    stratum keeps its strata (the table must have them all)."""
+    col = spec.test.params.get("strata")
+    if frame is None or not col or spec.test.resolved_estimand() != "pooled" or col not in frame.columns:
+        return spec
+    levels = tuple(sorted({str(v) for v in frame[col].unique()}))
+    return spec.model_copy(update={"test": spec.test.model_copy(update={"strata_levels": levels})})

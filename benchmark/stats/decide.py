@@ -25,8 +25,8 @@ import math
 from typing import Callable
 
 import numpy as np
-from scipy import stats
 
+from benchmark.stats import tdist
 from benchmark.claims.spec import TestSpec
 from benchmark.stats.power import one_sided_t_power
 from benchmark.stats.result import PreconditionResult, Reason, Stratum, TestResult, Verdict
@@ -50,7 +50,7 @@ class Inference:
 def _t_sf(t: float, df: float) -> float:
     if math.isnan(t):
         return math.nan
-    return float(stats.t.sf(t, df))
+    return float(tdist.sf(t, df))
 
 
 def one_sided_p(inf: Inference, threshold_report: float, side: str) -> float:
@@ -67,7 +67,7 @@ def one_sided_p(inf: Inference, threshold_report: float, side: str) -> float:
 def interval(inf: Inference, alpha: float) -> tuple[float, float, float]:
     """(estimate, low, high) on the report scale, (1 - 2 alpha) two-sided."""
     _, to_r = TRANSFORMS[inf.transform]
-    q = float(stats.t.ppf(1 - alpha, inf.df)) if inf.df > 0 else math.nan
+    q = float(tdist.ppf(1 - alpha, inf.df)) if inf.df > 0 else math.nan
     half = q * inf.se
     return to_r(inf.estimate), to_r(inf.estimate - half), to_r(inf.estimate + half)
 

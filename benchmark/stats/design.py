@@ -20,8 +20,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from scipy import stats
 
+from benchmark.stats import tdist
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.stats.decide import TRANSFORMS
 from benchmark.stats.power import one_sided_t_power
@@ -72,7 +72,7 @@ def project(spec: TestSpec, se: float, n: int, df: float, strata: int, replicate
     se_n = se * math.sqrt(n / replicates)
     df_n = max(1.0, df / n * replicates)
     power = one_sided_t_power(design_distance(spec), se_n, df_n, spec.alpha) ** strata
-    half = float(stats.t.ppf(1 - spec.alpha, df_n)) * se_n
+    half = float(tdist.ppf(1 - spec.alpha, df_n)) * se_n
     return se_n, df_n, power, half
 
 

@@ -22,6 +22,7 @@ from statsmodels.regression.linear_model import OLS
 from statsmodels.tools.tools import add_constant
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from benchmark.stats import tdist
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import ClaimFileError, EvidenceError
 from benchmark.stats.decide import (TRANSFORMS, Inference, heterogeneity, interval, observed_power, one_sided_p, stratum,
@@ -111,7 +112,7 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
     to_r = TRANSFORMS[infs[weakest].transform][1]
 
     def bound(inf: Inference, a: float, upper: bool) -> float:
-        q = float(stats.t.ppf(1 - a, inf.df)) if inf.df > 0 else math.nan
+        q = float(tdist.ppf(1 - a, inf.df)) if inf.df > 0 else math.nan
         return inf.estimate + (q if upper else -q) * inf.se
 
     near = [bound(inf, spec.alpha, upper=sup_side == "less") for inf in infs.values()]        # claimed side

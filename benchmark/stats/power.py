@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from scipy import stats
+
+from benchmark.stats import tdist
 
 
 def one_sided_t_power(distance: float, se: float, df: float, alpha: float) -> float:
@@ -20,7 +23,7 @@ def one_sided_t_power(distance: float, se: float, df: float, alpha: float) -> fl
         return 1.0 if distance > 0 else 0.0
     if not math.isfinite(se) or se < 0:
         return math.nan
-    crit = stats.t.ppf(1 - alpha, df)
+    crit = tdist.ppf(1 - alpha, df)
     return float(stats.nct.sf(crit, df, distance / se))
 
 
@@ -49,13 +52,15 @@ def verdict_power(distance: float, se: float, df: float, alpha: float, direction
         return math.nan
     if not directional:
         return one_sided_t_power(distance, se, df, alpha)
-    t = float(stats.t.ppf(1 - alpha, df))
-    from scipy import integrate
+    t = float(tdist.ppf(1 - alpha, df))
+    from scipy import integrate, special
 
     def integrand(u: float) -> float:
         s_hat = se * math.sqrt(u / df)
         lower = max(t * s_hat, distance - t * s_hat)
-        return float(stats.norm.sf((lower - distance) / se) * stats.chi2.pdf(u, df))
+        # stats.norm.sf and stats.chi2.pdf as scipy computes them, without their per-call overhead
+        log_pdf = special.xlogy(df / 2.0 - 1, u) - u / 2.0 - special.gammaln(df / 2.0) - (math.log(2) * df) / 2.0
+        return float(special.ndtr(-(lower - distance) / se) * np.exp(log_pdf))
 
     hi = float(stats.chi2.ppf(1 - 1e-12, df))
     value, _ = integrate.quad(integrand, 0.0, hi, limit=200)

@@ -19,8 +19,8 @@ import zlib
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from benchmark.stats import tdist
 from benchmark.claims.spec import TestSpec
 from benchmark.stats.decide import TRANSFORMS, thresholds
 
@@ -72,9 +72,9 @@ def _verdicts(est: np.ndarray, se: np.ndarray, df: np.ndarray, spec: TestSpec, n
     t_sup = (est - to_w(sup_thr)) / se
     t_ag = (est - to_w(ag_thr)) / se
     if sup_side == "greater":
-        p_sup, p_ag = stats.t.sf(t_sup, df), stats.t.sf(-t_ag, df)
+        p_sup, p_ag = tdist.sf(t_sup, df), tdist.sf(-t_ag, df)
     else:
-        p_sup, p_ag = stats.t.sf(-t_sup, df), stats.t.sf(t_ag, df)
+        p_sup, p_ag = tdist.sf(-t_sup, df), tdist.sf(t_ag, df)
     k = est.shape[1]
     p_support = p_sup.max(axis=1)
     p_against = np.minimum(1.0, k * p_ag.min(axis=1))

@@ -47,6 +47,7 @@ def strata_design(spec, scale: str) -> dict[str, int] | None:
     col = spec.test.params["strata"]
     return {f"{col} {value}": n for value, n in setting.strata.items()}
 
+
 def load_records(verdict_files: dict[str, Path]) -> dict[str, dict[str, Any]]:
     """Claim id -> verdict record. Each record must re-serialize to its file's bytes: the report
     id hashes those bytes, and `claims verify` re-derives them from the copy in claims.json."""

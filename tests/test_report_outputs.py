@@ -231,15 +231,16 @@ def _dvc(cwd, *args):
 @pytest.fixture(scope="module")
 def plots_repo(rendered, tmp_path_factory):
     """A git + DVC repository holding only what a fresh clone holds for the plots: the project's
-    `plots:` declarations, .dvc/config (the offline page template) and vendor/vega, and the
-    report's tables (reports/plots/, reports/metrics.json, reports/verdicts.json)."""
+    report stage and `plots:` declarations, .dvc/config (the offline page template) and
+    vendor/vega, and the report's tables (reports/plots/, reports/metrics.json, reports/verdicts.json)."""
     import yaml
 
     repo = tmp_path_factory.mktemp("plots") / "repo"
     (repo / "reports").mkdir(parents=True)
     declared = yaml.safe_load((REPO / "dvc.yaml").read_text())
-    (repo / "dvc.yaml").write_text(yaml.safe_dump({"plots": declared["plots"],
-                                                   "metrics": ["reports/metrics.json", "reports/verdicts.json"]}))
+    # the report stage as declared (its outputs and metrics; it is never run here) and every plot
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"report": declared["stages"]["report"]},
+                                                   "plots": declared["plots"]}))
     shutil.copytree(rendered / "reports" / "plots", repo / "reports" / "plots")
     for name in ("metrics.json", "verdicts.json"):
         shutil.copy(rendered / "reports" / name, repo / "reports" / name)

@@ -178,7 +178,9 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
     env = report["environment"]
     out += ['<a id="environment"></a>', "", "## Environment", "",
             f"Report `{rid}`: a hash of this report's inputs (the verdict files, each claim's version, "
-            f"`requirements.lock` sha256 `{env.get('requirements_lock_sha256', 'none')[:12]}` and the scale). "
+            f"`requirements.lock` sha256 `{env.get('requirements_lock_sha256', 'none')[:12]}`, the scale"
+            + (" and the evidence published in `reports/evidence/`; `claims verify` re-derives it" if report.get("verdict_records")
+               else "") + "). "
             f"Git commit `{env['git']['commit']}`{' (dirty)' if env['git']['dirty'] else ''}.", "",
             "| package | version |", "|---|---|",
             *[f"| {k} | {v} |" for k, v in sorted(env["packages"].items())], "",

@@ -5,7 +5,12 @@
     claims test ID|FILE --evidence CSV   run a claim's test on your own evidence table [--json] [--figure PNG] [--scale S]
     claims kinds                         the test kinds and their parameters
     claims power ID --evidence PILOT.CSV replicates for the claim's power and precision, from a pilot
-    claims report                        re-render reports/ from the verdict files
+    claims report [--from auto|verdicts|reports]
+                                         re-render reports/ from the verdict files, or from reports/ itself
+    claims exps [EXP ...] [--only-changed]
+                                         experiments' verdicts side by side, one row per claim
+    claims verify [REPORTS]              re-derive every verdict, interval and the report id from the
+                                         evidence reports/ publishes (exit 1 on any mismatch)
     claims gate [--baseline reports/baselines] [--current reports/claims.json]
                                          exact against the baseline of the verdicts' machine class, or
                                          statistical (estimates within a new draw's spread) on another class
@@ -250,9 +255,39 @@ def _kinds(args) -> int:
 
 
 def _report(args) -> int:
+    """From the verdict files when the pipeline has run (with the report stage's own arguments,
+    from dvc.yaml), otherwise from what reports/ publishes (a fresh clone)."""
+    import shlex
+
+    import yaml
+
+    from benchmark.claims.registry import load_claims
+    from benchmark.paths import project_root, verdict_path
     from benchmark.stages.report import main as report_main
 
-    return report_main([])
+    source = args.source
+    if source == "auto":
+        have = [verdict_path(cid).is_file() for cid in load_claims()]
+        source = "verdicts" if any(have) else "reports"
+    if source == "reports":
+        return report_main(["--published"])
+    stage = (yaml.safe_load((project_root() / "dvc.yaml").read_text()) or {}).get("stages", {}).get("report", {})
+    words = shlex.split(stage.get("cmd", ""))
+    return report_main(words[3:] if words[:3] == ["python", "-m", "benchmark.stages.report"] else [])
+
+
+def _exps(args) -> int:
+    from benchmark.reporting.exps import experiments, load_shown, select, table
+
+    exps = select(experiments(load_shown(args.json)), args.exps)
+    print("\n".join(table(exps, args.only_changed, args.width)))
+    return 0
+
+
+def _verify(args) -> int:
+    from benchmark.reporting.verify import main_verify
+
+    return main_verify(Path(args.reports))
 
 
 def _gate(args) -> int:
@@ -330,7 +365,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=_seed_list,
                    help="the pilot's seeds, as written into the claim file (e.g. 100-104); disjoint from the verdict's")
     p.set_defaults(fn=_power)
-    sub.add_parser("report").set_defaults(fn=_report)
+    p = sub.add_parser("report", help="re-render reports/ (from verdicts/, or on a fresh clone from reports/ itself)")
+    p.add_argument("--from", dest="source", choices=("auto", "verdicts", "reports"), default="auto",
+                   help="verdicts: the pipeline's verdict files and sections; reports: the verdict records and "
+                        "evidence reports/ publishes; auto (default): verdicts when any exist")
+    p.set_defaults(fn=_report)
+    p = sub.add_parser("exps", help="experiments' verdicts side by side (from `dvc exp show --json`)")
+    p.add_argument("exps", nargs="*", help="experiment or branch names, `workspace` or revs (default: all)")
+    p.add_argument("--json", help="read saved `dvc exp show --json` output ('-' for stdin) instead of running it")
+    p.add_argument("--only-changed", action="store_true", help="only the claims whose verdict differs")
+    p.add_argument("--width", type=int, default=200, help="the widest line (default 200 columns)")
+    p.set_defaults(fn=_exps)
+    p = sub.add_parser("verify", help="re-derive every verdict, interval and the report id from reports/ and claims/")
+    p.add_argument("reports", nargs="?", default="reports", help="the published report folder (default: reports)")
+    p.set_defaults(fn=_verify)
     p = sub.add_parser("gate")
     p.add_argument("--baseline", default="reports/baselines",
                    help="the folder of per-machine-class baselines (default), or one baseline file")

@@ -67,9 +67,25 @@ def _worker_init(threads: int, parent_pid: int) -> None:
     keep_freed_memory()
 
 
+def progress_shown() -> bool:
+    """Whether `progress` draws: INTERP_CLAIMS_PROGRESS=1/0 decides when set; otherwise only on a
+    terminal (stderr is a tty), never in CI (`CI` set and not false/0, as CI services set it) and
+    never in a pool worker (its parent draws the bar of the jobs)."""
+    flag = os.environ.get("INTERP_CLAIMS_PROGRESS", "").strip()
+    if flag in ("0", "1"):
+        return flag == "1"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return False
+    if mp.parent_process() is not None:
+        return False
+    return sys.stderr.isatty()
+
+
 def progress(iterable, total: int | None = None, desc: str = ""):
-    """A progress bar on a terminal, silent otherwise (CI logs, DVC)."""
-    return tqdm(iterable, total=total, desc=desc, disable=not sys.stderr.isatty(), leave=False)
+    """The long loops' progress bar (epochs, iterations, steps, jobs): tqdm on stderr on a
+    terminal, silent in CI logs and under DVC without a terminal (`progress_shown`). It only
+    watches the iteration: the items, their order and every output byte are unchanged."""
+    return tqdm(iterable, total=total, desc=desc, disable=not progress_shown(), leave=False)
 
 
 def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int, desc: str = "") -> list[R]:

@@ -31,9 +31,14 @@ def rendered(tmp_path_factory):
         mp.setenv("INTERP_CLAIMS_ROOT", str(root))
         mp.setenv("INTERP_CLAIMS_MLFLOW", "off")
         fixture_project(root)
+        tables = {"ablation_curves": "fraction,accuracy\n0,0.9\n0.5,0.6\n1,0.1\n",
+                  "selectivity_sweep": "alpha,mean_selectivity\n-1,0.2\n0,0.4\n1,0.7\n"}
+        for name, text in tables.items():  # what the pipeline's probes write, in small
+            (root / "evidence" / "plots").mkdir(parents=True, exist_ok=True)
+            (root / "evidence" / "plots" / f"{name}.csv").write_text(text)
         from benchmark.stages.report import main
 
-        assert main([]) == 0
+        assert main([arg for n in tables for arg in ("--plot-table", f"{n}=evidence/plots/{n}.csv")]) == 0
         yield root
 
 
@@ -107,18 +112,24 @@ def test_report_id_everywhere_and_reproducible(rendered, monkeypatch):
                  "plots/forest.csv", "plots/evidence_summary.csv"):
         assert rid in (out / name).read_text(), name
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(rendered))
+    from benchmark.reporting.evidence_bundle import Published
     from benchmark.stages.report import build_report
 
-    assert build_report("embedded", [])["report_id"] == rid  # a hash of the inputs, not of the run
+    published = {e["claim_id"]: Published(**e["evidence_published"]) for e in read_json(out / "claims.json")["claims"]}
+    assert build_report("embedded", [], evidence=published)["report_id"] == rid  # a hash of the inputs, not of the run
     verdict = next((rendered / "verdicts").glob("*.json"))
     saved = verdict.read_bytes()
     rec = read_json(verdict)
     rec["result"]["estimate"] += 1e-3
     write_json(verdict, rec)
     try:
-        assert build_report("embedded", [])["report_id"] != rid
+        assert build_report("embedded", [], evidence=published)["report_id"] != rid
     finally:
         verdict.write_bytes(saved)
+    # the published evidence is hashed in: other bytes for one claim's table, another id
+    cid = sorted(published)[0]
+    other = {**published, cid: Published(published[cid].file, "0" * 64, published[cid].form)}
+    assert build_report("embedded", [], evidence=other)["report_id"] != rid
 
 
 def test_claims_tex_and_references(rendered):
@@ -198,9 +209,16 @@ def test_browser_missing_says_how_to_install(monkeypatch):
 
 
 def test_metrics_keep_the_verdicts(rendered):
+    """Few metric columns for `dvc exp show`: the counts in metrics.json, each claim's code in verdicts.json."""
     metrics = json.loads((rendered / "reports" / "metrics.json").read_text())
-    for cid in load_claims(rendered / "claims"):
-        assert metrics[cid]["verdict"] in (-1, 0, 1)
+    codes = json.loads((rendered / "reports" / "verdicts.json").read_text())
+    entries = read_json(rendered / "reports" / "claims.json")["claims"]
+    assert set(metrics) == {"report_id", "claims", "reproduced", "falsified", "inconclusive"}
+    assert metrics["claims"] == len(entries) == sum(metrics[v] for v in ("reproduced", "falsified", "inconclusive"))
+    assert set(codes) == set(load_claims(rendered / "claims"))
+    word = {1: "reproduced", 0: "inconclusive", -1: "falsified"}
+    assert all(word[codes[e["claim_id"]]] == e["verdict"] for e in entries)
+    assert metrics["reproduced"] == sum(v == 1 for v in codes.values())
 
 
 def _dvc(cwd, *args):
@@ -210,37 +228,47 @@ def _dvc(cwd, *args):
     return proc.stdout
 
 
-def test_dvc_plots_show_diff_and_metrics(rendered, tmp_path):
-    """The project's own `plots:` declarations, on the report's plot tables and small evidence
-    tables: `dvc plots show` renders every plot, `dvc plots diff` compares two revisions, and
-    `dvc metrics show` keeps the verdicts."""
+@pytest.fixture(scope="module")
+def plots_repo(rendered, tmp_path_factory):
+    """A git + DVC repository holding only what a fresh clone holds for the plots: the project's
+    report stage and `plots:` declarations, .dvc/config (the offline page template) and
+    vendor/vega, and the report's tables (reports/plots/, reports/metrics.json, reports/verdicts.json)."""
     import yaml
 
-    repo = tmp_path / "repo"
+    repo = tmp_path_factory.mktemp("plots") / "repo"
     (repo / "reports").mkdir(parents=True)
     declared = yaml.safe_load((REPO / "dvc.yaml").read_text())
-    (repo / "dvc.yaml").write_text(yaml.safe_dump({"plots": declared["plots"], "metrics": ["reports/metrics.json"]}))
+    # the report stage as declared (its outputs and metrics; it is never run here) and every plot
+    (repo / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"report": declared["stages"]["report"]},
+                                                   "plots": declared["plots"]}))
     shutil.copytree(rendered / "reports" / "plots", repo / "reports" / "plots")
-    shutil.copy(rendered / "reports" / "metrics.json", repo / "reports" / "metrics.json")
-    for spec in declared["plots"]:
-        ((name, plot),) = spec.items()
-        for path, field in plot["y"].items():
-            p = repo / path
-            if not p.exists():  # an evidence table the pipeline writes: a two-row stand-in
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_text(f"seed,{plot['x']},{field}\n0,0,0.5\n1,1,0.25\n")
+    for name in ("metrics.json", "verdicts.json"):
+        shutil.copy(rendered / "reports" / name, repo / "reports" / name)
+    shutil.copytree(REPO / "vendor" / "vega", repo / "vendor" / "vega")
     git = lambda *a: subprocess.run(["git", *a], cwd=repo, check=True, capture_output=True)  # noqa: E731
     git("init", "-q")
     _dvc(repo, "init", "-q")
+    shutil.copy(REPO / ".dvc" / "config", repo / ".dvc" / "config")
     git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
     forest = repo / "reports" / "plots" / "forest.csv"
     frame = pd.read_csv(forest)
     frame["estimate"] += 0.5
     frame.to_csv(forest, index=False)
+    return repo, [next(iter(s)) for s in declared["plots"]], declared["plots"]
+
+
+def test_dvc_plots_show_diff_and_metrics(rendered, plots_repo):
+    """The project's own `plots:` declarations read only the report's tables (so they render on
+    a fresh clone): `dvc plots diff` compares two revisions of every plot, and `dvc metrics show`
+    keeps the verdicts."""
+    repo, names, declared = plots_repo
+    for spec in declared:  # every plot reads a file the report stage writes under reports/
+        ((name, plot),) = spec.items()
+        for path in plot["y"]:
+            assert path.startswith("reports/plots/") and (rendered / path).is_file(), (name, path)
     shown = json.loads(_dvc(repo, "plots", "diff", "HEAD", "--json"))
     assert not shown.get("errors"), shown["errors"]
-    names = [next(iter(s)) for s in declared["plots"]]
     assert set(shown["data"]) == set(names)
     for name in names:
         revs = {r for block in shown["data"][name] for r in block["revisions"]}
@@ -248,4 +276,25 @@ def test_dvc_plots_show_diff_and_metrics(rendered, tmp_path):
     metrics = json.loads(_dvc(repo, "metrics", "show", "--json"))
     data = metrics[""]["data"]["reports/metrics.json"]["data"]
     assert data["report_id"] == _rid(rendered)
-    assert all(data[c]["verdict"] in (-1, 0, 1) for c in load_claims(rendered / "claims"))
+    codes = metrics[""]["data"]["reports/verdicts.json"]["data"]
+    assert all(codes[c] in (-1, 0, 1) for c in load_claims(rendered / "claims"))
+
+
+def test_dvc_plots_draw_offline(plots_repo, tmp_path):
+    """Plain `dvc plots show` and `dvc plots diff` (the template from .dvc/config) draw every plot
+    in headless Chromium with the network off; DVC's own page (Vega from a CDN) draws none there."""
+    from benchmark.reporting.browser import check_plots
+
+    _browser_or_skip()
+    repo, names, _ = plots_repo
+    _dvc(repo, "plots", "show", "-o", str(tmp_path / "show"))
+    _dvc(repo, "plots", "diff", "HEAD", "-o", str(tmp_path / "diff"))
+    for page in ("show", "diff"):
+        res = check_plots(tmp_path / page / "index.html", expected=len(names))
+        assert res.ok, (page, res.problems)
+        assert all(m >= 2 for m in res.marks), (page, res.marks)  # every plot has its data points
+    cdn = tmp_path / "cdn.html"  # DVC's default page: scripts from a CDN
+    cdn.write_text("<!DOCTYPE html><html><head>{scripts}</head><body>{plot_divs}</body></html>")
+    _dvc(repo, "plots", "show", "--html-template", str(cdn), "-o", str(tmp_path / "cdn"))
+    res = check_plots(tmp_path / "cdn" / "index.html", expected=len(names))
+    assert not res.ok and res.drawn == 0, res

@@ -41,6 +41,7 @@ from torch.func import functional_call, vmap
 from benchmark.data.splits import Split
 from benchmark.experiments.train import TrainConfig, Trained, corrupt_labels
 from benchmark.models.mlp import build
+from benchmark.parallel import progress
 
 if TYPE_CHECKING:
     from benchmark.experiments.regularizers import Regularizer
@@ -175,7 +176,7 @@ def train_group(cfg: TrainConfig, split: Split, jobs: Sequence[Job],
 
     from benchmark.devices import max_epochs
 
-    for epoch in range(max_epochs(cfg.epochs)):  # params' paper_max_epochs (null: cfg.epochs)
+    for epoch in progress(range(max_epochs(cfg.epochs)), desc="epochs"):  # params' paper_max_epochs (null: cfg.epochs)
         orders = torch.stack([torch.randperm(n, generator=gens[j]) for j in active])  # (A, n)
         y_act = y_used[active]
         for start in range(0, n, cfg.batch_size):

@@ -25,6 +25,7 @@ from benchmark.determinism import seed_everything
 from benchmark.devices import max_epochs, set_deterministic, training_autocast
 from benchmark.experiments.train import Trained, TrainConfig, corrupt_labels
 from benchmark.models.mlp import build
+from benchmark.parallel import progress
 
 EVAL_BATCH = 500
 
@@ -64,7 +65,7 @@ def fit(model: nn.Module, cfg: TrainConfig, x_tr: torch.Tensor, y_tr: torch.Tens
     """SGD with momentum and the step schedule over (x_tr, y_tr), augmented; returns epochs run."""
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
     n, steps, epochs_run = len(y_tr), 0, 0
-    for epoch in range(max_epochs(cfg.epochs)):  # the schedule stays the paper's even when capped
+    for epoch in progress(range(max_epochs(cfg.epochs)), desc="epochs"):  # the schedule stays the paper's even when capped
         for g in opt.param_groups:
             g["lr"] = lr_at(epoch, cfg.epochs, cfg.lr)
         model.train()

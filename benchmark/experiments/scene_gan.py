@@ -17,7 +17,7 @@ from benchmark.data.scenes import CONCEPTS, Scenes, to_tensor_range
 from benchmark.determinism import seed_everything
 from benchmark.experiments.supervised import fit_cross_entropy
 from benchmark.models.scene_gan import Discriminator, Generator, Segmenter
-from benchmark.parallel import map_ordered
+from benchmark.parallel import map_ordered, progress
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +71,7 @@ def train_gan(cfg: GanConfig, images: np.ndarray, seed: int) -> tuple[Generator,
     ones, zeros = torch.ones(cfg.batch_size), torch.zeros(cfg.batch_size)
     t0 = time.perf_counter()
     ld_sum = lg_sum = 0.0
-    for it in range(cfg.iterations):
+    for it in progress(range(cfg.iterations), desc="GAN iterations"):
         real = x[torch.from_numpy(rng.choice(len(x), cfg.batch_size, replace=False))]
         z = torch.from_numpy(rng.standard_normal((cfg.batch_size, cfg.nz)).astype(np.float32))
         fake = g(z)

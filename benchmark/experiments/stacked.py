@@ -28,6 +28,7 @@ from benchmark.data.splits import Split
 from benchmark.determinism import seed_everything
 from benchmark.models.convnet import ConvNet
 from benchmark.models.mlp import build
+from benchmark.parallel import progress
 from benchmark.probes.selectivity import EPS
 
 
@@ -116,7 +117,7 @@ def train_stacked(arch: str, arch_hidden: list[int], split: Split, members: list
     alphas = torch.tensor([m.alpha for m in members], dtype=torch.float32)
     x_tr, y_tr = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(epochs):
+    for _ in progress(range(epochs), desc="epochs"):
         model.train()
         orders = torch.stack([torch.randperm(n, generator=g) for g in gens], 1)  # (n, G)
         for start in range(0, n, batch_size):

@@ -17,6 +17,7 @@ from torch import nn
 from benchmark.data.splits import Split
 from benchmark.determinism import seed_everything
 from benchmark.models.mlp import build
+from benchmark.parallel import progress
 
 if TYPE_CHECKING:
     from benchmark.experiments.regularizers import Regularizer
@@ -91,7 +92,7 @@ def train_network(cfg: TrainConfig, split: Split, seed: int, label_noise: float 
     epochs_run, train_acc = 0, math.nan
     from benchmark.devices import max_epochs
 
-    for epoch in range(max_epochs(cfg.epochs)):  # params' paper_max_epochs (null: cfg.epochs)
+    for epoch in progress(range(max_epochs(cfg.epochs)), desc="epochs"):  # params' paper_max_epochs (null: cfg.epochs)
         model.train()
         order = torch.randperm(n, generator=gen)
         for start in range(0, n, cfg.batch_size):

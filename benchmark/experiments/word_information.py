@@ -19,7 +19,7 @@ from torch import nn
 from benchmark.data.sentiment_corpus import INDEX, MASK, VOCAB, Corpus
 from benchmark.determinism import seed_everything
 from benchmark.models.word_information import build
-from benchmark.parallel import map_ordered
+from benchmark.parallel import map_ordered, progress
 
 MODELS = ("transformer_pretrained", "transformer_scratch", "lstm", "cnn")
 
@@ -92,7 +92,7 @@ def train_one(model: str, seed: int, cfg: TrainConfig, train: Corpus, test: Corp
     mask = torch.from_numpy(np.arange(max_len)[None, :] < train.lengths[:, None])
     net.train()
     loss = torch.tensor(float("nan"))
-    for _ in range(cfg.epochs):
+    for _ in progress(range(cfg.epochs), desc="epochs"):
         order = torch.from_numpy(rng.permutation(len(tokens)))
         for i in range(0, len(tokens), cfg.batch_size):
             idx = order[i:i + cfg.batch_size]

@@ -22,6 +22,7 @@ from benchmark.data.sst2 import Sst2
 from benchmark.determinism import seed_everything
 from benchmark.devices import max_epochs, set_deterministic, training_autocast
 from benchmark.models.word_information import build
+from benchmark.parallel import progress
 
 PAD, UNK = "<pad>", "<unk>"
 EVAL_BATCH = 256
@@ -83,7 +84,7 @@ def train_small(model: str, seed: int, cfg, vocab: tuple[str, ...], train: Sente
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     loss, t0 = torch.tensor(float("nan")), time.perf_counter()
-    for _ in range(max_epochs(cfg.epochs)):
+    for _ in progress(range(max_epochs(cfg.epochs)), desc="epochs"):
         net.train()
         order = torch.randperm(len(lengths), generator=gen).numpy()
         for s in range(0, len(order), cfg.batch_size):
@@ -135,7 +136,7 @@ def finetune_bert(bert_dir, seed: int, cfg, train: Sentences, dev: Sentences, de
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: (k + 1) / warm if k < warm else max(0.0, (total - k) / max(1, total - warm)))
     loss, t0 = torch.tensor(float("nan")), time.perf_counter()
-    for _ in range(max_epochs(cfg.epochs)):
+    for _ in progress(range(max_epochs(cfg.epochs)), desc="epochs"):
         enc.model.train()
         order = torch.randperm(len(labels), generator=gen)
         for s in range(0, len(order), cfg.batch_size):

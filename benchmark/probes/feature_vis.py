@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmark.parallel import progress
+
 OBJECTIVES = ("logit", "softmax", "channel")
 PARAMS = ("pixel", "fourier")
 
@@ -261,7 +263,7 @@ def visualize(model: torch.nn.Module, jobs: list[Job], colour: ColourDecorrelati
     if any(j.arm.objective == "channel" for j in jobs):
         hook = model.convs[cfg.unit_layer - 1].register_forward_hook(lambda m, i, o: pre.__setitem__("map", o))
     try:
-        for step in range(1, cfg.steps + 1):
+        for step in progress(range(1, cfg.steps + 1), desc="optimization steps"):
             x = batch()
             if use_t.any():
                 x = torch.where(use_t, random_affine(x, cfg.transforms, gen), x)

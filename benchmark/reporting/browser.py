@@ -1,6 +1,7 @@
-"""Look at report.html in a real browser: Debian's headless Chromium, driven directly.
+"""Look at report.html, or a `dvc plots` page, in a real browser: Debian's headless Chromium, driven directly.
 
     python -m benchmark.reporting.browser reports/report.html [--screenshot PATH]
+    python -m benchmark.reporting.browser dvc_plots/index.html --plots [--expect N]   (network off)
 
 Checks, in the rendered page (after layout, images decoded): the summary ("What holds" and one
 line per claim, each linking to an anchor that exists), the forest plot (loaded, non-empty, on the
@@ -81,6 +82,64 @@ window.addEventListener('load', function () {
 """
 
 
+# `dvc plots show/diff` pages: every vegaEmbed call is recorded (a setter wraps the function as
+# soon as the inlined library defines it; the wrapper goes first in <head>, before any library),
+# then each plot must resolve to a laid-out view with data marks. A library that did not load
+# leaves DVC's plot scripts throwing.
+PLOTS_WRAP_JS = r"""
+<script>
+(function () {
+  var wrapped;
+  window.__embeds = [];
+  window.__plotErrors = [];
+  window.addEventListener('error', function (e) { window.__plotErrors.push(String(e.message)); });
+  Object.defineProperty(window, 'vegaEmbed', {configurable: true,
+    get: function () { return wrapped; },
+    set: function (fn) {
+      wrapped = function (el, spec, opts) { var p = fn(el, spec, opts); window.__embeds.push({el: el, p: p}); return p; };
+      Object.assign(wrapped, fn);
+    }});
+})();
+</script>
+"""
+
+PLOTS_CHECK_JS = r"""
+<script>
+window.addEventListener('load', function () {
+  var out = {problems: [], drawn: 0, marks: []};
+  function countMarks(node) {
+    var n = 0;
+    if (node.marktype && node.marktype !== 'group' && node.role === 'mark') n += (node.items || []).length;
+    (node.items || []).forEach(function (it) { n += countMarks(it); });
+    return n;
+  }
+  window.__plotErrors.forEach(function (m) { out.problems.push('script error: ' + m); });
+  Promise.allSettled(window.__embeds.map(function (x) { return x.p; })).then(function (res) {
+    res.forEach(function (r, i) {
+      var sel = window.__embeds[i].el;
+      if (r.status !== 'fulfilled') { out.problems.push('plot ' + sel + ' failed: ' + r.reason); return; }
+      var marks = countMarks(r.value.view.scenegraph().root);
+      var el = typeof sel === 'string' ? document.querySelector(sel) : sel;
+      var box = el.getBoundingClientRect();
+      var drawn = el.querySelector('canvas, svg');
+      out.marks.push(marks);
+      if (!drawn || box.width < 50 || box.height < 50) out.problems.push('plot ' + sel + ' not laid out');
+      else if (marks < 1) out.problems.push('plot ' + sel + ' has no data marks');
+      else out.drawn++;
+    });
+    var pre = document.createElement('pre');
+    pre.id = 'plots-check';
+    pre.textContent = JSON.stringify(out);
+    document.body.appendChild(pre);
+  });
+});
+</script>
+"""
+# no network for the page: every host unresolvable, every request through a dead proxy
+OFFLINE_FLAGS = ("--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=http://127.0.0.1:9",
+                 "--proxy-bypass-list=<-loopback>")
+
+
 class BrowserMissing(RuntimeError):
     pass
 
@@ -143,11 +202,69 @@ def check_report(html_path: Path, screenshot: Path | None = None) -> BrowserChec
     return result
 
 
+@dataclass
+class PlotsCheck:
+    browser: str
+    plots: int = 0
+    drawn: int = 0
+    marks: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.plots > 0 and self.drawn == self.plots
+
+
+def check_plots(html_path: Path, expected: int | None = None) -> PlotsCheck:
+    """Render a `dvc plots show/diff` page in headless Chromium with the network off and check that
+    every plot draws (a Vega view, laid out, with data marks); `expected`: how many plots it must hold."""
+    browser = find_browser()
+    html_path = Path(html_path).resolve()
+    page = html_path.read_text(encoding="utf-8")
+    head, end = page.find("<head>"), page.rfind("</body>")  # the first <head> and the last </body>: the
+    if head < 0 or end < 0:  # inlined libraries hold both words in their strings, never before <head>
+        return PlotsCheck(browser, problems=[f"{html_path}: not an HTML page (no <head> or </body>)"])
+    plots = len(re.findall(r"vegaEmbed\('#", page[page.rfind("</head>"):]))  # DVC's plot scripts, after the libraries
+    with tempfile.TemporaryDirectory(prefix="interp-claims-plots-") as tmp:
+        tmp = Path(tmp)
+        probe = tmp / "page.html"
+        page = (page[:head + 6] + PLOTS_WRAP_JS + page[head + 6:end] + PLOTS_CHECK_JS + page[end:])
+        probe.write_text(page, encoding="utf-8")
+        dom = _run(browser, tmp / "profile", *OFFLINE_FLAGS, "--virtual-time-budget=20000", "--dump-dom", probe.as_uri(),
+                   timeout=120)
+    m = re.search(r'<pre id="plots-check">(.*?)</pre>', dom, re.S)
+    if not m:
+        return PlotsCheck(browser, problems=["the checking script did not run (no result in the DOM)"])
+    found = json.loads(html.unescape(m.group(1)))
+    res = PlotsCheck(browser, plots, found["drawn"], found["marks"], found["problems"])
+    if res.drawn < plots:
+        res.problems.append(f"{res.drawn} of {plots} plots drawn")
+    if expected is not None and res.plots != expected:
+        res.problems.append(f"{res.plots} plots on the page, expected {expected}")
+    if res.plots == 0:
+        res.problems.append("no plots on the page")
+    return res
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("html", type=Path)
     ap.add_argument("--screenshot", type=Path, default=None, help="PNG of the first screen")
+    ap.add_argument("--plots", action="store_true",
+                    help="the page is a `dvc plots show/diff` page: check every plot draws with the network off")
+    ap.add_argument("--expect", type=int, default=None, help="with --plots: how many plots the page must hold")
     args = ap.parse_args(argv)
+    if args.plots:
+        try:
+            pres = check_plots(args.html, args.expect)
+        except BrowserMissing as exc:
+            print(f"browser check: {exc}", file=sys.stderr)
+            return 2
+        print(f"plots check ({pres.browser}, network off): {pres.drawn} of {pres.plots} plots drawn, "
+              f"data marks {pres.marks}")
+        for p in pres.problems:
+            print(f"  PROBLEM: {p}")
+        return 0 if pres.ok else 1
     try:
         res = check_report(args.html, args.screenshot)
     except BrowserMissing as exc:

@@ -1,7 +1,8 @@
 """Citable outputs of the report stage: the report id, reports/claims.tex, reports/references.bib.
 
 The report id is a hash of the report stage's own inputs: the verdict files (bytes), each claim's
-id and version, the locked environment (requirements.lock) and the scale. It is not a hash of
+id and version, the locked environment (requirements.lock), the scale and the evidence tables the
+report publishes (reports/evidence/). It is not a hash of
 dvc.lock, which records the report's own outputs (and so would change with every render), nor of
 the git commit (a report re-rendered from identical verdicts on another commit is the same report).
 """
@@ -20,16 +21,29 @@ SUITE_KEY = "interpclaims"
 SUITE_TITLE = "interp-claims: a reproducibility benchmark for claims about single units in neural networks"
 
 
-def report_id(verdict_files: list[Path], claim_versions: dict[str, int], lock_file: Path, scale: str) -> str:
-    h = hashlib.sha256()
+def report_id(verdict_files: list[Path], claim_versions: dict[str, int], lock_file: Path, scale: str,
+              evidence: dict[str, str] | None = None) -> str:
+    """The id of a report computed from these verdict files (see `report_id_from`)."""
+    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in verdict_files}
+    lock = hashlib.sha256(lock_file.read_bytes()).hexdigest() if lock_file.is_file() else "none"
+    return report_id_from(digests, claim_versions, lock, scale, evidence)
+
+
+def report_id_from(verdict_digests: dict[str, str], claim_versions: dict[str, int], lock_sha256: str, scale: str,
+                   evidence: dict[str, str] | None = None) -> str:
+    """`ic-` and 12 hex digits of a hash over the verdict files' sha256 (by file name), each claim's
+    version, the requirements.lock sha256, the scale and, where the report publishes its evidence
+    (reports/evidence/), each published file's sha256 by its path under reports/. Digests rather than
+    files, so `claims verify` re-derives the id from what reports/ holds."""
     payload = {
-        "verdicts": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(verdict_files)},
+        "verdicts": dict(sorted(verdict_digests.items())),
         "claims": dict(sorted(claim_versions.items())),
-        "environment": hashlib.sha256(lock_file.read_bytes()).hexdigest() if lock_file.is_file() else "none",
+        "environment": lock_sha256,
         "scale": scale,
     }
-    h.update(json.dumps(payload, sort_keys=True).encode())
-    return "ic-" + h.hexdigest()[:12]
+    if evidence is not None:
+        payload["evidence"] = dict(sorted(evidence.items()))
+    return "ic-" + hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
 _TEX = str.maketrans({"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",

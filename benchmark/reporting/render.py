@@ -118,6 +118,15 @@ def _precondition_outcome(pre: dict[str, Any]) -> str:
     return "passed" if pre["passed"] else f"FAILED in {failing}"
 
 
+def _published(e: dict[str, Any]) -> str:
+    """Where the report keeps the claim's evidence (`claims verify` re-runs the test on it)."""
+    pub = e.get("evidence_published")
+    if not pub:
+        return ""
+    what = "a summary per replicate cell, the test's own first reduction" if pub["form"] == "summary" else "the same bytes"
+    return f", in this report as `reports/{pub['file']}` ({what})"
+
+
 def _design_power(e: dict[str, Any]) -> str:
     if e.get("design_undecidable"):
         return f"undecidable (needs {e.get('replicates_needed') or '>2000'})"
@@ -183,7 +192,8 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                 f"- Replicates: {_replicates_of(e)}.",
                 *([f"- The paper's figure: {fmt(c['paper_figure']['value'], 4)} ({c['paper_figure']['note']}); "
                    "marked on the forest plot."] if c.get("paper_figure") else []),
-                f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`); MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
+                f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`){_published(e)}; "
+                f"MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
         for pre in e.get("preconditions", []):
             out.append(f"- Precondition '{pre['name']}': {pre['column']} {fmt(pre['value'], 3)} (weakest replicate) "
                        f"{pre['op']} {pre['threshold']:g}: {_precondition_outcome(pre)}.")
@@ -223,7 +233,9 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
     env = report["environment"]
     out += ['<a id="environment"></a>', "", "## Environment", "",
             f"Report `{rid}`: a hash of this report's inputs (the verdict files, each claim's version, "
-            f"`requirements.lock` sha256 `{env.get('requirements_lock_sha256', 'none')[:12]}` and the scale). "
+            f"`requirements.lock` sha256 `{env.get('requirements_lock_sha256', 'none')[:12]}`, the scale"
+            + (" and the evidence published in `reports/evidence/`; `claims verify` re-derives it" if report.get("verdict_records")
+               else "") + "). "
             f"Git commit `{env['git']['commit']}`{' (dirty)' if env['git']['dirty'] else ''}.", "",
             *([f"Machine class `{env['machine']['class_id']}`: {env['machine'].get('cpu_vendor')} "
                f"{env['machine'].get('cpu_model')} (family {env['machine'].get('cpu_family')}, model "

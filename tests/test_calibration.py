@@ -86,8 +86,8 @@ def test_claim_designs_without_evidence_match_the_claims_structure(cid):
                      claim.test.params.get("where"))
     res = run_test(frame, claim, "<claim>", "<simulated>")
     expected = claim.scales[params["scale"]].replicates
-    if claim.test.kind == "trend":
-        assert len(frame) == expected
+    if claim.test.kind == "trend":  # one row per network, in every declared stratum
+        assert len(frame) == expected * len(claim.test.strata_levels or (None,))
     elif claim.test.kind == "mean_difference":
         # arm sizes follow where the probe's samples land (e.g. door contexts): n counts both arms
         arms = [res.details["n_treatment"], res.details["n_control"]]

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from benchmark.claims.spec import TestSpec
+from benchmark.stats.decide import design_distance_w
 
 
 def psd_root(cov: np.ndarray) -> np.ndarray:
@@ -224,10 +225,7 @@ Design = CorrelationDesign | TrendDesign | MeanDesign | DifferenceDesign | Strat
 
 def distance_w(spec: TestSpec, to_w) -> float:
     """Working-scale distance between the support test's boundary and the design point."""
-    if spec.form == "directional":
-        sign = 1.0 if spec.direction == "greater" else -1.0
-        return abs(to_w(spec.null + sign * spec.sesoi) - to_w(spec.null))
-    return abs(to_w(spec.bound) - to_w(spec.null))
+    return design_distance_w(spec, to_w)
 
 
 def rep_z(frame: pd.DataFrame, rep: str, strata: str | None, x: str, y: str, method: str) -> pd.DataFrame:

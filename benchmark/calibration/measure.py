@@ -21,7 +21,7 @@ from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import BenchmarkError
 from benchmark.stats.decide import TRANSFORMS
 from benchmark.stats.kinds import _filter, trend_frame
-from benchmark.stats.power import verdict_power
+from benchmark.stats.decide import reproduced_power
 
 # Between-network SD of the true per-network Fisher z in each stratum, used when a correlation
 # claim has no evidence table yet: the morcos2018 selectivity table (12 networks, 2 x 128 units)
@@ -158,7 +158,7 @@ def afford(design, spec: TestSpec, scale_fn) -> object:
     to_w = TRANSFORMS["identity"][0]
     dist = distance_w(spec, to_w)
     se, df = design.true_se()
-    target = brentq(lambda s: verdict_power(dist, s, df, spec.alpha, spec.form == "directional")
+    target = brentq(lambda s: reproduced_power(spec, dist, s, df)
                     - spec.power, dist * 1e-3, dist * 10)
     return scale_fn(design, target / se)
 

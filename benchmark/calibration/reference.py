@@ -21,7 +21,7 @@ from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, 
                                            StratifiedDesign, TrendDesign, distance_w)
 from benchmark.claims.spec import ClaimSpec
 from benchmark.stats.decide import TRANSFORMS
-from benchmark.stats.power import one_sided_t_power, verdict_power
+from benchmark.stats.decide import reproduced_power, support_power
 
 
 def _claim(slug: str, columns: list[str], **test) -> ClaimSpec:
@@ -67,9 +67,9 @@ def _sized(make, claim: ClaimSpec, use_verdict: bool, strata: int = 1) -> tuple[
         else:  # the noisiest stratum's SE for every stratum: conservative
             ses = [design.true_se(to_w(spec.null))] * strata
         if use_verdict:
-            pw = math.prod(verdict_power(dist, se, df, spec.alpha, spec.form == "directional") for se, df in ses)
+            pw = math.prod(reproduced_power(spec, dist, se, df) for se, df in ses)
         else:
-            pw = math.prod(one_sided_t_power(dist, se, df, spec.alpha) for se, df in ses)
+            pw = math.prod(support_power(spec, dist, se, df) for se, df in ses)
         if pw >= spec.power:
             return n, design
     raise RuntimeError(f"{claim.id}: no n up to 500 reaches power {spec.power}")

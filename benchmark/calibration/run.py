@@ -41,7 +41,7 @@ from benchmark.stages.common import cli
 from benchmark.stats.decide import TRANSFORMS
 from benchmark.stats.evidence import read_table
 from benchmark.stats.kinds import check_params, run_test
-from benchmark.stats.power import one_sided_t_power, verdict_power
+from benchmark.stats.decide import reproduced_power, support_power
 
 VERDICTS = ("reproduced", "falsified", "inconclusive")
 
@@ -88,6 +88,8 @@ def truths(spec, design) -> dict[str, object]:
     sign = 1.0 if spec.direction == "greater" else -1.0
     if spec.form == "directional":
         boundary, point = to_w(spec.null), to_w(spec.null + sign * spec.sesoi)
+    elif spec.form == "equivalence":  # the upper margin: a boundary of the two one-sided tests
+        boundary, point = to_w(spec.null + spec.margin), to_w(spec.null)
     else:
         boundary, point = to_w(spec.bound), to_w(spec.null)
     names = strata_of(spec, design)
@@ -133,18 +135,18 @@ def analytic(spec, design) -> tuple[float, float]:
     every = strata_of(spec, design) is not None
     if isinstance(design, StratifiedDesign) or (isinstance(design, CorrelationDesign) and every):
         ses = design.stratum_ses(to_w(spec.null))  # each stratum at its own SE
-        return (math.prod(one_sided_t_power(dist, s, d, spec.alpha) for s, d in ses),
-                math.prod(verdict_power(dist, s, d, spec.alpha, spec.form == "directional") for s, d in ses))
+        return (math.prod(support_power(spec, dist, s, d) for s, d in ses),
+                math.prod(reproduced_power(spec, dist, s, d) for s, d in ses))
     if isinstance(design, PairedDesign) and design.n_by_stratum:
         # sized per stratum: each stratum at its own SE (the worst SE ** k would count the noisy
         # stratum k times)
         ses = [(sd / math.sqrt(design.n_of(i)), float(design.n_of(i) - 1)) for i, sd in enumerate(design.sd_diff)]
-        return (math.prod(one_sided_t_power(dist, s, d, spec.alpha) for s, d in ses),
-                math.prod(verdict_power(dist, s, d, spec.alpha, spec.form == "directional") for s, d in ses))
+        return (math.prod(support_power(spec, dist, s, d) for s, d in ses),
+                math.prod(reproduced_power(spec, dist, s, d) for s, d in ses))
     se, df = design.true_se(to_w(spec.null))
     k = design.n_strata() if isinstance(design, (TrendDesign, PairedDesign)) and design.strata_col else 1
-    tp = one_sided_t_power(dist, se, df, spec.alpha) ** k
-    vp = verdict_power(dist, se, df, spec.alpha, spec.form == "directional") ** k
+    tp = support_power(spec, dist, se, df) ** k
+    vp = reproduced_power(spec, dist, se, df) ** k
     return tp, vp
 
 

@@ -107,17 +107,22 @@ class TestSpec(Frozen):
           `sesoi` (smallest effect size of interest).
           `bound`: the claim says the effect stays below `bound` in `direction` (non-superiority;
           "no relationship larger than ...").
+          `equivalence`: the claim says there is no difference: the effect lies within `margin` of
+          `null` on both sides (two one-sided tests); an effect significantly beyond the margin on
+          either side falsifies it. No `direction`.
     """
 
     __test__ = False  # not a pytest class
 
     kind: str = Field(min_length=1)
-    form: Literal["directional", "bound"]
-    direction: Literal["greater", "less"]
+    form: Literal["directional", "bound", "equivalence"]
+    direction: Literal["greater", "less"] | None = None
     alpha: float = Field(gt=0, lt=0.5)
     power: float = Field(gt=0, lt=1)
     sesoi: float | None = Field(default=None, gt=0)
     bound: float | None = None
+    margin: float | None = Field(default=None, gt=0, description="equivalence: the largest difference from the "
+                                 "null that still counts as none (both sides)")
     null: float = 0.0
     min_replicates: int = Field(default=3, ge=2, le=MAX_REPLICATES)
     precision: float | None = Field(
@@ -155,6 +160,19 @@ class TestSpec(Frozen):
 
     @model_validator(mode="after")
     def _form_needs(self) -> "TestSpec":
+        if self.form == "equivalence":
+            if self.margin is None:
+                raise ValueError("form 'equivalence' needs 'margin' (the largest difference that counts as none)")
+            extra = [k for k in ("sesoi", "bound", "direction") if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(f"form 'equivalence' takes 'margin', not {extra}")
+            if self.params.get("strata"):
+                raise ValueError("form 'equivalence' over strata is not implemented: test one stratum per claim")
+            return self
+        if self.margin is not None:
+            raise ValueError(f"'margin' belongs to form 'equivalence', not {self.form!r}")
+        if self.direction is None:
+            raise ValueError(f"form {self.form!r} needs 'direction' (greater | less)")
         if self.form == "directional" and self.sesoi is None:
             raise ValueError("form 'directional' needs 'sesoi' (smallest effect size of interest)")
         if self.form == "bound" and self.bound is None:

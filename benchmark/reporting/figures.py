@@ -26,6 +26,8 @@ def _threshold(spec: ClaimSpec) -> tuple[float, str]:
     t = spec.test
     if t.form == "bound":
         return t.bound, f"bound {t.bound:g}"
+    if t.form == "equivalence":
+        return t.null + t.margin, f"equivalence margin {t.null:g} +- {t.margin:g}"
     sign = 1 if t.direction == "greater" else -1
     return t.null + sign * t.sesoi, f"smallest effect of interest {t.null + sign * t.sesoi:g}"
 

@@ -31,6 +31,8 @@ def design_point(test: dict[str, Any]) -> float:
     """The value that maps to 1: the bound, or null + sign * sesoi."""
     if test["form"] == "bound":
         return float(test["bound"])
+    if test["form"] == "equivalence":  # reproduced when the interval lies within (-1, 1)
+        return float(test["null"]) + float(test["margin"])
     sign = 1.0 if test["direction"] == "greater" else -1.0
     return float(test["null"]) + sign * float(test["sesoi"])
 

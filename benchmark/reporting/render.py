@@ -174,8 +174,11 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                 + (f" (on its own evidence: {e['verdict_raw']}: {e['reason_raw']})" if e['verdict_raw'] != e['verdict'] else "") + ".", "",
                 f"- H0: {c['hypothesis']['h0']}", f"- H1: {c['hypothesis']['h1']}",
                 f"- Falsified if: {c['hypothesis']['falsified_if']}",
-                f"- Test: `{c['test']['kind']}`, form {c['test']['form']} ({c['test']['direction']}), alpha {c['test']['alpha']}, "
-                + (f"smallest effect of interest {c['test']['sesoi']}" if c['test']['form'] == 'directional' else f"bound {c['test']['bound']}")
+                f"- Test: `{c['test']['kind']}`, form {c['test']['form']}"
+                + (f" ({c['test']['direction']})" if c['test'].get('direction') else "") + f", alpha {c['test']['alpha']}, "
+                + {"directional": f"smallest effect of interest {c['test'].get('sesoi')}",
+                   "equivalence": f"equivalence margin {c['test'].get('null', 0)} +- {c['test'].get('margin')} (two one-sided tests)"}
+                .get(c['test']['form'], f"bound {c['test'].get('bound')}")
                 + f", required power {c['test']['power']}.",
                 f"- Estimate {fmt(e['estimate'], 4)}, {e['ci_level']:.0%} CI [{fmt(e['ci_low'], 4)}, {fmt(e['ci_high'], 4)}], "
                 f"statistic {fmt(e['statistic'])} (df {fmt(e['df'])}), p (support) {fmt(e['p_support_raw'])} "

@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmark.stats import tdist
 from benchmark.claims.spec import TestSpec
-from benchmark.stats.power import one_sided_t_power
+from benchmark.stats.power import one_sided_t_power, verdict_power
 from benchmark.stats.result import PreconditionResult, Reason, Stratum, TestResult, Verdict
 
 TRANSFORMS: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = {
@@ -81,14 +81,54 @@ def thresholds(spec: TestSpec) -> tuple[float, float, str, str]:
     return spec.bound, spec.bound, spec.direction, other
 
 
-def observed_power(inf: Inference, spec: TestSpec) -> float:
-    to_w, _ = TRANSFORMS[inf.transform]
+def decision_ps(inf: Inference, spec: TestSpec) -> tuple[float, float]:
+    """(p support, p against) of the claim's rule, raw one-sided p-values.
+
+    directional / bound: one test for the claim and one for its contrary (`thresholds`).
+    equivalence (two one-sided tests): support p = the larger of p(effect <= null - margin) and
+    p(effect >= null + margin), rejected when the (1 - 2 alpha) interval lies inside the margins;
+    against p = the smaller of p(effect >= null - margin) and p(effect <= null + margin), rejected
+    when the interval lies wholly beyond one margin."""
+    if spec.form == "equivalence":
+        lo, hi = spec.null - spec.margin, spec.null + spec.margin
+        p_support = max(one_sided_p(inf, lo, "greater"), one_sided_p(inf, hi, "less"))
+        p_against = min(one_sided_p(inf, lo, "less"), one_sided_p(inf, hi, "greater"))
+        return p_support, p_against
+    sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
+    return one_sided_p(inf, sup_thr, sup_side), one_sided_p(inf, ag_thr, ag_side)
+
+
+def design_distance_w(spec: TestSpec, to_w) -> float:
+    """Working-scale distance between the support test's null and the design point: the SESOI, the
+    bound, or the equivalence margin (the design point of an equivalence claim is no difference)."""
     if spec.form == "directional":
         sign = 1.0 if spec.direction == "greater" else -1.0
-        distance = abs(to_w(spec.null + sign * spec.sesoi) - to_w(spec.null))
-    else:
-        distance = abs(to_w(spec.bound) - to_w(spec.null))
-    return one_sided_t_power(distance, inf.se, inf.df, spec.alpha)
+        return abs(to_w(spec.null + sign * spec.sesoi) - to_w(spec.null))
+    if spec.form == "equivalence":
+        return abs(to_w(spec.null + spec.margin) - to_w(spec.null))
+    return abs(to_w(spec.bound) - to_w(spec.null))
+
+
+def support_power(spec: TestSpec, distance: float, se: float, df: float) -> float:
+    """Power of the support test at the design point; for two one-sided tests at no difference,
+    P(both reject) >= 2 p - 1 (Bonferroni), with p the power of one of them."""
+    p = one_sided_t_power(distance, se, df, spec.alpha)
+    if spec.form == "equivalence":
+        return max(0.0, 2.0 * p - 1.0) if p == p else p
+    return p
+
+
+def reproduced_power(spec: TestSpec, distance: float, se: float, df: float) -> float:
+    """P(a `reproduced` verdict) at the design point (benchmark.stats.power.verdict_power; for an
+    equivalence claim, the two one-sided tests' power: nothing can falsify it at no difference)."""
+    if spec.form == "equivalence":
+        return support_power(spec, distance, se, df)
+    return verdict_power(distance, se, df, spec.alpha, spec.form == "directional")
+
+
+def observed_power(inf: Inference, spec: TestSpec) -> float:
+    to_w, _ = TRANSFORMS[inf.transform]
+    return support_power(spec, design_distance_w(spec, to_w), inf.se, inf.df)
 
 
 def decide(
@@ -118,6 +158,14 @@ def decide(
     if any(math.isnan(v) for v in (p_support, p_against)):
         return (Verdict.INCONCLUSIVE, "too little evidence: the test statistic is undefined (no variance or no data)",
                 Reason.UNDEFINED)
+    if spec.form == "equivalence":
+        if p_against < spec.alpha:
+            return (Verdict.FALSIFIED, "the effect is significantly beyond the equivalence margin",
+                    Reason.CONTRARY)
+        if p_support < spec.alpha:
+            return (Verdict.REPRODUCED, "the effect is significantly inside the equivalence margin on both sides "
+                    "(two one-sided tests)", Reason.SUPPORTED)
+        return Verdict.INCONCLUSIVE, "the interval overlaps both the claim and its contrary", Reason.OVERLAP
     if p_against < spec.alpha:
         if spec.form == "directional" and p_support < spec.alpha:
             return (Verdict.FALSIFIED, "the effect is significant but smaller than the smallest effect of interest",
@@ -144,12 +192,13 @@ def at_scale(result: TestResult, undecidable: str | None, scale: str) -> TestRes
 def summarize(kind: str, inf: Inference, spec: TestSpec, strata: tuple[Stratum, ...] = (), details=None,
               p_support: float | None = None, p_against: float | None = None, power: float | None = None) -> TestResult:
     """Turn an Inference into a TestResult (p-values/power may be overridden by compound kinds)."""
-    sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
-    p_s = one_sided_p(inf, sup_thr, sup_side) if p_support is None else p_support
-    p_a = one_sided_p(inf, ag_thr, ag_side) if p_against is None else p_against
+    ps, pa = decision_ps(inf, spec)
+    p_s = ps if p_support is None else p_support
+    p_a = pa if p_against is None else p_against
     pw = observed_power(inf, spec) if power is None else power
     est, lo, hi = interval(inf, spec.alpha)
     to_w, _ = TRANSFORMS[inf.transform]
+    sup_thr = spec.null if spec.form == "equivalence" else thresholds(spec)[0]
     stat = (inf.estimate - to_w(sup_thr)) / inf.se if inf.se > 0 else (math.copysign(math.inf, inf.estimate - to_w(sup_thr)) if inf.estimate != to_w(sup_thr) else 0.0)
     verdict, reason, code = decide(p_s, p_a, inf.n, spec)
     return TestResult(
@@ -162,13 +211,12 @@ def summarize(kind: str, inf: Inference, spec: TestSpec, strata: tuple[Stratum, 
 
 def stratum(name: str, inf: Inference, spec: TestSpec) -> Stratum:
     """One stratum tested alone at the claim's alpha: estimate, interval, p-values and verdict."""
-    sup_thr, ag_thr, sup_side, ag_side = thresholds(spec)
     if inf.n < 2 or not inf.se == inf.se:
         est = TRANSFORMS[inf.transform][1](inf.estimate) if inf.estimate == inf.estimate else math.nan
         return Stratum(name, est, math.nan, math.nan, int(inf.n), math.nan, math.nan, float(inf.se), float(inf.df),
                        Verdict.INCONCLUSIVE.value)
     est, lo, hi = interval(inf, spec.alpha)
-    p_s, p_a = one_sided_p(inf, sup_thr, sup_side), one_sided_p(inf, ag_thr, ag_side)
+    p_s, p_a = decision_ps(inf, spec)
     verdict, _, _ = decide(p_s, p_a, int(inf.n), spec)
     return Stratum(name, est, lo, hi, int(inf.n), float(p_s), float(p_a), float(inf.se), float(inf.df), verdict.value)
 

@@ -23,8 +23,7 @@ import math
 
 from benchmark.stats import tdist
 from benchmark.claims.spec import ClaimSpec, TestSpec
-from benchmark.stats.decide import TRANSFORMS
-from benchmark.stats.power import one_sided_t_power
+from benchmark.stats.decide import TRANSFORMS, design_distance_w, support_power
 
 
 def working_transform(kind: str) -> str:
@@ -34,11 +33,7 @@ def working_transform(kind: str) -> str:
 
 def design_distance(spec: TestSpec) -> float:
     """Distance between the support test's null and the design point, on the working scale."""
-    to_w = TRANSFORMS[working_transform(spec.kind)][0]
-    if spec.form == "directional":
-        sign = 1.0 if spec.direction == "greater" else -1.0
-        return abs(to_w(spec.null + sign * spec.sesoi) - to_w(spec.null))
-    return abs(to_w(spec.bound) - to_w(spec.null))
+    return design_distance_w(spec, TRANSFORMS[working_transform(spec.kind)][0])
 
 
 def precision_target(spec: TestSpec) -> float:
@@ -71,7 +66,7 @@ def project(spec: TestSpec, se: float, n: int, df: float, strata: int, replicate
     """(se, df, power, half-width) of a design with `replicates`, from a pilot (se, n, df)."""
     se_n = se * math.sqrt(n / replicates)
     df_n = max(1.0, df / n * replicates)
-    power = one_sided_t_power(design_distance(spec), se_n, df_n, spec.alpha) ** strata
+    power = support_power(spec, design_distance(spec), se_n, df_n) ** strata
     half = float(tdist.ppf(1 - spec.alpha, df_n)) * se_n
     return se_n, df_n, power, half
 

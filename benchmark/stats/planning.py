@@ -19,7 +19,7 @@ import math
 
 from benchmark.claims.spec import TestSpec
 from benchmark.stats.decide import TRANSFORMS
-from benchmark.stats.power import one_sided_t_power, verdict_power
+from benchmark.stats.decide import design_distance_w, reproduced_power, support_power
 from benchmark.stats.result import TestResult
 
 
@@ -35,11 +35,7 @@ class Plan:
 
 def plan(pilot: TestResult, spec: TestSpec, working_se: float, df_offset: int = 1, max_n: int = 200) -> Plan:
     to_w, _ = TRANSFORMS["fisher_z" if pilot.kind == "replicate_correlation" else "identity"]
-    if spec.form == "directional":
-        sign = 1 if spec.direction == "greater" else -1
-        distance = abs(to_w(spec.null + sign * spec.sesoi) - to_w(spec.null))
-    else:
-        distance = abs(to_w(spec.bound) - to_w(spec.null))
+    distance = design_distance_w(spec, to_w)
     # a claim that must hold in every stratum (intersection-union) needs every stratum to reject:
     # power = per-stratum power ** k, n counted per stratum (strata are independent networks)
     k = len(pilot.strata) if pilot.estimand == "every_stratum" else 1
@@ -49,13 +45,13 @@ def plan(pilot: TestResult, spec: TestSpec, working_se: float, df_offset: int = 
     for n in range(2, max_n + 1):
         se = working_se * math.sqrt(pilot.n / n)
         df = max(1.0, df_per_rep * n)
-        pw = one_sided_t_power(distance, se, df, spec.alpha) ** k
+        pw = support_power(spec, distance, se, df) ** k
         power_at[n] = pw
         if needed is None and pw >= spec.power:
             needed = n
         if n <= 50 or needed_verdict is None:
             # per stratum against power ** (1/k): slightly conservative for the gate on the product
-            vp = verdict_power(distance, se, df, spec.alpha, spec.form == "directional") ** k
+            vp = reproduced_power(spec, distance, se, df) ** k
             verdict_at[n] = vp
             if needed_verdict is None and n >= spec.min_replicates and vp >= spec.power:
                 needed_verdict = n

@@ -68,13 +68,19 @@ def estimands(entry: dict[str, Any], spec: TestSpec) -> list[Estimand] | None:
 def _verdicts(est: np.ndarray, se: np.ndarray, df: np.ndarray, spec: TestSpec, n: int) -> np.ndarray:
     """Verdict codes (1 reproduced, -1 falsified, 0 inconclusive) for draws x estimands."""
     to_w = TRANSFORMS["fisher_z" if spec.kind == "replicate_correlation" else "identity"][0]
-    sup_thr, ag_thr, sup_side, _ = thresholds(spec)
-    t_sup = (est - to_w(sup_thr)) / se
-    t_ag = (est - to_w(ag_thr)) / se
-    if sup_side == "greater":
-        p_sup, p_ag = tdist.sf(t_sup, df), tdist.sf(-t_ag, df)
+    if spec.form == "equivalence":  # two one-sided tests (benchmark.stats.decide.decision_ps)
+        t_lo = (est - to_w(spec.null - spec.margin)) / se
+        t_hi = (est - to_w(spec.null + spec.margin)) / se
+        p_sup = np.maximum(tdist.sf(t_lo, df), tdist.sf(-t_hi, df))
+        p_ag = np.minimum(tdist.sf(-t_lo, df), tdist.sf(t_hi, df))
     else:
-        p_sup, p_ag = tdist.sf(-t_sup, df), tdist.sf(t_ag, df)
+        sup_thr, ag_thr, sup_side, _ = thresholds(spec)
+        t_sup = (est - to_w(sup_thr)) / se
+        t_ag = (est - to_w(ag_thr)) / se
+        if sup_side == "greater":
+            p_sup, p_ag = tdist.sf(t_sup, df), tdist.sf(-t_ag, df)
+        else:
+            p_sup, p_ag = tdist.sf(-t_sup, df), tdist.sf(t_ag, df)
     k = est.shape[1]
     p_support = p_sup.max(axis=1)
     p_against = np.minimum(1.0, k * p_ag.min(axis=1))

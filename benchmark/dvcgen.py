@@ -21,6 +21,7 @@ from benchmark.atomic import write_text
 from benchmark.errors import BenchmarkError, ClaimFileError
 from benchmark.pipeline import pipeline, plots
 from benchmark.pipeline.closure import ImportGraph
+from benchmark.pipeline.core import ClaimItem, claim_items
 from benchmark.pipeline.spec import Family, Out, Stage
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -86,7 +87,7 @@ def _foreach(stage: Stage) -> list | dict:
     return {key: dict(fields) for key, fields in stage.foreach}
 
 
-def _check(families: tuple[Family, ...]) -> None:
+def _check(families: tuple[Family, ...], claims: tuple[ClaimItem, ...]) -> None:
     """Fail loudly on what DVC would reject or silently mis-wire: a stage name or an output declared
     twice, a claim whose evidence table no stage writes, a report section no stage writes."""
     names, writers = set(), {}
@@ -102,14 +103,10 @@ def _check(families: tuple[Family, ...]) -> None:
                         raise BenchmarkError(f"benchmark/pipeline/{fam.name}.py: {path} is an output of both "
                                              f"{writers[path]} and {stage.name}")
                     writers[path] = stage.name
-    core = families[-1]
-    for stage in core.stages:
-        if stage.name == "test_claim":
-            for key, fields in stage.foreach:
-                f = dict(fields)
-                if f["evidence"] not in writers:
-                    raise ClaimFileError(f["file"], "evidence", f"table {f['evidence']} (from evidence.experiment "
-                                         "and evidence.table) is written by no stage of benchmark/pipeline/")
+    for c in claims:
+        if c.evidence not in writers:
+            raise ClaimFileError(c.file, "evidence.table", f"{c.evidence} (from evidence.experiment and "
+                                 "evidence.table) is written by no stage declared in benchmark/pipeline/")
     orders: dict[int, str] = {}
     for fam in families:
         for sec in fam.sections:
@@ -125,8 +122,9 @@ def _check(families: tuple[Family, ...]) -> None:
 
 def build(root: Path, claims_dir: Path | None = None) -> tuple[tuple[Family, ...], dict[str, tuple[str, ...]], dict]:
     """(families, code deps per module, the dvc.yaml mapping) for the project at `root`."""
-    families = pipeline(root, claims_dir)
-    _check(families)
+    claims = claim_items(root, claims_dir)
+    families = pipeline(claims)
+    _check(families, claims)
     graph = ImportGraph(root)
     code = {s.module: graph.closure(s.module) for f in families for s in f.stages}
     stages: dict[str, Any] = {}

@@ -167,3 +167,23 @@ def test_a_claim_on_evidence_no_stage_writes_is_refused_naming_its_file(tmp_path
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ClaimFileError, match=r"morcos2018-selectivity-not-importance\.yaml.*evidence"):
         generate(REPO, claims)
+
+
+def test_import_closure_follows_function_relative_and_import_module_imports(tmp_path):
+    from benchmark.pipeline.closure import ImportGraph
+
+    files = {
+        "benchmark/__init__.py": "",
+        "benchmark/stage.py": "import os\n\ndef main():\n    from .sub import helper\n",
+        "benchmark/sub/__init__.py": "",
+        "benchmark/sub/helper.py": "import importlib\nmod = importlib.import_module('benchmark.plug')\n"
+                                   "from ..sub import deep as _d\n",
+        "benchmark/sub/deep.py": "from benchmark.leaf import fn\n",
+        "benchmark/leaf.py": "def fn():\n    pass\n",
+        "benchmark/plug.py": "",
+        "benchmark/unused.py": "",
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert ImportGraph(tmp_path).closure("benchmark.stage") == tuple(sorted(set(files) - {"benchmark/unused.py"}))

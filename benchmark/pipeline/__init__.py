@@ -8,7 +8,7 @@ claim file. A new family is a module with a `FAMILY`, added to `FAMILIES` below 
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Iterable
 
 from benchmark.pipeline import classifier_dissection, core, feature_vis, leavitt, morcos, scene_gan, word_information
 from benchmark.pipeline.spec import Family, Plot
@@ -21,10 +21,10 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
-def pipeline(root: Path, claims_dir: Path | None = None) -> tuple[Family, ...]:
-    """Every family in pipeline order, then the core built from the claim files and every section."""
-    sections = [s for f in (*FAMILIES,) for s in f.sections] + list(core.SECTIONS)
-    return (*FAMILIES, core.family(core.claim_items(root, claims_dir), sections))
+def pipeline(claims: Iterable[core.ClaimItem]) -> tuple[Family, ...]:
+    """Every family in pipeline order, then the core: a test per claim, the report over every section."""
+    sections = [s for f in FAMILIES for s in f.sections] + list(core.SECTIONS)
+    return (*FAMILIES, core.family(claims, sections))
 
 
 def plots(families: tuple[Family, ...]) -> tuple[Plot, ...]:

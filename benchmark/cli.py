@@ -18,6 +18,8 @@
     claims draws FIRST.json SECOND.json  two draws side by side: verdicts, estimates, interval overlap
     claims audit --model NET.safetensors [--model ...] --arch PKG.MOD:CLASS --data DATA.npz --out DIR
                                          the unit-level probes and every claim they can test, on your networks
+    claims dvc-yaml [--check]            write dvc.yaml from benchmark/pipeline/ and claims/ (--check: exit 1
+                                         and print the diff when the committed file differs)
 """
 
 from __future__ import annotations
@@ -343,6 +345,13 @@ def _audit(args) -> int:
     return 0
 
 
+def _dvc_yaml(args) -> int:
+    from benchmark.dvcgen import main as dvcgen_main
+    from benchmark.paths import project_root
+
+    return dvcgen_main(project_root(), args.check)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="claims", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -417,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--probe-params", help="JSON settings per probe, e.g. '{\"feature_vis\": {\"steps\": 64}}'")
     p.add_argument("--out", type=Path, default=Path("audit"), help="folder for the report (default: audit/)")
     p.set_defaults(fn=_audit)
+    p = sub.add_parser("dvc-yaml", help="write dvc.yaml from the pipeline's declarations and the claim files")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if dvc.yaml is stale")
+    p.set_defaults(fn=_dvc_yaml)
     args = ap.parse_args(argv)
     try:
         return args.fn(args)

@@ -1,7 +1,8 @@
 """Probes by name. A probe measures one saved network and returns tidy rows (dicts).
 
 To add a probe: write `fn(model, meta, split, cfg) -> list[dict]`, register it with its config
-model, and add a stage to dvc.yaml. Probes never train.
+model, and declare a stage in its family's module in benchmark/pipeline/, then `claims dvc-yaml`.
+Probes never train.
 """
 
 from __future__ import annotations

@@ -1,0 +1,33 @@
+"""olah2017 O1, O2, O4, the feature-visualization family: the scene classifiers (classifier
+dissection's train_scene_classifier) visualized per arm, scored by the scene GAN family's segmenter."""
+
+from benchmark.pipeline.spec import Family, Section, Stage
+
+FAMILY = Family(
+    name="feature_vis",
+    title="olah2017 O1, O2, O4: feature visualization",
+    stages=(
+        Stage(
+            "probe_feature_vis", "benchmark.stages.feature_vis_probe",
+            comment="olah2017 O1, O2, O4, the feature-visualization family (stem feature_vis): the scene classifiers\n"
+                    "(train_scene_classifier) visualized under each objective / parameterization / transform arm,\n"
+                    "scored by the scene GAN family's reference segmenter, by spectra, and by the other seeds' networks",
+            deps=("models/scene_classifier.safetensors", "models/scene_segmenter.safetensors",
+                  "evidence/scene_gan/segmenter_iou.csv", "data/scene_classes"),
+            params=("scale", "seed_offset", "feature_vis", "scene_classifier", "paper_data.root", "paper_data.places365",
+                    "paper_data.segmenter"),
+            outs=("evidence/feature_vis/visualizations.csv", "evidence/feature_vis/objectives.csv",
+                  "evidence/feature_vis/diversity.csv", "evidence/feature_vis/regularization.csv",
+                  "evidence/feature_vis/transfer.csv", "evidence/feature_vis/spectra.csv",
+                  "evidence/feature_vis/convergence.csv", "evidence/feature_vis/section.md",
+                  "evidence/feature_vis/arms_grid.png", "evidence/feature_vis/objectives_grid.png",
+                  "evidence/feature_vis/diversity_grid.png", "evidence/feature_vis/spectra.png"),
+        ),
+    ),
+    sections=(
+        Section("Feature visualization: objectives, diversity, regularization (olah2017 O1, O2, O4)",
+                "evidence/feature_vis/section.md", 80,
+                ("evidence/feature_vis/arms_grid.png", "evidence/feature_vis/objectives_grid.png",
+                 "evidence/feature_vis/diversity_grid.png", "evidence/feature_vis/spectra.png")),
+    ),
+)

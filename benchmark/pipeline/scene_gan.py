@@ -1,0 +1,45 @@
+"""bau2020 B4-B6, the scene GAN family: procedural scenes -> a reference segmenter and
+independently trained generators -> dissection and interventions."""
+
+from benchmark.pipeline.spec import Family, Section, Stage
+
+FAMILY = Family(
+    name="scene_gan",
+    title="bau2020 B4-B6: scene GAN dissection and interventions",
+    stages=(
+        Stage(
+            "train_scene_gan_segmenter", "benchmark.stages.scene_gan_train", "segmenter",
+            comment="bau2020 B4-B6, the scene GAN family (one stem, `ls benchmark/*/scene_gan*`): scenes ->\n"
+                    "reference segmenter + independently trained generators -> dissection/interventions -> claims",
+            deps=("data/scenes",),
+            params=("scale", "gan_dissection.embedded.segmenter", "gan_dissection.paper", "paper_data.root",
+                    "paper_data.segmenter", "paper_data.lsun_church"),
+            outs=("models/scene_segmenter.safetensors", "evidence/scene_gan/segmenter_iou.csv",
+                  "evidence/scene_gan/section_scenes.md", "evidence/scene_gan/scenes_grid.png"),
+        ),
+        Stage(
+            "train_scene_gan", "benchmark.stages.scene_gan_train", "gan",
+            deps=("data/scenes",),
+            params=("scale", "seed_offset", "gan_dissection.embedded.gan", "gan_dissection.paper", "paper_data.root",
+                    "paper_data.gan_weights"),
+            outs=("models/scene_gan.safetensors", "evidence/scene_gan/training.csv"),
+        ),
+        Stage(
+            "probe_scene_gan", "benchmark.stages.scene_gan_probe",
+            deps=("models/scene_segmenter.safetensors", "models/scene_gan.safetensors", "evidence/scene_gan/training.csv",
+                  "evidence/scene_gan/segmenter_iou.csv", "data/scenes"),
+            params=("scale", "seed_offset", "gan_dissection.embedded.probe", "gan_dissection.paper", "paper_data.root",
+                    "paper_data.gan_weights", "paper_data.segmenter", "paper_data.lsun_church"),
+            outs=("evidence/scene_gan/quality.csv", "evidence/scene_gan/dissection.csv",
+                  "evidence/scene_gan/tree_removal.csv", "evidence/scene_gan/door_insertion.csv",
+                  "evidence/scene_gan/window_unit.csv", "evidence/scene_gan/section_gan.md",
+                  "evidence/scene_gan/removal_grid.png"),
+        ),
+    ),
+    sections=(
+        Section("Scenes and reference segmenter (bau2020 B4-B6)", "evidence/scene_gan/section_scenes.md", 40,
+                ("evidence/scene_gan/scenes_grid.png",)),
+        Section("Scene GAN: quality, dissection, interventions (bau2020 B4-B6)", "evidence/scene_gan/section_gan.md", 50,
+                ("evidence/scene_gan/removal_grid.png",)),
+    ),
+)

@@ -101,7 +101,9 @@ def _validate(args) -> int:
     for path, spec in specs:
         if params is not None:
             check_pilots(path, spec, params)
-        problems = []
+        problems = [f"{field}: missing (a claim on trial quotes its paper (source.quote, source.where), says whether it "
+                    f"is the paper's claim or the suite's extension (scope), and where its smallest effect comes from "
+                    f"(sesoi_source: paper | convention))" for field in spec.missing_trial_fields()]
         for scale in sorted(spec.scales):
             design = check_design(spec, scale)
             if design is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmark.claims.spec import ClaimSpec
 from benchmark.paths import evidence_path, project_root
-from benchmark.stats.decide import at_scale
+from benchmark.stats.decide import at_scale, with_controls
 from benchmark.stats.evidence import check_integrity, read_table
 from benchmark.stats.kinds import run_test
 from benchmark.stats.result import TestResult
@@ -21,6 +21,10 @@ def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
     frame = read_table(table_path)
     check_integrity(frame, spec, table_path)
     result = run_test(frame, spec, claim_path, table_path)
+    if spec.controls:
+        from benchmark.controls import outcomes
+
+        result = with_controls(result, outcomes(spec.controls))
     setting = spec.scales.get(scale)
     result = at_scale(result, setting.undecidable if setting else None, scale)
     if figure_path is not None:

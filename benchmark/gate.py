@@ -17,7 +17,8 @@ baseline per machine class the project has seen, and the gate chooses its mode:
   sqrt(se_baseline^2 + se_current^2), against the t quantile (Welch df) at a family-wise false-alarm
   rate of 1% over every estimand compared (Bonferroni: two-sided 0.01 / m). A verdict or reason
   (e.g. a precondition) that flips while every estimate agrees is printed `unstable (near its
-  threshold)` with both intervals and does not fail; a flip with a shift beyond the threshold fails.
+  threshold)` with both intervals and does not fail; a flip with a shift beyond the threshold fails,
+  and so does any flip to or from a failed instrument control (the instrument broke, whatever the draw).
 
 Both modes fail on: a verdict resting on no replicates, replicates below the claim's design (per
 stratum for every stratified claim), an estimate or interval that became NaN, a claim gone from the
@@ -41,10 +42,12 @@ EXACT_REL, EXACT_ABS = 1e-6, 1e-9
 
 # reason categories (TestResult.reason_code); older reports only have the sentence, mapped here
 REASON_CODES = ("supported", "contrary", "overlap", "too_little_evidence", "undefined",
-                "precondition_failed", "manipulation_failed", "undecidable")
+                "precondition_failed", "manipulation_failed", "undecidable", "control_failed")
 # a NaN estimate can enter a baseline only with one of these reasons (it explains the NaN)
-NAN_REASONS = ("too_little_evidence", "undefined", "precondition_failed", "manipulation_failed", "undecidable")
+NAN_REASONS = ("too_little_evidence", "undefined", "precondition_failed", "manipulation_failed", "undecidable",
+               "control_failed")
 _REASON_TEXT = (  # (sentence fragment, code), first match wins
+    ("instrument failed its control", "control_failed"),
     ("not decidable at", "undecidable"),
     ("manipulation failed", "manipulation_failed"),
     ("precondition failed", "precondition_failed"),
@@ -302,7 +305,9 @@ def check_claim(cid: str, b: dict[str, Any], c: dict[str, Any], only_regressions
         flip.append(f"reason changed category: {code_base} -> {code} ({c.get('reason', '?')})")
     if flip:
         regression = b["verdict"] == "reproduced" or not verdict_changed or not only_regressions
-        if mode == "statistical" and not shifted and not any("NaN" in f or "replicates" in f or "n changed" in f for f in fails):
+        control = "control_failed" in (code, code_base)  # an instrument that stopped passing a control is broken
+        if (mode == "statistical" and not shifted and not control
+                and not any("NaN" in f or "replicates" in f or "n changed" in f for f in fails)):
             warns.append(f"unstable (near its threshold): {'; '.join(flip)}; baseline {_interval(b)}, "
                          f"current {_interval(c)}")
         elif regression:

@@ -28,8 +28,50 @@ class Frozen(BaseModel):
 class PaperRef(Frozen):
     key: str = Field(min_length=1, description="Short key, e.g. morcos2018")
     cite: str = Field(min_length=1, description="Full citation")
-    where: str = Field(min_length=1, description="Section / figure the claim comes from")
+    where: str | None = Field(default=None, min_length=1, description="(older files) section / figure; now source.where")
     url: str | None = None
+
+
+PARAPHRASE = "[paraphrase]"
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")  # a sentence ends before a capital
+
+
+class Source(Frozen):
+    """The sentence(s) of the paper the claim tests, verbatim, and where they stand; where the paper
+    cannot be read, a paraphrase that starts with `[paraphrase]` and names its reference (never an
+    invented quote)."""
+
+    quote: str = Field(min_length=1, max_length=1500)
+    where: str = Field(min_length=1, description="section, figure or page (or the authors' page, code, notebook)")
+
+    @field_validator("quote")
+    @classmethod
+    def _short(cls, v: str) -> str:
+        if v.startswith(PARAPHRASE):
+            if len(v) <= len(PARAPHRASE) + 10:
+                raise ValueError("a paraphrase says what the paper claims, and names its reference")
+            return v
+        sentences = [x for x in SENTENCE_END.split(v.strip()) if x.strip()]
+        if len(sentences) > 3:
+            raise ValueError(f"a quote is at most three sentences (this one has {len(sentences)}): quote the ones "
+                             "the claim tests")
+        return v
+
+    @property
+    def paraphrase(self) -> bool:
+        return self.quote.startswith(PARAPHRASE)
+
+
+class SesoiSource(Frozen):
+    """Where the smallest effect of interest (the SESOI, a bound or an equivalence margin) comes
+    from: the paper's own figure, or a stated convention with its reference. Never a pilot: a pilot
+    sizes replicates for a SESOI that is already fixed."""
+
+    kind: Literal["paper", "convention"]
+    ref: str = Field(min_length=5, description="the paper's figure/section, or the convention and its reference")
+
+
+CONTROL_ID = re.compile(r"^[a-z0-9_]+/[a-z0-9_.-]+$")
 
 
 class Hypothesis(Frozen):
@@ -285,6 +327,31 @@ class ClaimSpec(Frozen):
     figure: dict[str, str] = Field(default_factory=dict, description="axis labels etc.")
     paper_figure: PaperFigure | None = Field(
         default=None, description="the paper's own estimate, where it gives one (optional)")
+    scope: Literal["paper", "extension"] | None = Field(
+        default=None, description="paper: the sentence the paper wrote; extension: the suite's own hypothesis (a "
+                                  "mechanism, a variant, a stronger form than the paper commits to), reported apart")
+    source: Source | None = None
+    sesoi_source: SesoiSource | None = None
+    controls: tuple[str, ...] = Field(
+        default=(), description="the instrument's controls this claim relies on, '<family>/<control>' as the "
+                                "family's controls table names them (evidence/controls/<family>.csv); a failed or "
+                                "missing one makes the verdict inconclusive, never falsified")
+
+    @field_validator("controls")
+    @classmethod
+    def _controls(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in v if not CONTROL_ID.match(c)]
+        if bad:
+            raise ValueError(f"controls {bad} are not '<family>/<control>' (e.g. classifier_dissection/iou.permuted_masks)")
+        if len(set(v)) != len(v):
+            raise ValueError("a control is listed twice")
+        return v
+
+    def missing_trial_fields(self) -> list[str]:
+        """What a claim on trial must state and this file does not (`claims validate` fails on any):
+        the paper's sentence and where it stands, the scope, and where the smallest effect comes from."""
+        out = [f for f in ("scope", "source", "sesoi_source") if getattr(self, f) is None]
+        return out
 
     @field_validator("id")
     @classmethod

@@ -24,7 +24,9 @@ FAMILIES: tuple[Family, ...] = (
 def pipeline(claims: Iterable[core.ClaimItem]) -> tuple[Family, ...]:
     """Every family in pipeline order, then the core: a test per claim, the report over every section."""
     sections = [s for f in FAMILIES for s in f.sections] + list(core.SECTIONS)
-    return (*FAMILIES, core.family(claims, sections, [p for f in FAMILIES for p in f.plots]))
+    controls = any((o if isinstance(o, str) else o.path).startswith(core.CONTROLS + "/")
+                   for f in FAMILIES for st in f.stages for o in st.outs)
+    return (*FAMILIES, core.family(claims, sections, [p for f in FAMILIES for p in f.plots], controls))
 
 
 def plots(families: tuple[Family, ...]) -> tuple[Plot, ...]:

@@ -63,17 +63,23 @@ def _rel(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def claim_test_stage(claims: Iterable[ClaimItem]) -> Stage:
+CONTROLS = "evidence/controls"  # every family's controls table, evidence/controls/<family>.csv
+
+
+def claim_test_stage(claims: Iterable[ClaimItem], controls: bool = False) -> Stage:
+    """One test per claim file; with `controls`, every test reads the families' controls tables (a
+    claim's verdict depends on its instrument's controls)."""
     return Stage(
         "test_claim", "benchmark.stages.test_claim", "${item.file}",
         foreach=tuple((c.id, (("file", c.file), ("evidence", c.evidence))) for c in claims),
-        deps=("${item.file}", "${item.evidence}"),
+        deps=("${item.file}", "${item.evidence}", *((Dep(CONTROLS, "the instruments' controls"),) if controls else ())),
         params=("scale",),
         outs=("verdicts/${key}.json", "verdicts/${key}.png"),
     )
 
 
-def report_stage(sections: Iterable[Section], claims: Iterable[ClaimItem] = (), plots: Iterable[Plot] = ()) -> Stage:
+def report_stage(sections: Iterable[Section], claims: Iterable[ClaimItem] = (), plots: Iterable[Plot] = (),
+                 controls: bool = False) -> Stage:
     """The report over `sections` (in their declared order): each is a `--section` argument, and its
     markdown file and figures are deps. Every claim's evidence table is a dep (the report publishes
     it under reports/evidence/, hashed into the report id), and so is every family plot's table (the
@@ -86,6 +92,7 @@ def report_stage(sections: Iterable[Section], claims: Iterable[ClaimItem] = (), 
         " ".join([*(f'--section "{s.title}={s.path}"' for s in sections),
                   *(f"--plot-table {p.name}={p.source}" for p in sourced)]),
         deps=("verdicts", "claims", *(p for s in sections for p in (s.path, *s.figures)), *tables,
+              *((Dep(CONTROLS, "the Instruments section"),) if controls else ()),
               Dep("requirements.lock", "the locked environment is part of the report id")),
         params=("scale",),
         outs=tuple(Out(p, cache=False) for p in (
@@ -96,8 +103,11 @@ def report_stage(sections: Iterable[Section], claims: Iterable[ClaimItem] = (), 
     )
 
 
-def family(claims: Iterable[ClaimItem], sections: Iterable[Section], plots: Iterable[Plot] = ()) -> Family:
-    """The core's stages, run after every family's: calibration, the claim tests, the report."""
+def family(claims: Iterable[ClaimItem], sections: Iterable[Section], plots: Iterable[Plot] = (),
+           controls: bool = False) -> Family:
+    """The core's stages, run after every family's: calibration, the claim tests, the report.
+    `controls`: some family writes a controls table (evidence/controls/<family>.csv)."""
     claims = tuple(claims)
     return Family("core", "calibration, one test per claim file, the report",
-                  (CALIBRATE, claim_test_stage(claims), report_stage(sections, claims, plots)), SECTIONS, PLOTS)
+                  (CALIBRATE, claim_test_stage(claims, controls), report_stage(sections, claims, plots, controls)),
+                  SECTIONS, PLOTS)

@@ -51,11 +51,25 @@ def _replicates_of(e: dict[str, Any]) -> str:
     return replicate_summary(e["replicates"], e["claim"]["test"].get("params", {}).get("replicate", "seed"))
 
 
-def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
-    """What holds? The forest plot, then one line per claim linking to its section."""
+def scope(e: dict[str, Any]) -> str:
+    """paper (the sentence a paper wrote) or extension (the suite's own hypothesis)."""
+    return e["claim"].get("scope") or "paper"
+
+
+def _counts(entries: list[dict[str, Any]]) -> str:
     counts = {v: sum(e["verdict"] == v for e in entries) for v in VERDICT_BADGE}
-    lines = [f"**What holds:** {len(entries)} claim{'' if len(entries) == 1 else 's'}: " + ", ".join(
-                 f"{VERDICT_BADGE[v]} {counts[v]}" for v in VERDICT_BADGE) + ".", "",
+    return (f"{len(entries)} claim{'' if len(entries) == 1 else 's'}: "
+            + ", ".join(f"{VERDICT_BADGE[v]} {counts[v]}" for v in VERDICT_BADGE))
+
+
+def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
+    """What holds for the papers' claims? Their counts, the forest plot, one line per claim; the
+    suite's own hypotheses (extensions) apart, never counted as what a paper's claim did."""
+    papers = [e for e in entries if scope(e) == "paper"]
+    extensions = [e for e in entries if scope(e) == "extension"]
+    lines = [f"**What holds for the papers' claims:** {_counts(papers)}."
+             + (f" The suite's own hypotheses (extensions, below the paper claims, not counted here): "
+                f"{_counts(extensions)}." if extensions else ""), "",
              f"![forest plot]({FOREST})", "",
              "Each claim's estimate (dot) and (1 - 2 alpha) interval (bar) on one standardized axis: 0 is the "
              "claim's null, 1 its smallest effect of interest (directional claims: reproduced when the interval "
@@ -63,19 +77,28 @@ def _first_screen(entries: list[dict[str, Any]]) -> list[str]:
              "reproduced when the interval lies below 1). An open diamond marks the paper's own figure where "
              "the claim file gives one.", ""]
     lines += _cite_with_care(entries)
-    for e in entries:
-        scale_ci = f"{fmt(e['estimate'])} [{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
-        few = ""
-        if e.get("reason_code") == "too_little_evidence":
-            k = len(e["replicates"])
-            few = f" ({k} replicate{'' if k == 1 else 's'}, needs {e.get('replicates_required', '?')})"
-        elif e.get("reason_code") == "undecidable":
-            few = f" (not decidable at this scale: needs {e.get('replicates_needed') or 'over 2000'} replicates)"
-        het = f" **{e['heterogeneity']}**." if e.get("heterogeneity") else ""
-        lines.append(f"- {VERDICT_BADGE[e['verdict']]}{few} [`{e['claim_id']}`](#{e['claim_id']}) v{e['version']}: "
-                     f"{e['claim']['statement']} Estimate {scale_ci}, n {e['n']}; replicates {_replicates_of(e)}; "
-                     f"stability {_stability(e)}.{het}")
-    return lines + [""]
+    lines += ["**The papers' claims** (each tests the sentence its paper wrote, quoted in its section):", ""]
+    lines += [_claim_line(e) for e in papers] + [""]
+    if extensions:
+        lines += ["**The suite's own hypotheses** (extensions: a mechanism, a variant or a stronger form than the "
+                  "paper commits to; a verdict here is not a verdict on the paper):", ""]
+        lines += [_claim_line(e) for e in extensions] + [""]
+    return lines
+
+
+def _claim_line(e: dict[str, Any]) -> str:
+    """One line of the first screen: verdict, claim, estimate, n, replicates, stability."""
+    scale_ci = f"{fmt(e['estimate'])} [{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
+    few = ""
+    if e.get("reason_code") == "too_little_evidence":
+        k = len(e["replicates"])
+        few = f" ({k} replicate{'' if k == 1 else 's'}, needs {e.get('replicates_required', '?')})"
+    elif e.get("reason_code") == "undecidable":
+        few = f" (not decidable at this scale: needs {e.get('replicates_needed') or 'over 2000'} replicates)"
+    het = f" **{e['heterogeneity']}**." if e.get("heterogeneity") else ""
+    return (f"- {VERDICT_BADGE[e['verdict']]}{few} [`{e['claim_id']}`](#{e['claim_id']}) v{e['version']}: "
+            f"{e['claim']['statement']} Estimate {scale_ci}, n {e['n']}; replicates {_replicates_of(e)}; "
+            f"stability {_stability(e)}.{het}")
 
 
 def _stability(e: dict[str, Any]) -> str:
@@ -167,9 +190,16 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
            *_claim_rows(entries), ""]
     for e in entries:
         c = e["claim"]
+        src = c.get("source") or {}
+        where = src.get("where") or c["paper"].get("where") or "-"
+        q = src.get("quote")
+        quote = [] if not q else [f"> {q} ({where})" if q.startswith("[paraphrase]") else f'> The paper: "{q}" ({where})', ""]
         out += [f'<a id="{e["claim_id"]}"></a>', "", f"## `{e['claim_id']}` (version {e['version']})", "",
-                f"> {c['statement']}", "",
-                f"Source: {c['paper']['cite']}, {c['paper']['where']}.", "",
+                *quote,
+                f"> {'Tested' if scope(e) == 'paper' else 'The suite’s own hypothesis (extension)'}: {c['statement']}", "",
+                f"Source: {c['paper']['cite']}, {where}."
+                + (f" Smallest effect of interest from {c['sesoi_source']['kind']}: {c['sesoi_source']['ref']}."
+                   if c.get("sesoi_source") else ""), "",
                 f"**Verdict: {VERDICT_BADGE[e['verdict']]}** at alpha {e['alpha']}: {e['reason']}"
                 + (f" (on its own evidence: {e['verdict_raw']}: {e['reason_raw']})" if e['verdict_raw'] != e['verdict'] else "") + ".", "",
                 f"- H0: {c['hypothesis']['h0']}", f"- H1: {c['hypothesis']['h1']}",
@@ -197,6 +227,11 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                    "marked on the forest plot."] if c.get("paper_figure") else []),
                 f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`){_published(e)}; "
                 f"MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
+        for ctl in e.get("controls", []):
+            out.append(f"- Instrument control `{ctl['id']}`: " + (
+                f"{ctl.get('kind')}, expected {ctl.get('expected')}; measured {fmt(ctl.get('estimate'))} "
+                f"[{fmt(ctl.get('ci_low'))}, {fmt(ctl.get('ci_high'))}], n {ctl.get('n')}: {ctl.get('outcome')}."
+                if ctl.get("outcome") != "missing" else "not run (no row in evidence/controls/): the verdict is inconclusive."))
         for pre in e.get("preconditions", []):
             out.append(f"- Precondition '{pre['name']}': {pre['column']} {fmt(pre['value'], 3)} (weakest replicate) "
                        f"{pre['op']} {pre['threshold']:g}: {_precondition_outcome(pre)}.")

@@ -27,6 +27,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.paths import figure_path, project_root, reports_dir, verdict_path
 from benchmark.reporting.cite import claims_tex, references_bib, report_id_from
 from benchmark.reporting.evidence_bundle import Published, check_published, publish_evidence
+from benchmark.reporting import instruments
 from benchmark.reporting.forest import forest_png, standardized_row
 from benchmark.reporting.render import FOREST, html_page, markdown
 from benchmark.reporting.published import read_published
@@ -75,7 +76,8 @@ def environment() -> dict[str, Any]:
 
 
 def build_report(scale: str, sections: list[tuple[str, Path]], verdict_files: dict[str, Path] | None = None,
-                 claims: dict | None = None, evidence: dict[str, Published] | None = None) -> dict:
+                 claims: dict | None = None, evidence: dict[str, Published] | None = None,
+                 texts: list[tuple[str, str]] = ()) -> dict:
     """The report as data, from the pipeline's verdict files. `verdict_files` (claim id -> verdict
     JSON) defaults to every claim's pipeline verdict; `claims audit` passes its own, for the claims
     its probes could test. `evidence`: what `publish_evidence` wrote (hashed into the report id)."""
@@ -84,7 +86,7 @@ def build_report(scale: str, sections: list[tuple[str, Path]], verdict_files: di
         verdict_files = {cid: verdict_path(cid) for cid in claims}
     records = load_records(verdict_files)
     run_ids = {cid: ledger.find_claim_run(cid, records[cid]["stage_hash"]) for cid in records}
-    extra = []
+    extra = list(texts)  # sections made by the report itself (the Instruments section), first
     for title, p in sections:
         if not p.is_file():
             raise BenchmarkError(f"{p}: report section {title!r} not found (its stage did not run?)")
@@ -115,7 +117,7 @@ def assemble(scale: str, records: dict[str, dict[str, Any]], claims: dict, secti
             "kind": res["kind"], "se": res.get("se", float("nan")), "transform": res.get("transform", "identity"),
             "estimand": res.get("estimand"), "heterogeneity": res.get("heterogeneity"),
             "power_target": rec["claim"]["test"]["power"], "n": res["n"], "strata": res["strata"],
-            "preconditions": res.get("preconditions", []),
+            "preconditions": res.get("preconditions", []), "controls": res.get("controls", []),
             "replicates_dropped": len({r for pre in res.get("preconditions", []) if pre.get("on_fail") == "drop"
                                        for r in pre.get("failing", [])}),
             "replicates_design": claims[cid][1].scales[scale].replicates if scale in claims[cid][1].scales else None,
@@ -304,7 +306,9 @@ def main(argv=None) -> int:
         evidence, notes = publish_evidence(records, claims, project_root(), out, params["scale"])
         for note in notes:
             print(f"note: {note}")
-        report = build_report(params["scale"], sections, claims=claims, evidence=evidence)
+        controls = instruments.rows(project_root())
+        texts = [(instruments.TITLE, instruments.markdown(controls, claims))] if controls is not None else []
+        report = build_report(params["scale"], sections, claims=claims, evidence=evidence, texts=texts)
         from benchmark.paper.fixtures import fixture_note
 
         note = fixture_note(params)

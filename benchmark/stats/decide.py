@@ -178,10 +178,24 @@ def decide(
     return Verdict.INCONCLUSIVE, "the interval overlaps both the claim and its contrary", Reason.OVERLAP
 
 
+def with_controls(result: TestResult, outcomes) -> TestResult:
+    """Attach the instrument's declared controls (benchmark.controls.ControlOutcome); a failed or
+    missing one makes the verdict inconclusive, never falsified (an instrument not shown to work
+    decides nothing)."""
+    failed = [o for o in outcomes if not o.passed]
+    rows = tuple(o.to_dict() for o in outcomes)
+    if not failed:
+        return dataclasses.replace(result, controls=rows)
+    return dataclasses.replace(
+        result, controls=rows, verdict=Verdict.INCONCLUSIVE, reason_code=Reason.CONTROL_FAILED,
+        reason="instrument failed its control: " + "; ".join(o.describe() for o in failed))
+
+
 def at_scale(result: TestResult, undecidable: str | None, scale: str) -> TestResult:
     """The verdict at a scale that declares itself unable to decide (`scales.<scale>.undecidable`):
-    always `inconclusive`; a failed manipulation check or precondition keeps its own reason."""
-    if not undecidable or result.reason_code in (Reason.MANIPULATION_FAILED, Reason.PRECONDITION_FAILED):
+    always `inconclusive`; a failed manipulation check, control or precondition keeps its own reason."""
+    if not undecidable or result.reason_code in (Reason.MANIPULATION_FAILED, Reason.PRECONDITION_FAILED,
+                                                 Reason.CONTROL_FAILED):
         return result
     return dataclasses.replace(
         result, verdict=Verdict.INCONCLUSIVE, reason_code=Reason.UNDECIDABLE,

@@ -25,6 +25,7 @@ class Reason(str, enum.Enum):
     PRECONDITION_FAILED = "precondition_failed"  # the instrument failed a declared check
     MANIPULATION_FAILED = "manipulation_failed"  # a required manipulation check was not reproduced
     UNDECIDABLE = "undecidable"                  # the scale declares its design unable to decide
+    CONTROL_FAILED = "control_failed"            # the instrument failed (or did not run) a declared control
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +101,7 @@ class TestResult:
     heterogeneity: str | None = None  # "reproduced in ...; falsified in ..." when strata disagree
     strata: tuple[Stratum, ...] = ()
     preconditions: tuple[PreconditionResult, ...] = ()
+    controls: tuple[dict[str, Any], ...] = ()  # the instrument's declared controls and their outcomes
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +110,7 @@ class TestResult:
         d["reason_code"] = self.reason_code.value
         d["strata"] = [dataclasses.asdict(s) for s in self.strata]
         d["preconditions"] = [{**dataclasses.asdict(p), "failing": list(p.failing)} for p in self.preconditions]
+        d["controls"] = [dict(c) for c in self.controls]
         return d
 
     @classmethod
@@ -118,4 +121,5 @@ class TestResult:
         d["strata"] = tuple(Stratum(**s) for s in d.get("strata", ()))
         d["preconditions"] = tuple(PreconditionResult(**{**p, "failing": tuple(p.get("failing", ()))})
                                    for p in d.get("preconditions", ()))
+        d["controls"] = tuple(dict(c) for c in d.get("controls", ()))
         return cls(**d)

@@ -119,15 +119,10 @@ def load_params(path: Path | None = None) -> dict:
     return data
 
 
-def seed_offset(params: dict) -> int:
-    """Added to every seed a stage trains or samples with (networks, generators, latents), so that
-    `dvc exp run -S seed_offset=1000` reruns the whole suite on disjoint seeds: a second draw."""
-    return int(params.get("seed_offset", 0))
-
-
-def offset_seeds(params: dict, seeds) -> list[int]:
-    """`seeds` shifted by seed_offset: what every family's seed list becomes in a stage."""
-    return [s + seed_offset(params) for s in seeds]
+# the draw's offset and seed lists: benchmark.replicates (kept here under their old names for callers
+# not yet moved into their family's folder)
+from benchmark.replicates import draw as offset_seeds  # noqa: E402
+from benchmark.replicates import offset as seed_offset  # noqa: E402
 
 
 def section(params: dict, dotted: str, model: type[BaseModel], scaled: bool = True) -> BaseModel:

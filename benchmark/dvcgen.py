@@ -121,17 +121,25 @@ def _check(families: tuple[Family, ...], claims: tuple[ClaimItem, ...]) -> None:
                                          "written by no stage")
 
 
+def _code_key(stage) -> tuple[str, ...]:
+    return (stage.module, *stage.code)
+
+
+def _union(closures) -> tuple[str, ...]:
+    return tuple(sorted(set().union(*map(set, closures))))
+
+
 def build(root: Path, claims_dir: Path | None = None) -> tuple[tuple[Family, ...], dict[str, tuple[str, ...]], dict]:
     """(families, code deps per module, the dvc.yaml mapping) for the project at `root`."""
     claims = claim_items(root, claims_dir)
     families = pipeline(claims)
     _check(families, claims)
     graph = ImportGraph(root)
-    code = {s.module: graph.closure(s.module) for f in families for s in f.stages}
+    code = {_code_key(s): _union(graph.closure(m) for m in (s.module, *s.code)) for f in families for s in f.stages}
     stages: dict[str, Any] = {}
     for fam in families:
         for s in fam.stages:
-            body = _body(s, code[s.module])
+            body = _body(s, code[_code_key(s)])
             stages[s.name] = {"foreach": _foreach(s), "do": body} if s.foreach else body
     top = [{p.name: {"title": p.title, "template": p.template, "x": p.x, "y": {p.y_file: p.y_column}}}
            for p in plots(families)]
@@ -204,7 +212,8 @@ def _stage_lines(stage: Stage, body: dict) -> list[str]:
     lines += _cmd(body["cmd"], ind)
     data, code = body["deps"][: len(stage.deps)], body["deps"][len(stage.deps):]
     lines += _list("deps", data, ind, {d.path: d.note for d in stage.deps if d.note})
-    lines.append(f"{pad}  # code: the import closure of {stage.module} ({len(code)} files)")
+    what = " and ".join((stage.module, *stage.code))
+    lines.append(f"{pad}  # code: the import closure of {what} ({len(code)} files)")
     lines += [f"{pad}  - {_scalar(p)}" for p in code]
     for field in ("params", "outs", "metrics", "plots"):
         if field in body:

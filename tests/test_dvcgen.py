@@ -64,7 +64,13 @@ def missing_deps(stages: dict) -> dict[str, list[str]]:
     bad = {}
     for name, st in _expand(stages).items():
         deps = [str(d) for d in st.get("deps", [])]
-        for module in re.findall(r"python -m (benchmark(?:\.\w+)+)", st["cmd"]):
+        modules = re.findall(r"python -m (benchmark(?:\.\w+)+)", st["cmd"])
+        generic = re.search(r"python -m benchmark\.stages\.(?:train|probe) (\w+) (\w+)", st["cmd"])
+        if generic:  # a generic stage runs the family step its arguments name (benchmark.families.run)
+            from benchmark.families import step_target
+
+            modules.append(step_target(*generic.groups())[0])
+        for module in modules:
             miss = sorted(f for f in _imports(module)
                           if not any(f == d or f.startswith(d.rstrip("/") + "/") for d in deps))
             if miss:
@@ -96,7 +102,7 @@ def test_every_stage_lists_every_file_its_command_imports():
     expanded = _expand(stages)
     assert len(expanded) >= 57 and all("python -m benchmark." in s["cmd"] for s in expanded.values())
     assert missing_deps(stages) == {}
-    assert MLP in _imports("benchmark.stages.probe")  # the masked forward pass that is the ablation
+    assert MLP in _imports("benchmark.probes.runner")  # the masked forward pass that is the ablation
 
 
 def test_dropping_one_dep_by_hand_is_caught():

@@ -101,7 +101,7 @@ def test_seed_offset_shifts_every_seed(tiny_project):
     params["seed_offset"] = 1000
     params["experiments"]["morcos_selectivity"]["embedded"].update(seeds=[0, 1], epochs=1, group_size=2)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    assert train.main(["morcos_selectivity"]) == 0
+    assert train.main(["morcos", "mlp", "morcos_selectivity"]) == 0
     table = pd.read_csv(root / "evidence" / "morcos_selectivity" / "training.csv")
     assert table["seed"].tolist() == [1000, 1001]
     _, meta = load_models(root / "models" / "morcos_selectivity.safetensors")

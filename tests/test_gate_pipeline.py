@@ -29,11 +29,11 @@ def test_disabled_ablation_fails_the_gate_end_to_end(tiny_project, monkeypatch, 
     assert yaml.safe_load((root / M1).read_text())["scales"]["embedded"]["replicates"] == len(seeds)
 
     def pipeline():
-        assert probe.main(["unit_ablation", SEL]) == 0
+        assert probe.main(["morcos", "registry", "unit_ablation", SEL]) == 0
         assert test_claim.main([M1]) == 0
         assert report.main([]) == 0
 
-    assert train.main([SEL]) == 0
+    assert train.main(["morcos", "mlp", SEL]) == 0
     pipeline()
     current, base = str(root / "reports" / "claims.json"), str(root / "reports" / "baseline.json")
     assert claims_main(["baseline", "--current", current, "--baseline", base]) == 0

@@ -118,7 +118,7 @@ def test_probes_run_together_give_the_bytes_each_gives_alone():
     from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe, LayerSelectivityProbe
     from benchmark.models.mlp import build
     from benchmark.probes.registry import PROBES
-    from benchmark.stages import probe as stage
+    from benchmark.probes import runner as stage
 
     split = _split((12,), n=64)
     cfgs = {"layer_selectivity": LayerSelectivityProbe(),

@@ -26,10 +26,10 @@ M2 = "claims/morcos2018-generalizers-resist-ablation.yaml"
 
 
 def run_all(root):
-    assert train.main([SEL]) == 0
-    assert train.main([GEN]) == 0
-    assert probe.main(["unit_ablation", SEL]) == 0
-    assert probe.main(["cumulative_ablation", GEN]) == 0
+    assert train.main(["morcos", "mlp", SEL]) == 0
+    assert train.main(["morcos", "mlp", GEN]) == 0
+    assert probe.main(["morcos", "registry", "unit_ablation", SEL]) == 0
+    assert probe.main(["morcos", "registry", "cumulative_ablation", GEN]) == 0
     assert test_claim.main([M1]) == 0
     assert test_claim.main([M2]) == 0
 
@@ -45,18 +45,18 @@ def only_morcos(root):
 @pytest.mark.slow
 def test_same_seed_same_bytes_any_worker_count(tiny_project):
     root = tiny_project
-    assert train.main([SEL]) == 0
+    assert train.main(["morcos", "mlp", SEL]) == 0
     first_models = (root / "models" / f"{SEL}.safetensors").read_bytes()
     first_table = (root / "evidence" / SEL / "training.csv").read_bytes()
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["workers"] = 2
     (root / "params.yaml").write_text(yaml.safe_dump(params))
-    assert train.main([SEL]) == 0
+    assert train.main(["morcos", "mlp", SEL]) == 0
     assert (root / "models" / f"{SEL}.safetensors").read_bytes() == first_models
     assert (root / "evidence" / SEL / "training.csv").read_bytes() == first_table
-    assert probe.main(["unit_ablation", SEL]) == 0
+    assert probe.main(["morcos", "registry", "unit_ablation", SEL]) == 0
     t1 = (root / "evidence" / SEL / "unit_ablation.csv").read_bytes()
-    assert probe.main(["unit_ablation", SEL]) == 0
+    assert probe.main(["morcos", "registry", "unit_ablation", SEL]) == 0
     assert (root / "evidence" / SEL / "unit_ablation.csv").read_bytes() == t1
 
 
@@ -152,8 +152,8 @@ def test_interrupted_write_keeps_the_old_file(tmp_path):
 
 def test_interrupted_stage_keeps_previous_evidence(tiny_project, monkeypatch):
     only_morcos(tiny_project)
-    assert train.main([SEL]) == 0
-    assert probe.main(["unit_ablation", SEL]) == 0
+    assert train.main(["morcos", "mlp", SEL]) == 0
+    assert probe.main(["morcos", "registry", "unit_ablation", SEL]) == 0
     table = tiny_project / "evidence" / SEL / "unit_ablation.csv"
     before = table.read_bytes()
 
@@ -162,7 +162,7 @@ def test_interrupted_stage_keeps_previous_evidence(tiny_project, monkeypatch):
 
     monkeypatch.setattr("pandas.DataFrame.to_csv", crash)
     with pytest.raises(KeyboardInterrupt):
-        probe.main(["unit_ablation", SEL])
+        probe.main(["morcos", "registry", "unit_ablation", SEL])
     assert table.read_bytes() == before
 
 
@@ -170,12 +170,12 @@ def test_unknown_scale_and_bad_param(tiny_project, capsys):
     params = yaml.safe_load((tiny_project / "params.yaml").read_text())
     params["scale"] = "huge"
     (tiny_project / "params.yaml").write_text(yaml.safe_dump(params))
-    assert train.main([SEL]) == 2
+    assert train.main(["morcos", "mlp", SEL]) == 2
     assert "param 'scale'" in capsys.readouterr().err
     params["scale"] = "embedded"
     params["experiments"][SEL]["embedded"]["lr"] = "fast"
     (tiny_project / "params.yaml").write_text(yaml.safe_dump(params))
-    assert train.main([SEL]) == 2
+    assert train.main(["morcos", "mlp", SEL]) == 2
     assert "experiments.morcos_selectivity.embedded.lr" in capsys.readouterr().err
     params["experiments"][SEL]["embedded"]["lr"] = 0.001  # load_params validates the whole file first
     (tiny_project / "params.yaml").write_text(yaml.safe_dump(params))
@@ -188,18 +188,18 @@ def test_paper_scale_without_files_fails_clearly(tiny_project, capsys):
     params = yaml.safe_load((tiny_project / "params.yaml").read_text())
     params["scale"] = "paper"
     (tiny_project / "params.yaml").write_text(yaml.safe_dump(params))
-    assert train.main([SEL]) == 2
+    assert train.main(["morcos", "mlp", SEL]) == 2
     err = capsys.readouterr().err
     assert "mnist" in err and "not found" in err
 
 
 def test_missing_model_file_fails_clearly(tiny_project, capsys):
-    assert probe.main(["unit_ablation", SEL]) == 2
+    assert probe.main(["morcos", "registry", "unit_ablation", SEL]) == 2
     assert "model file missing" in capsys.readouterr().err
 
 
 def test_corrupt_model_file_fails_clearly(tiny_project, capsys):
     (tiny_project / "models").mkdir()
     (tiny_project / "models" / f"{SEL}.safetensors").write_bytes(b"\x00garbage")
-    assert probe.main(["unit_ablation", SEL]) == 2
+    assert probe.main(["morcos", "registry", "unit_ablation", SEL]) == 2
     assert "unreadable model file" in capsys.readouterr().err

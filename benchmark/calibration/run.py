@@ -37,7 +37,7 @@ from benchmark.config import load_params
 from benchmark.errors import ParamsError
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, project_root
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 from benchmark.stats.decide import TRANSFORMS
 from benchmark.stats.evidence import read_table
 from benchmark.stats.kinds import check_params, run_test

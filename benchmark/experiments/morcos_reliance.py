@@ -16,6 +16,8 @@ the M3b statistic reads (the ablation probe is most of the course's cost).
 
 from __future__ import annotations
 
+from benchmark import replicates
+
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -59,5 +61,5 @@ class RelianceExperiment(BaseModel):
 
 
 def network_name(arch: str, lr: float, seed: int, epoch: int | None = None) -> str:
-    base = f"seed={seed},arch={arch},lr={lr:g}"
-    return base if epoch is None else f"{base},epoch={epoch:04d}"
+    pairs = [("seed", seed), ("arch", arch), ("lr", float(lr))] + ([("epoch", f"{epoch:04d}")] if epoch is not None else [])
+    return replicates.name(*pairs)

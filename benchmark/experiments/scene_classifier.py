@@ -14,6 +14,8 @@ architecture initialized from seed s + RANDOM_SEED_SHIFT, never trained.
 
 from __future__ import annotations
 
+from benchmark import replicates
+
 import dataclasses
 from pathlib import Path
 
@@ -39,11 +41,11 @@ class ClassifierConfig:
 
 
 def trained_name(seed: int) -> str:
-    return f"seed={seed}"
+    return replicates.name(("seed", seed))
 
 
 def random_name(seed: int) -> str:
-    return f"random={seed}"
+    return replicates.name(("random", seed))
 
 
 @torch.no_grad()

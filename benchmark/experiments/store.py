@@ -6,6 +6,8 @@ condition, so probes can rebuild models without reading params.yaml.
 
 from __future__ import annotations
 
+from benchmark import replicates
+
 import json
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from benchmark.errors import DataError
 
 
 def network_name(seed: int, label_noise: float) -> str:
-    return f"seed={seed},noise={label_noise:g}"
+    return replicates.name(("seed", seed), ("noise", float(label_noise)))
 
 
 def save_models(path: Path, networks: dict[str, dict[str, torch.Tensor]], meta: dict[str, dict]) -> None:

@@ -25,9 +25,9 @@ FAMILY = Family(
                   "evidence/leavitt_selectivity_extension/training.csv"),
         ),
         Stage(
-            "probe_selectivity_sweep", "benchmark.stages.probe",
-            "layer_selectivity,corruption,attack,dimensionality leavitt_selectivity",
-            note="the four probes in one process: one load, attacks shared (stages/probe.py)",
+            "probe_selectivity_sweep", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            args="leavitt registry layer_selectivity,corruption,attack,dimensionality leavitt_selectivity",
+            note="the four probes in one process: one load, attacks shared (probes/runner.py)",
             deps=("models/leavitt_selectivity.safetensors",),
             params=("scale", "paper_data", "probes.layer_selectivity", "probes.corruption", "probes.attack",
                     "probes.dimensionality"),

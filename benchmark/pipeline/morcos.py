@@ -8,20 +8,22 @@ FAMILY = Family(
     title="morcos2018 M1-M4: selectivity vs importance, ablation and generalization, reliance",
     stages=(
         Stage(
-            "train", "benchmark.stages.train", "${item}",
+            "train", "benchmark.stages.train", "morcos mlp ${item}", code=("benchmark.families.morcos.mlp_training",),
             foreach=("morcos_selectivity", "morcos_generalization"),
             deps=("data/mnist1d",),
             params=("scale", "seed_offset", "paper_max_epochs", "experiments.${item}", "paper_data"),
             outs=("models/${item}.safetensors", "evidence/${item}/training.csv"),
         ),
         Stage(
-            "probe_unit_ablation", "benchmark.stages.probe", "unit_ablation morcos_selectivity",
+            "probe_unit_ablation", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            args="morcos registry unit_ablation morcos_selectivity",
             deps=("models/morcos_selectivity.safetensors",),
             params=("probes.unit_ablation",),
             outs=("evidence/morcos_selectivity/unit_ablation.csv",),
         ),
         Stage(
-            "probe_cumulative_ablation", "benchmark.stages.probe", "cumulative_ablation morcos_generalization",
+            "probe_cumulative_ablation", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            args="morcos registry cumulative_ablation morcos_generalization",
             deps=("models/morcos_generalization.safetensors",),
             params=("probes.cumulative_ablation",),
             outs=("evidence/morcos_generalization/ablation_auc.csv", "evidence/morcos_generalization/ablation_curves.csv"),
@@ -47,8 +49,8 @@ FAMILY = Family(
                   "models/morcos_dropout.safetensors", "evidence/morcos_dropout/training.csv"),
         ),
         Stage(
-            "probe_reliance", "benchmark.stages.probe",
-            "reliance morcos_ensemble reliance morcos_course reliance_fine morcos_batchnorm reliance_fine morcos_dropout",
+            "probe_reliance", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            args="morcos registry reliance morcos_ensemble reliance morcos_course reliance_fine morcos_batchnorm reliance_fine morcos_dropout",
             deps=("models/morcos_ensemble.safetensors", "models/morcos_course.safetensors",
                   "models/morcos_batchnorm.safetensors", "models/morcos_dropout.safetensors"),
             params=("probes.reliance", "probes.reliance_fine"),

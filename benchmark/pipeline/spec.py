@@ -55,6 +55,7 @@ class Stage:
     foreach: ForeachItems = ()
     comment: str = ""                # comment lines above the stage in dvc.yaml
     note: str = ""                   # end-of-line comment on the stage's name
+    code: tuple[str, ...] = ()       # modules a generic stage dispatches to: their closures are code deps too
 
     def __post_init__(self):
         if not self.module.startswith("benchmark."):
@@ -62,6 +63,7 @@ class Stage:
         for field, conv in (("deps", _deps), ("outs", _outs), ("metrics", _outs), ("plots", _outs)):
             object.__setattr__(self, field, conv(getattr(self, field)))
         object.__setattr__(self, "params", tuple(self.params))
+        object.__setattr__(self, "code", tuple(self.code))
         object.__setattr__(self, "foreach", tuple(self.foreach))
 
     @property

@@ -27,7 +27,7 @@ from benchmark.experiments.scene_classifier_config import load_classifier_params
 from benchmark.models.scene_classifier import build
 from benchmark.paths import project_root
 from benchmark.probes.classifier_dissection import load_data, probe_networks, tables
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 
 
 @cli

@@ -31,7 +31,7 @@ from benchmark.experiments.scene_classifier_config import (load_classifier_param
 from benchmark.paths import evidence_path, models_path
 from benchmark.probes.classifier_dissection import load_data, probe_networks, tables
 from benchmark.reporting.classifier_dissection import write_section
-from benchmark.stages.common import cli, run_tags
+from benchmark.steps import cli, run_tags
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import sha256_files
 

@@ -26,7 +26,7 @@ from benchmark.errors import ParamsError
 from benchmark.experiments.scene_classifier import ClassifierConfig, trained_records
 from benchmark.experiments.scene_classifier_config import (classifier_seeds, load_classifier_params,
                                                            load_replicate_params, replicate_seeds)
-from benchmark.stages.common import cli, publish_training
+from benchmark.steps import cli, publish_training
 
 EXPERIMENT = "classifier_dissection"
 

@@ -37,7 +37,7 @@ from benchmark.probes.feature_vis_measures import hf_share, radial_spectrum
 from benchmark.probes.feature_vis_probe import (FOURIER_T, PIXEL, REGULARIZATION_ARMS, SOFTMAX, UNIT, UNIT_DIVERSE,
                                                 Context, claim_tables, probe_network, transfer)
 from benchmark.reporting import feature_vis as rep
-from benchmark.stages.common import cli, run_tags
+from benchmark.steps import cli, run_tags
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import sha256_files
 

@@ -18,7 +18,7 @@ from benchmark.atomic import write_csv
 from benchmark.config import CourseSummary, load_params, section
 from benchmark.paths import evidence_path
 from benchmark.probes.morcos_reliance import course_summary, ensemble_standardized
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 from benchmark.stats.evidence import read_table
 
 

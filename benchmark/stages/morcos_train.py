@@ -30,7 +30,7 @@ from benchmark.experiments.ensemble import Job, _train_group_item, groups_of
 from benchmark.parallel import map_ordered
 from benchmark.experiments.morcos_reliance import RelianceExperiment, network_name
 from benchmark.experiments.train import TrainConfig
-from benchmark.stages.common import cli, publish_training
+from benchmark.steps import cli, publish_training
 
 
 def plan(params: dict, experiment: str):

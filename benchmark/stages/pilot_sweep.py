@@ -22,7 +22,7 @@ from benchmark.config import SelectivitySweep, load_params, section
 from benchmark.data.registry import load_dataset
 from benchmark.probes.registry import PROBES
 from benchmark.stages import probe as probe_stage
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 from benchmark.stages.train_sweep import run_sweep
 
 SWEEP_PROBES = ("layer_selectivity", "corruption", "attack", "dimensionality")

@@ -1,161 +1,20 @@
-"""Run probes over every saved network of experiments; write their tidy tables.
+"""Generic stage: run one probe step of a claim family (glue, no logic).
 
-    python -m benchmark.stages.probe <probe>[,<probe>...] <experiment> [<probes> <experiment> ...]
-Outputs: evidence/<experiment>/<table>.csv for each table the probes return.
-
-One stage may run several probes on one experiment, and several (probes, experiment) pairs: they
-share one process (one import, one pool whose workers take every pair's networks, so a small
-experiment does not leave a core idle) and one load of each experiment's networks. On stacks of
-conv nets the probes share one set of attacks (benchmark.probes.attacks.Perturbations: the
-leavitt attack and dimensionality probes ask for the same PGD). Every probe's rows are the bytes
-it gives when run alone (tests/test_leavitt_stacked.py).
+    python -m benchmark.stages.probe <family> <step> [args...]
+The family's FAMILY (benchmark/families/<family>/) names the function the step runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-import pandas as pd
-
-from benchmark.atomic import write_csv
-from benchmark.config import load_params, section
-from benchmark.data.registry import load_dataset
-from benchmark.errors import ParamsError
-from benchmark.experiments.store import load_models
-from benchmark.models.mlp import build
-from benchmark.parallel import map_ordered
-from benchmark.paths import evidence_path, models_path
-from benchmark.probes.registry import PROBES
-from benchmark.stages.common import cli
-
-# one entry per (probes, experiment) pair: {"nets", "meta", "splits", "probes": [(Probe, cfg)]};
-# set before the pool forks, read by the workers
-RUNS: list[dict] = []
-
-
-def _model(run: dict, name: str):
-    meta, state = run["meta"][name], dict(run["nets"][name])
-    labels = state.pop("_train_labels", None)
-    model = build(meta["arch"], meta["d_in"], meta["n_classes"], meta["hidden"], in_shape=meta.get("in_shape"))
-    model.load_state_dict(state)
-    return model.eval(), labels
-
-
-def _probe_with(run: dict, probe, cfg, name: str):
-    model, labels = _model(run, name)  # afresh per probe: a probe may freeze or change its model
-    meta = run["meta"][name]
-    return probe.fn(model, meta, run["splits"][meta["dataset"]], cfg,
-                    train_labels=labels.numpy() if labels is not None else None)
-
-
-def _probe_one(item: tuple[int, str]) -> list[dict]:
-    i, name = item
-    tables: dict = {}
-    for probe, cfg in RUNS[i]["probes"]:
-        tables.update(_probe_with(RUNS[i], probe, cfg, name))
-    return [tables]
-
-
-STACK = 24  # networks per stack for the stacked probes (a fixed chunking of the name order)
-
-
-def _probe_stack(item: tuple[int, tuple[str, ...]]) -> list[dict]:
-    """The probes on one stack of same-shape conv nets: stacked where the probe has a stacked form
-    (benchmark.probes.robustness.STACKED, sharing one set of attacks), one network at a time
-    otherwise."""
-    from benchmark.experiments.stacked import StackedConvNet
-    from benchmark.probes.robustness import STACKED, stacked_perturbations
-
-    i, names = item
-    run = RUNS[i]
-    metas = [run["meta"][n] for n in names]
-    split = run["splits"][metas[0]["dataset"]]
-    stack = StackedConvNet([_model(run, n)[0] for n in names]).eval()
-    perturb = stacked_perturbations(stack, split)
-    out: list[dict] = [{} for _ in names]
-    for probe, cfg in run["probes"]:
-        if probe.name in STACKED:
-            res = STACKED[probe.name](stack, metas, split, cfg, perturb)
-        else:
-            res = [_probe_with(run, probe, cfg, n) for n in names]
-        for tables, r in zip(out, res):
-            tables.update(r)
-    return out
-
-
-def _probe_item(item):
-    return _probe_stack(item) if isinstance(item[1], tuple) else _probe_one(item)
-
-
-def stacked_jobs(names: list[str], meta: dict) -> list[tuple[str, ...]] | None:
-    """Chunks of same-shape conv nets, in name order, or None when some network cannot be stacked."""
-    if any(meta[n]["arch"] not in ("conv1d", "conv2d") for n in names):
-        return None
-    groups: dict[tuple, list[str]] = {}
-    for n in names:
-        m = meta[n]
-        groups.setdefault((m["dataset"], m["arch"], tuple(m["hidden"]), tuple(m.get("in_shape") or ())), []).append(n)
-    return [tuple(g[i:i + STACK]) for g in groups.values() for i in range(0, len(g), STACK)]
-
-
-def probe_order(meta: dict) -> list[str]:
-    return sorted(meta, key=lambda n: (meta[n].get("label_noise", 0.0), meta[n]["seed"], n))
-
-
-def run_probes(runs: list[dict], workers: int, desc: str) -> list[list[dict]]:
-    """For every run (dict with nets, meta, splits, probes), the probes' tables per network in
-    `probe_order`; every run's networks (or stacks) go to one pool."""
-    from benchmark.probes.robustness import STACKED
-
-    RUNS[:] = runs
-    items, names_of = [], []
-    for i, run in enumerate(runs):
-        names = probe_order(run["meta"])
-        names_of.append(names)
-        stacks = stacked_jobs(names, run["meta"]) if any(p.name in STACKED for p, _ in run["probes"]) else None
-        items += [(i, s) for s in stacks] if stacks is not None else [(i, n) for n in names]
-    per: list[dict[str, dict]] = [{} for _ in runs]
-    for (i, job), res in zip(items, map_ordered(_probe_item, items, workers, desc=desc)):
-        per[i].update(zip(job if isinstance(job, tuple) else (job,), res))
-    return [[per[i][n] for n in names] for i, names in enumerate(names_of)]
-
-
-def run_probe(nets: dict, meta: dict, splits: dict, probes: list, workers: int, desc: str = "probe") -> list[dict]:
-    """One experiment's networks (in `probe_order`), the probes' tables per network."""
-    return run_probes([{"nets": nets, "meta": meta, "splits": splits, "probes": probes}], workers, desc)[0]
+from benchmark.families import run
+from benchmark.steps import cli
 
 
 @cli
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("pairs", nargs="+", metavar="PROBES EXPERIMENT",
-                    help="comma-separated probe names and an experiment, one pair or more")
-    args = ap.parse_args(argv)
-    if len(args.pairs) % 2:
-        ap.error("arguments come in pairs: <probe>[,<probe>...] <experiment>")
-    params = load_params()
-    runs, experiments = [], []
-    for probe_list, experiment in zip(args.pairs[::2], args.pairs[1::2]):
-        probes = []
-        for name in probe_list.split(","):
-            if name not in PROBES:
-                raise ParamsError(params["_path"], f"probes.{name}", f"unknown probe; known: {sorted(PROBES)}")
-            probes.append((PROBES[name], section(params, f"probes.{name}", PROBES[name].config, scaled=False)))
-        nets, meta = load_models(models_path(experiment))
-        splits = {d: load_dataset(d, params) for d in sorted({m["dataset"] for m in meta.values()})}
-        runs.append({"nets": nets, "meta": meta, "splits": splits, "probes": probes})
-        experiments.append((probe_list, experiment))
-    results = run_probes(runs, params.get("workers", 1), " ".join(args.pairs))
-    for (probe_list, experiment), res in zip(experiments, results):
-        tables: dict[str, list[dict]] = {}
-        for r in res:
-            for table, rows in r.items():
-                tables.setdefault(table, []).extend(rows)
-        for table, rows in sorted(tables.items()):
-            write_csv(evidence_path(experiment, table), pd.DataFrame(rows))
-            print(f"{probe_list}: wrote {len(rows)} rows to {evidence_path(experiment, table)}")
-    return 0
+    return run(sys.argv[1:] if argv is None else list(argv))
 
 
 if __name__ == "__main__":

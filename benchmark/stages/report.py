@@ -35,7 +35,7 @@ from benchmark.stats.suite import finalize  # the suite-level decision (one deci
 from benchmark.stats.design import check_design
 from benchmark.stats.stability import stability
 from benchmark.tracking import machine
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import git_state, package_versions
 

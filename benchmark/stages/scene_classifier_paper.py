@@ -18,7 +18,7 @@ from benchmark.experiments import scene_classifier_paper as P
 from benchmark.experiments.scene_classifier import random_name, trained_name
 from benchmark.experiments.scene_classifier_config import load_classifier_paper
 from benchmark.models.paper_zoo import load_weights
-from benchmark.stages.common import publish_training
+from benchmark.steps import publish_training
 
 EXPERIMENT = "scene_classifier"
 

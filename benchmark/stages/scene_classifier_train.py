@@ -20,7 +20,7 @@ from benchmark.determinism import pin_threads
 from benchmark.experiments.scene_classifier import (ClassifierConfig, accuracy, random_classifier, random_name,
                                                     trained_records)
 from benchmark.experiments.scene_classifier_config import classifier_seeds, load_classifier_params, random_seeds
-from benchmark.stages.common import cli, publish_training
+from benchmark.steps import cli, publish_training
 
 EXPERIMENT = "scene_classifier"
 

@@ -37,7 +37,7 @@ from benchmark.models.scene_gan import Generator, Segmenter
 from benchmark.paths import evidence_path, models_path, project_root
 from benchmark.probes.scene_gan import claim_tables, per_generator_summary, probe_generators, real_reference
 from benchmark.reporting.scene_gan import removal_figure, section
-from benchmark.stages.common import cli, run_tags
+from benchmark.steps import cli, run_tags
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import sha256_files
 

@@ -33,7 +33,7 @@ from benchmark.paths import evidence_path, models_path
 from benchmark.probes.streaming import confusion_iou
 from benchmark.probes.scene_gan import to_uint8 as scenes_to_uint8
 from benchmark.reporting.scene_gan import grid, md_table
-from benchmark.stages.common import cli, publish_training, run_tags
+from benchmark.steps import cli, publish_training, run_tags
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import sha256_files
 

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from benchmark.atomic import write_bytes, write_text  # noqa: E402
 from benchmark.paths import evidence_path, project_root  # noqa: E402
 from benchmark.reporting.figures import STYLE  # noqa: E402
-from benchmark.stages.common import cli  # noqa: E402
+from benchmark.steps import cli  # noqa: E402
 from benchmark.stats.evidence import read_table  # noqa: E402
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from benchmark.atomic import write_bytes, write_text
 from benchmark.paths import evidence_path, project_root
 from benchmark.reporting.morcos_reliance import course_figure, ensemble_figure, regularization_figure
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 from benchmark.stats.evidence import read_table
 
 

@@ -12,7 +12,7 @@ import sys
 from benchmark.atomic import write_bytes, write_text
 from benchmark.paths import evidence_path, project_root
 from benchmark.reporting.sweep_overview import overview_markdown, overview_png, per_network
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 from benchmark.stats.evidence import read_table
 
 TABLES = ("layer_selectivity", "corruption", "attack", "dimensionality")

@@ -17,7 +17,7 @@ from benchmark.config import load_params
 from benchmark.evaluate import evaluate
 from benchmark.paper.fixtures import fixture_note
 from benchmark.paths import figure_path, project_root, verdict_path
-from benchmark.stages.common import cli, run_tags
+from benchmark.steps import cli, run_tags
 from benchmark.tracking import ledger
 
 

@@ -7,6 +7,8 @@ Probes read the saved models; nothing downstream retrains.
 
 from __future__ import annotations
 
+from benchmark import replicates
+
 import sys
 import time
 from typing import Callable
@@ -21,13 +23,13 @@ from benchmark.experiments.stacked import Member, train_stacked
 from benchmark.experiments.train import TrainConfig, train_network
 from benchmark.models.mlp import build
 from benchmark.parallel import map_ordered
-from benchmark.stages.common import cli, experiment_args, publish_training
+from benchmark.steps import cli, experiment_args, publish_training
 
 _JOB: dict = {}
 
 
 def sweep_network_name(dataset: str, arch: str, alpha: float, seed: int) -> str:
-    return f"{dataset}-{arch},alpha={alpha:g},seed={seed}"
+    return replicates.name(("alpha", float(alpha)), ("seed", seed), head=f"{dataset}-{arch}")
 
 
 def train_one(item: tuple[int, float, int]):

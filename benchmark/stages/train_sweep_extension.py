@@ -22,7 +22,7 @@ from benchmark.data.registry import load_dataset
 from benchmark.errors import ParamsError
 from benchmark.probes.robustness import layer_selectivity
 from benchmark.stages import train_sweep
-from benchmark.stages.common import cli, experiment_args
+from benchmark.steps import cli, experiment_args
 
 
 def check_extension(sweep: SelectivitySweep, ext: SweepExtension, path: str, field: str) -> None:

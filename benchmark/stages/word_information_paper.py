@@ -22,7 +22,7 @@ from benchmark.experiments.word_information_config import load_word_paper_params
 from benchmark.parallel import map_ordered
 from benchmark.paths import models_path
 from benchmark.probes.word_information import PerturbationConfig, gradient_measures, perturbation_entropy, piece_table
-from benchmark.stages.common import publish_training
+from benchmark.steps import publish_training
 from benchmark.stages.word_information_probe import write_outputs
 
 EXPERIMENT = "word_information"

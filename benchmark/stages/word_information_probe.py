@@ -28,7 +28,7 @@ from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path, project_root
 from benchmark.probes.word_information import PerturbationConfig, claim_tables, layer_summary, probe_network
 from benchmark.reporting.word_information import heatmaps, section
-from benchmark.stages.common import cli
+from benchmark.steps import cli
 
 EXPERIMENT = "word_information"
 HEATMAP_SENTENCES = 3

@@ -15,7 +15,7 @@ from benchmark.data import sentiment_corpus as corpus
 from benchmark.data.store import data_dir
 from benchmark.experiments.word_information import TrainConfig, arch_of, train_all
 from benchmark.experiments.word_information_config import load_word_params, network_seeds
-from benchmark.stages.common import cli, publish_training
+from benchmark.steps import cli, publish_training
 
 EXPERIMENT = "word_information"
 

@@ -110,7 +110,7 @@ def test_a_bad_param_is_refused_by_claims_validate(name, dotted, value, named, p
 def _stage_error(capsys) -> str:
     from benchmark.stages import train
 
-    assert train.main(["morcos_selectivity"]) == 2
+    assert train.main(["morcos", "mlp", "morcos_selectivity"]) == 2
     return capsys.readouterr().err
 
 

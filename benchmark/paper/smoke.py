@@ -42,6 +42,8 @@ SMOKE_OVERRIDES: dict[str, object] = {
     "experiments.leavitt_selectivity.paper.seeds": [0, 1], "experiments.leavitt_selectivity.paper.alphas": [-1, 0, 1],
     "experiments.leavitt_selectivity_extension.paper.seeds": {"cifar10": [2, 3], "tiny_imagenet": [2, 3]},
     "probes.attack.pgd_steps": 2, "probes.corruption.severities": [1, 2],  # dimensionality reads severity 2
+    "probes.attack.epsilons.cifar10": [0.063], "probes.attack.epsilons.tiny_imagenet": [0.063],
+    "probes.dimensionality.attack": "fgsm",  # its PGD would take 10 steps (PGD runs in the attack probe)
     "probes.corruption.kinds.cifar10": ["gaussian_noise", "fog"],
     "probes.corruption.kinds.tiny_imagenet": ["gaussian_noise", "fog"],
     # bau2020 B4-B6 (Progressive GAN + segmenter, 32x32 fixtures)
@@ -63,7 +65,7 @@ SMOKE_OVERRIDES: dict[str, object] = {
     "feature_vis.paper.unit_reference_samples": 10,
     # guan2019 G1-G3 (BERT, LSTM, CNN on SST-2)
     "word_information.paper.seeds": [1, 2], "word_information.paper.probe.sentences": 8,
-    "word_information.paper.probe.iterations": 20,
+    "word_information.paper.probe.iterations": 10, "word_information.paper.train.width": 32,
 }
 
 

@@ -3,8 +3,9 @@
     python -m benchmark.paper.smoke params.yaml   # rewrites that params file (use a throwaway clone)
 
 `.ci/paper-smoke` clones the repository into a temporary folder, writes the fixture files
-(`benchmark.paper.fixtures`), applies these overrides and runs the whole `dvc repro` at paper
-scale to the report: every family end to end on files in the real formats, no download. The
+(`benchmark.paper.fixtures`), applies these overrides and runs the whole pipeline at paper scale
+to the report (two `dvc repro` lanes, `benchmark.paper.lanes`): every family end to end on files in
+the real formats, no download. The
 verdicts are meaningless and say `FIXTURE DATA`. The overrides keep every replicate list at two
 networks, every epoch count at one, every probe at a few samples and every network at a fraction of
 its paper width through the same builders (MLPs of 32-64 units, `vgg16_narrow`: VGG16 at 1/8 width),

@@ -84,8 +84,12 @@ def active() -> tuple["torch.device", bool]:
 
 
 def set_deterministic(device: "torch.device") -> None:
-    """Every determinism switch torch offers for this device (see the module docstring)."""
+    """Every determinism switch torch offers for this device (see the module docstring); the
+    deterministic-algorithms switch as benchmark.determinism sets it (eager kernels, without the
+    ~2 CPU-s import of torch._inductor per process and pool worker: the suite never compiles)."""
     import torch
+
+    from benchmark.determinism import deterministic_kernels
 
     if device.type == "cuda":
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -93,7 +97,7 @@ def set_deterministic(device: "torch.device") -> None:
         torch.backends.cudnn.benchmark = False
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    torch.use_deterministic_algorithms(True)
+    deterministic_kernels()
 
 
 def training_autocast(device: "torch.device", amp: bool):

@@ -33,7 +33,7 @@ def _one_thread():
 
 
 SHAPES = {"resnet20": (3, 32, 32), "morcos_cnn11": (3, 32, 32), "resnet18": (3, 64, 64),
-          "resnet50": (3, 64, 64), "vgg16": (3, 64, 64)}
+          "resnet50": (3, 64, 64), "vgg16": (3, 64, 64), "vgg16_narrow": (3, 64, 64)}
 
 
 @pytest.mark.parametrize("arch", sorted(SHAPES))
@@ -53,6 +53,19 @@ def test_one_training_step_changes_the_weights(arch):
     model.eval()
     with torch.no_grad():
         assert torch.isfinite(model(x)).all()
+
+
+def test_vgg16_narrow_is_vgg16_at_an_eighth_of_its_widths():
+    """The fixture run's VGG16 (benchmark.paper.smoke) has VGG16's modules, keys, blocks and head,
+    so the loaders and probes take the same paths; only the widths differ."""
+    with torch.device("meta"):  # the 138 M parameters of the real one, without their memory
+        full = build_paper("vgg16", (3, 224, 224), 365)
+    narrow = build_paper("vgg16_narrow", (3, 224, 224), 365)
+    assert [type(m) for m in narrow.modules()] == [type(m) for m in full.modules()]
+    assert list(narrow.state_dict()) == list(full.state_dict())
+    assert narrow.widths == [w // 8 for w in full.widths] and len(narrow.blocks) == 13
+    fcs = [(m.in_features, m.out_features) for m in narrow.modules() if isinstance(m, torch.nn.Linear)]
+    assert fcs == [(25088 // 8, 4096 // 8), (4096 // 8, 4096 // 8), (4096 // 8, 365)]
 
 
 def test_paper_trainer_end_to_end_is_deterministic():

@@ -18,7 +18,19 @@ def test_every_override_names_an_existing_param():
     out = apply(copy.deepcopy(params), SMOKE_OVERRIDES)
     assert out["scale"] == "paper" and out["paper_data"]["root"] == "data-paper-fixture"
     assert out["scene_classifier"]["paper"]["seeds"] == [1, 2]
-    assert out["experiments"]["morcos_selectivity"] == params["experiments"]["morcos_selectivity"]  # untouched
+    assert out["scene_classifier"]["paper"]["arch"] == "vgg16_narrow"
+    assert _embedded(out) == _embedded(params) and _embedded(params)  # every embedded block untouched
+
+
+def _embedded(node, path=()) -> dict:
+    """Every `embedded` block of params, by its path."""
+    if not isinstance(node, dict):
+        return {}
+    found = {path: node["embedded"]} if "embedded" in node else {}
+    for key, value in node.items():
+        if key != "embedded":
+            found.update(_embedded(value, (*path, key)))
+    return found
 
 
 def test_missing_key_names_it():

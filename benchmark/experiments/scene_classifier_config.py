@@ -29,7 +29,9 @@ class ClassifierParams(_Strict):
 
 class ClassifierPaper(_Strict):
     dataset: Literal["places365"]
-    arch: Literal["vgg16"] = Field(description="bau2017/bau2020's Places365 VGG16 (benchmark.models.paper_zoo)")
+    arch: Literal["vgg16", "vgg16_narrow"] = Field(description=(
+        "bau2017/bau2020's Places365 VGG16 (benchmark.models.paper_zoo); vgg16_narrow: the same at 1/8 width, "
+        "for fixture runs"))
     image_size: int = Field(ge=32, description="Places365 images resized to this (224 in the papers)")
     epochs: int = Field(ge=1)
     lr: float = Field(gt=0)

@@ -8,6 +8,8 @@ interface as benchmark.models.convnet.ConvNet, so every probe treats it alike.
     resnet20       CIFAR ResNet (He et al. 2016, 3 stages x 3 basic blocks, 16/32/64 channels)
     resnet18/50    torchvision's, weights=None; 64x64 inputs (Tiny ImageNet) are fine as they are
     vgg16          torchvision's, weights=None; a unit block is conv+ReLU (13 of them)
+    vgg16_narrow   the same layout, blocks, head and initialization at 1/8 of the widths (conv
+                   8..64 channels, fc 512): fixture runs and tests of the VGG16 paths, not a paper's
     morcos_cnn11   morcos2018's CIFAR CNN: 11 conv+BN+ReLU layers (64,64,128,128,128,256,256,256,
                    512,512,512; stride 2 at layers 3, 6, 9), one FC layer of 256, read-out
 
@@ -23,7 +25,8 @@ from torch import nn
 
 from benchmark.errors import DataError
 
-PAPER_ARCHS = ("resnet20", "resnet18", "resnet50", "vgg16", "morcos_cnn11")
+PAPER_ARCHS = ("resnet20", "resnet18", "resnet50", "vgg16", "vgg16_narrow", "morcos_cnn11")
+NARROW = 8  # vgg16_narrow: every width of VGG16 divided by this
 
 
 class UnitNet(nn.Module):
@@ -116,10 +119,31 @@ def _torchvision_resnet(name: str, in_shape, n_classes: int) -> UnitNet:
     return UnitNet(in_shape, stem, blocks, nn.Sequential(m.avgpool, nn.Flatten(), m.fc))
 
 
-def _vgg16(in_shape, n_classes: int) -> UnitNet:
+def _narrow_vgg16(n_classes: int, div: int = NARROW) -> nn.Module:
+    """torchvision's VGG16 (configuration D, its initialization) with every width divided by `div`;
+    built directly, since torchvision's VGG fixes its classifier at 512 x 7 x 7 -> 4096."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    cfg = [v if v == "M" else v // div for v in cfgs["D"]]
+    c, fc = cfg[-2], 4096 // div
+    m = nn.Module()
+    m.features, m.avgpool = make_layers(cfg), nn.AdaptiveAvgPool2d((7, 7))
+    m.classifier = nn.Sequential(nn.Linear(c * 7 * 7, fc), nn.ReLU(True), nn.Dropout(0.5),
+                                 nn.Linear(fc, fc), nn.ReLU(True), nn.Dropout(0.5), nn.Linear(fc, n_classes))
+    for mod in m.modules():
+        if isinstance(mod, nn.Conv2d):
+            nn.init.kaiming_normal_(mod.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.constant_(mod.bias, 0)
+        elif isinstance(mod, nn.Linear):
+            nn.init.normal_(mod.weight, 0, 0.01)
+            nn.init.constant_(mod.bias, 0)
+    return m
+
+
+def _vgg16(in_shape, n_classes: int, narrow: bool = False) -> UnitNet:
     import torchvision
 
-    m = torchvision.models.vgg16(weights=None, num_classes=n_classes)
+    m = _narrow_vgg16(n_classes) if narrow else torchvision.models.vgg16(weights=None, num_classes=n_classes)
     blocks, cur = [], []
     for mod in m.features:  # conv, relu[, maxpool]: a block ends after its ReLU (and a following pool)
         if isinstance(mod, nn.Conv2d) and cur:
@@ -137,8 +161,8 @@ def build_paper(arch: str, in_shape: tuple[int, ...], n_classes: int) -> UnitNet
         return resnet20(in_shape, n_classes)
     if arch in ("resnet18", "resnet50"):
         return _torchvision_resnet(arch, in_shape, n_classes)
-    if arch == "vgg16":
-        return _vgg16(in_shape, n_classes)
+    if arch in ("vgg16", "vgg16_narrow"):
+        return _vgg16(in_shape, n_classes, narrow=arch == "vgg16_narrow")
     if arch == "morcos_cnn11":
         return morcos_cnn11(in_shape, n_classes)
     raise ValueError(f"unknown paper architecture {arch!r}; known: {PAPER_ARCHS}")

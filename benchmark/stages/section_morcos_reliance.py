@@ -33,9 +33,14 @@ def main(argv=None) -> int:
             "morcos_reliance_regularization.png": regularization_figure(curves)}
     for name, png in figs.items():
         write_bytes(out / name, png)
-    per = summary.pivot_table(index="seed", columns="window", values="slope")
+    # A network left out (too few checkpoints in a window, a failed precondition) has NaN slopes:
+    # keep both columns whatever they hold, so the text says so (count 0, nan) instead of crashing.
+    per = summary.pivot_table(index="seed", columns="window", values="slope", dropna=False) \
+        .reindex(columns=["after", "before"])
     change = (per["after"] - per["before"]).describe()
     lag = summary.drop_duplicates("seed")["lag"]
+    left_out = len(per) - int(change["count"])
+    left_out_note = f" ({left_out} of {len(per)} left out: NaN slope)" if left_out else ""
     text = (
         f"**Ensemble (M3a).** {len(rel)} networks on clean labels (seeds x learning rates "
         f"{', '.join(f'{lr:g}' for lr in sorted(rel['lr'].unique()))}); one point per network. Ringed: the 5 best and 5 worst generalizers "
@@ -45,7 +50,7 @@ def main(argv=None) -> int:
         f"**Over training (M3b).** Area (normalized; at the checkpoints inside the two windows around the test-loss "
         f"minimum, the only ones ablated) and test loss (every checkpoint) for a few networks; "
         f"dotted: the test-loss minimum. Slope change (after - before, per window) over {int(change['count'])} "
-        f"networks: mean {change['mean']:+.3f}, SD {change['std']:.3f} (slope after the minimum alone: mean "
+        f"networks{left_out_note}: mean {change['mean']:+.3f}, SD {change['std']:.3f} (slope after the minimum alone: mean "
         f"{per['after'].mean():+.3f}, before it: {per['before'].mean():+.3f}, per window). Descriptive: the epoch of maximum area "
         f"lags the test-loss minimum by {lag.mean():+.1f} epochs on average (range {lag.min():+.0f} to {lag.max():+.0f}).\n\n"
         f"![course](sections/morcos_reliance_course.png)\n\n"

@@ -1,0 +1,49 @@
+"""The fixture run's two DVC lanes (benchmark.paper.lanes): every claim family lands in a lane, and
+merging a lane's clone copies exactly the stages the other clone lacks (outputs, cache, lock)."""
+
+from __future__ import annotations
+
+import yaml
+
+from benchmark.paper.lanes import lane_targets, merge, stage_names
+from tests.conftest import REPO
+
+
+def test_every_claim_test_of_the_project_is_in_one_lane():
+    names = stage_names(REPO / "dvc.yaml")
+    claims = [n for n in names if n.startswith("test_claim@")]
+    one, two = lane_targets(names, 1), lane_targets(names, 2)
+    assert len(claims) >= 30 and not set(one) & set(two)
+    assert set(claims) <= set(one) | set(two)
+    assert "report" not in one + two and "calibrate" not in one + two  # the final pass runs them
+
+
+def test_stage_names_expand_foreach(tmp_path):
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
+        "train": {"foreach": ["a", "b"], "do": {"cmd": "x ${item}"}},
+        "test": {"foreach": {"k1": {"f": 1}}, "do": {"cmd": "y"}}, "report": {"cmd": "z"}}}, sort_keys=False))
+    assert stage_names(tmp_path / "dvc.yaml") == ["train@a", "train@b", "test@k1", "report"]
+
+
+def _clone(root, stages: dict, files: dict):
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
+
+
+def test_merge_copies_only_the_missing_stages(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    shared = {"cmd": "a", "outs": [{"path": "evidence/a.csv", "md5": "1"}]}
+    _clone(src, {"a": shared, "b": {"cmd": "b", "outs": [{"path": "evidence/b.csv", "md5": "2"},
+                                                         {"path": "figs", "md5": "3.dir"}]}},
+           {"evidence/a.csv": "from src", "evidence/b.csv": "b", "figs/f.png": "png",
+            ".dvc/cache/files/md5/02/x": "cached", ".dvc/cache/files/md5/01/y": "src copy"})
+    _clone(dst, {"a": shared}, {"evidence/a.csv": "from dst", ".dvc/cache/files/md5/01/y": "dst copy"})
+    assert merge(src, dst) == ["b"]
+    lock = yaml.safe_load((dst / "dvc.lock").read_text())
+    assert list(lock["stages"]) == ["a", "b"] and lock["stages"]["b"]["outs"][1]["path"] == "figs"
+    assert (dst / "evidence/b.csv").read_text() == "b" and (dst / "figs/f.png").read_text() == "png"
+    assert (dst / "evidence/a.csv").read_text() == "from dst"  # a stage both ran keeps dst's result
+    assert (dst / ".dvc/cache/files/md5/02/x").read_text() == "cached"
+    assert (dst / ".dvc/cache/files/md5/01/y").read_text() == "dst copy"

@@ -332,6 +332,10 @@ class ClaimSpec(Frozen):
                                   "mechanism, a variant, a stronger form than the paper commits to), reported apart")
     source: Source | None = None
     sesoi_source: SesoiSource | None = None
+    conditional_on: tuple[str, ...] = Field(
+        default=(), description="random sources a second draw does not redraw (a dataset sample pinned by "
+                                "data.dvc, a reference segmenter): the interval is conditional on them, and the "
+                                "report says so")
     controls: tuple[str, ...] = Field(
         default=(), description="the instrument's controls this claim relies on, '<family>/<control>' as the "
                                 "family's controls table names them (evidence/controls/<family>.csv); a failed or "

@@ -227,6 +227,9 @@ def markdown(report: dict[str, Any], figure_rel: dict[str, str]) -> str:
                    "marked on the forest plot."] if c.get("paper_figure") else []),
                 f"- Evidence: `{e['evidence_table']}` (sha256 `{e['evidence_sha256'][:12]}`){_published(e)}; "
                 f"MLflow run `{e['mlflow_run_id'] or 'not logged'}`."]
+        if c.get("conditional_on"):
+            out.append("- Conditional on (held fixed across draws; the interval does not cover their variation): "
+                       + "; ".join(c["conditional_on"]) + ".")
         for ctl in e.get("controls", []):
             out.append(f"- Instrument control `{ctl['id']}`: " + (
                 f"{ctl.get('kind')}, expected {ctl.get('expected')}; measured {fmt(ctl.get('estimate'))} "

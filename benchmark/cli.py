@@ -267,7 +267,7 @@ def _report(args) -> int:
 
     from benchmark.claims.registry import load_claims
     from benchmark.paths import project_root, verdict_path
-    from benchmark.stages.report import main as report_main
+    from benchmark.reporting.report import main as report_main
 
     source = args.source
     if source == "auto":

@@ -1,4 +1,4 @@
-"""A real MLflow server: started on 127.0.0.1 by the test and ended by it. Two claim tests run
+"""A real MLflow server: started on 127.0.0.1 by the test and ended by it. Two claim tests run (the report logs them)
 through the real stage with MLFLOW_TRACKING_URI pointing at the server, the report stage adds its
 final verdicts, and the runs are read back by claim id through MlflowClient: tags, metrics and
 artifacts (the same lab set-up the README describes)."""
@@ -85,7 +85,7 @@ def test_claim_runs_on_a_real_server(mlflow_server, tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     claims = load_claims(root / "claims")
     from benchmark.stages import test_claim
-    from benchmark.stages.report import build_report
+    from benchmark.reporting.report import build_report, draw_figures, load_records
 
     for cid in CLAIMS:
         path, spec = claims[cid]
@@ -94,7 +94,9 @@ def test_claim_runs_on_a_real_server(mlflow_server, tmp_path, monkeypatch):
         planted_table(spec, "claimed").to_csv(table, index=False)
         assert test_claim.main([str(path)]) == 0
     subset = {c: claims[c] for c in CLAIMS}
-    report = build_report("embedded", [], {c: root / "verdicts" / f"{c}.json" for c in CLAIMS}, subset)
+    files = {c: root / "verdicts" / f"{c}.json" for c in CLAIMS}
+    figures = draw_figures(load_records(files), subset, root / "reports")  # the report stage draws, then logs
+    report = build_report("embedded", [], files, subset, figures=figures)
 
     from mlflow import MlflowClient
 

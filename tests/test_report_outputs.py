@@ -36,7 +36,7 @@ def rendered(tmp_path_factory):
         for name, text in tables.items():  # what the pipeline's probes write, in small
             (root / "evidence" / "plots").mkdir(parents=True, exist_ok=True)
             (root / "evidence" / "plots" / f"{name}.csv").write_text(text)
-        from benchmark.stages.report import main
+        from benchmark.reporting.report import main
 
         assert main([arg for n in tables for arg in ("--plot-table", f"{n}=evidence/plots/{n}.csv")]) == 0
         yield root
@@ -113,7 +113,7 @@ def test_report_id_everywhere_and_reproducible(rendered, monkeypatch):
         assert rid in (out / name).read_text(), name
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(rendered))
     from benchmark.reporting.evidence_bundle import Published
-    from benchmark.stages.report import build_report
+    from benchmark.reporting.report import build_report
 
     published = {e["claim_id"]: Published(**e["evidence_published"]) for e in read_json(out / "claims.json")["claims"]}
     assert build_report("embedded", [], evidence=published)["report_id"] == rid  # a hash of the inputs, not of the run

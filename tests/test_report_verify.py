@@ -31,7 +31,7 @@ def published(tmp_path_factory):
         (root / "sections").mkdir()
         (root / "sections" / "demo.md").write_text(SECTION)
         shutil.copy(REPO / "reports" / "figures" / "forest.png", root / "sections" / "demo.png")  # any PNG
-        from benchmark.stages.report import main
+        from benchmark.reporting.report import main
 
         assert main(["--section", "A stage=sections/demo.md"]) == 0
     return root
@@ -129,7 +129,7 @@ def test_report_on_a_fresh_clone_is_byte_for_byte(project):
 
 
 def test_stale_evidence_is_not_published(project, capsys):
-    from benchmark.stages.report import main
+    from benchmark.reporting.report import main
 
     cid = sorted(load_claims())[0]
     table = project / read_json(project / "verdicts" / f"{cid}.json")["evidence"]["table"]
@@ -142,10 +142,10 @@ def test_summaries_reproduce_the_verdict_or_are_refused(project, monkeypatch, ca
     """Above the size limit a table travels as the test's own first reduction, only where the
     claim's test on it gives the recorded result; `claims verify` then re-derives it too."""
     from benchmark.reporting import evidence_bundle
-    from benchmark.stages.report import main
+    from benchmark.reporting.report import main
 
     original = evidence_bundle.publish_evidence
-    monkeypatch.setattr("benchmark.stages.report.publish_evidence",
+    monkeypatch.setattr("benchmark.reporting.report.publish_evidence",
                         lambda *a, **k: original(*a, **{**k, "raw_limit": 0}))
     assert main([]) == 0
     notes = capsys.readouterr().out

@@ -289,7 +289,7 @@ def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path,
     from benchmark.claims.registry import load_claims
     from benchmark.evaluate import evaluate
     from benchmark.paths import claims_dir
-    from benchmark.stages.report import build_report, write_report
+    from benchmark.reporting.report import build_report, write_report
 
 
     here = claims_dir()

@@ -74,7 +74,7 @@ def claim_test_stage(claims: Iterable[ClaimItem], controls: bool = False) -> Sta
         foreach=tuple((c.id, (("file", c.file), ("evidence", c.evidence))) for c in claims),
         deps=("${item.file}", "${item.evidence}", *((Dep(CONTROLS, "the instruments' controls"),) if controls else ())),
         params=("scale",),
-        outs=("verdicts/${key}.json", "verdicts/${key}.png"),
+        outs=("verdicts/${key}.json",),
     )
 
 

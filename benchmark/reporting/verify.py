@@ -82,7 +82,7 @@ def _short(value: Any) -> str:
 def verify(out: Path, claims: dict | None = None) -> tuple[list[str], dict[str, Any]]:
     """(mismatches, summary) for the published report in `out`. Raises BenchmarkError on bad input."""
     from benchmark.claims.registry import load_claims
-    from benchmark.stages.report import metrics, reassemble
+    from benchmark.reporting.report import metrics, reassemble
 
     out = Path(out)
     pub = read_published(out)

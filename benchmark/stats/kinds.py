@@ -17,10 +17,6 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.regression.linear_model import OLS
-from statsmodels.tools.tools import add_constant
-from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from benchmark.stats import tdist
 from benchmark.claims.spec import ClaimSpec, TestSpec
@@ -29,6 +25,7 @@ from benchmark.stats.decide import (TRANSFORMS, Inference, heterogeneity, interv
                                     summarize, thresholds, with_preconditions)
 from benchmark.stats.preconditions import check_preconditions, drop_failing
 from benchmark.stats.evidence import check_values, row_name, validate
+from benchmark.stats.moments import moments, welch as welch_se
 from benchmark.stats.result import Stratum, TestResult
 
 
@@ -64,8 +61,8 @@ def _one_sample(values: np.ndarray, transform: str = "identity") -> Inference:
     n = len(values)
     if n < 2:
         return Inference(float(values.mean()) if n else math.nan, math.nan, max(n - 1, 0), n, transform)
-    d = DescrStatsW(values)
-    return Inference(float(d.mean), float(d.std_mean), float(n - 1), n, transform)
+    d = moments(values)
+    return Inference(d.mean, d.std_mean, float(n - 1), n, transform)
 
 
 def _filter(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
@@ -146,6 +143,8 @@ def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     p = spec.params
     rep, strata_col = p.get("replicate", "seed"), p.get("strata")
     method = p.get("method", "spearman")
+    from scipy import stats  # only the correlation kind needs scipy.stats (~0.4 s to import)
+
     corr = stats.spearmanr if method == "spearman" else stats.pearsonr
     rows = []
     groups = [rep] + ([strata_col] if strata_col else [])
@@ -180,6 +179,9 @@ def _ols_slope(x: np.ndarray, y: np.ndarray) -> Inference:
     n = len(x)
     if n < 3 or np.unique(x).size < 2:
         return Inference(math.nan, math.nan, max(n - 2, 0), n)
+    from statsmodels.regression.linear_model import OLS  # only trends need statsmodels
+    from statsmodels.tools.tools import add_constant
+
     fit = OLS(y, add_constant(x, has_constant="add")).fit()
     return Inference(float(fit.params[1]), float(fit.bse[1]), float(fit.df_resid), n)
 
@@ -274,9 +276,8 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         n = len(a) + len(b)  # replicates the verdict rests on (both arms)
         if len(a) < 2 or len(b) < 2:
             return Inference(math.nan, math.nan, 0, n), a, b
-        cm = CompareMeans(DescrStatsW(a), DescrStatsW(b))
-        se = float(cm.std_meandiff_separatevar)
-        return Inference(float(a.mean() - b.mean()), se, float(cm.dof_satt()) if se > 0 else float(len(a) + len(b) - 2), n), a, b
+        se, dof = welch_se(moments(a), moments(b))  # statsmodels' CompareMeans, same bytes (benchmark.stats.moments)
+        return Inference(float(a.mean() - b.mean()), se, dof if se > 0 else float(len(a) + len(b) - 2), n), a, b
 
     if strata_col:  # the difference must hold in every stratum (intersection-union)
         parts = {name: welch(g) for name, g in frame.groupby(strata_col, sort=True)}

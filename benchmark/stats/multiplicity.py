@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from statsmodels.stats.multitest import multipletests
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -51,6 +50,8 @@ def reference(pvalues: list[float], method: str) -> list[float]:
     out = np.full_like(p, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
+        from statsmodels.stats.multitest import multipletests
+
         out[ok] = multipletests(p[ok], method=method)[1]
     return [float(v) for v in out]
 

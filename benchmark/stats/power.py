@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
-
 from benchmark.stats import tdist
 
 
@@ -24,7 +22,7 @@ def one_sided_t_power(distance: float, se: float, df: float, alpha: float) -> fl
     if not math.isfinite(se) or se < 0:
         return math.nan
     crit = tdist.ppf(1 - alpha, df)
-    return float(stats.nct.sf(crit, df, distance / se))
+    return float(tdist.nct_sf(crit, df, distance / se))
 
 
 def replicates_for_power(distance: float, sd: float, alpha: float, power: float, max_n: int = 10_000) -> int:
@@ -61,6 +59,8 @@ def verdict_power(distance: float, se: float, df: float, alpha: float, direction
         # stats.norm.sf and stats.chi2.pdf as scipy computes them, without their per-call overhead
         log_pdf = special.xlogy(df / 2.0 - 1, u) - u / 2.0 - special.gammaln(df / 2.0) - (math.log(2) * df) / 2.0
         return float(special.ndtr(-(lower - distance) / se) * np.exp(log_pdf))
+
+    from scipy import stats  # verdict_power only (planning and calibration)
 
     hi = float(stats.chi2.ppf(1 - 1e-12, df))
     value, _ = integrate.quad(integrand, 0.0, hi, limit=200)

@@ -7,6 +7,7 @@ calibration stage hundreds of thousands, so the suite calls the special function
 
 from __future__ import annotations
 
+import numpy as np
 from scipy import special
 
 
@@ -23,3 +24,17 @@ def cdf(t, df):
 def ppf(q, df):
     """The q quantile (0 < q < 1)."""
     return special.stdtrit(df, q)
+
+
+def nct_sf(t, df, nc):
+    """P(T > t), T noncentral t(df, nc): what scipy.stats.nct.sf computes (the same ufunc, clipped to
+    [0, 1]), without importing scipy.stats."""
+    try:
+        from scipy.special import _ufuncs
+        ufunc = _ufuncs._nct_sf
+    except (ImportError, AttributeError):  # another scipy: its public route
+        from scipy import stats
+
+        return stats.nct.sf(t, df, nc)
+    with np.errstate(over="ignore"):
+        return np.clip(ufunc(t, df, nc), 0, 1)

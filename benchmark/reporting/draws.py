@@ -103,6 +103,7 @@ class Comparison:
     verdicts_agree: int
     verdicts_compared: int
     folded: dict[str, str]
+    expected_agree: float | None = None  # the sum of the first draw's stabilities
 
 
 def compare(first: Path, second: Path) -> Comparison:
@@ -134,13 +135,17 @@ def compare(first: Path, second: Path) -> Comparison:
                     f"{b[cid]['verdict'] if cid in b else 'absent'} | | | | | | |")
     claims = sorted((set(a) & set(b)) - set(folded))
     agree = sum(a[c]["verdict"] == b[c]["verdict"] for c in claims)
+    # the first draw's own prediction (its stability: P(a new draw gives the same statistical verdict))
+    stab = [a[c]["stability"]["same"] for c in claims if isinstance(a[c].get("stability"), dict)]
     return Comparison(rows, hits / total if total else math.nan, wilson(hits, total),
-                      sum(expected) / len(expected) if expected else math.nan, len(ps), agree, len(claims), folded)
+                      sum(expected) / len(expected) if expected else math.nan, len(ps), agree, len(claims), folded,
+                      sum(stab) if len(stab) == len(claims) else None)
 
 
 def summary_lines(c: Comparison) -> list[str]:
     lo, hi = c.observed_ci
     out = [f"verdicts: {c.verdicts_agree} of {c.verdicts_compared} agree"
+           + (f" (the first draw's stabilities predict {c.expected_agree:.1f})" if c.expected_agree is not None else "")
            + (f" ({', '.join(f'{k} counted with {v}' for k, v in sorted(c.folded.items()))}: same evidence, one estimand)"
               if c.folded else ""),
            f"estimands compared: {c.estimands} (every stratum of a stratified claim, else its headline)",

@@ -20,6 +20,8 @@ SCENARIOS = ("claimed", "contrary", "none", "scarce")
 
 def effect(spec: ClaimSpec, scenario: str) -> float:
     t = spec.test
+    if t.form == "equivalence":  # claimed: no difference; contrary: well beyond the margin
+        return {"claimed": t.null, "contrary": t.null + 3 * t.margin, "none": t.null, "scarce": t.null}[scenario]
     sign = 1.0 if t.direction == "greater" else -1.0
     if t.form == "directional":
         return {"claimed": t.null + sign * 4 * t.sesoi, "contrary": t.null - sign * 4 * t.sesoi,
@@ -34,12 +36,14 @@ def expected(spec: ClaimSpec, scenario: str) -> Verdict:
     if scenario == "scarce":
         return Verdict.INCONCLUSIVE
     if scenario == "none":
-        return Verdict.REPRODUCED if spec.test.form == "bound" else Verdict.FALSIFIED
+        return Verdict.REPRODUCED if spec.test.form in ("bound", "equivalence") else Verdict.FALSIFIED
     return Verdict.REPRODUCED if scenario == "claimed" else Verdict.FALSIFIED
 
 
 def _scale(spec: ClaimSpec) -> float:
     t = spec.test
+    if t.form == "equivalence":
+        return t.margin
     return t.sesoi if t.form == "directional" else abs(t.bound - t.null)
 
 

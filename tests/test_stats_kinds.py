@@ -213,3 +213,27 @@ def test_a_replicate_that_fails_a_precondition_may_have_no_measurement():
     drop = _precondition_claim("drop")
     res_drop = run_test(frame.assign(iou=[0.1] * 7 + [0.0]), drop, "c.yaml", "t.csv")
     assert res_drop.n == 7 and res_drop.verdict == Verdict.REPRODUCED
+
+
+def test_equivalence_is_two_one_sided_tests():
+    """'No difference' (szegedy2013): reproduced when the interval lies inside null +- margin, falsified
+    when it lies wholly beyond one margin (either side), inconclusive when it straddles a margin."""
+    import numpy as np
+    import pandas as pd
+
+    from benchmark.claims.spec import TestSpec
+    from benchmark.stats.kinds import replicate_mean
+
+    spec = TestSpec(kind="replicate_mean", form="equivalence", margin=0.2, alpha=0.05, power=0.8,
+                    params={"y": "y", "replicate": "seed"})
+    rng = np.random.default_rng(0)
+
+    def verdict(centre, sd, n=40):
+        frame = pd.DataFrame({"seed": range(n), "y": centre + sd * rng.standard_normal(n)})
+        return replicate_mean(frame, spec).verdict.value
+
+    assert verdict(0.0, 0.05) == "reproduced"
+    assert verdict(0.6, 0.05) == "falsified" and verdict(-0.6, 0.05) == "falsified"  # a rise falsifies too
+    assert verdict(0.2, 0.3) == "inconclusive"
+    with pytest.raises(ValueError, match="takes 'margin', not"):
+        TestSpec(kind="replicate_mean", form="equivalence", margin=0.2, direction="greater", alpha=0.05, power=0.8)

@@ -82,7 +82,7 @@ class CumulativeAblationProbe(_Strict):
 
 
 class RelianceProbe(_Strict):
-    """morcos2018 M3/M4's cumulative ablation (benchmark.probes.morcos_reliance)."""
+    """morcos2018 M3/M4's cumulative ablation (benchmark.families.morcos.reliance)."""
 
     orders: int = Field(ge=1)
     fractions: list[float] = Field(min_length=2)
@@ -90,7 +90,7 @@ class RelianceProbe(_Strict):
 
 
 class CourseSummary(_Strict):
-    """M3b's windows around the test-loss minimum (benchmark.stages.morcos_summary)."""
+    """M3b's windows around the test-loss minimum (benchmark.families.morcos.summary)."""
 
     window: int = Field(ge=2)
 
@@ -299,10 +299,10 @@ SCHEMA: dict[str, dict[str, str] | str] = {
 EXPERIMENTS: dict[str, str] = {
     "morcos_selectivity": "benchmark.config:MLPExperiment",
     "morcos_generalization": "benchmark.config:MLPExperiment",
-    "morcos_ensemble": "benchmark.experiments.morcos_reliance:RelianceExperiment",
-    "morcos_course": "benchmark.experiments.morcos_reliance:RelianceExperiment",
-    "morcos_batchnorm": "benchmark.experiments.morcos_reliance:RelianceExperiment",
-    "morcos_dropout": "benchmark.experiments.morcos_reliance:RelianceExperiment",
+    "morcos_ensemble": "benchmark.families.morcos.experiments:RelianceExperiment",
+    "morcos_course": "benchmark.families.morcos.experiments:RelianceExperiment",
+    "morcos_batchnorm": "benchmark.families.morcos.experiments:RelianceExperiment",
+    "morcos_dropout": "benchmark.families.morcos.experiments:RelianceExperiment",
     "leavitt_selectivity": "benchmark.config:SelectivitySweep",
     "leavitt_selectivity_extension": "benchmark.config:SweepExtension",
 }

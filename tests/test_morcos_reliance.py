@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from benchmark.experiments.ensemble import Job, train_group
-from benchmark.experiments.morcos_reliance import RelianceExperiment
+from benchmark.families.morcos.experiments import RelianceExperiment
 from benchmark.experiments.train import TrainConfig
 from benchmark.models.mlp import build
 from benchmark.models.morcos_variants import MLPVariant, freeze_batch_norm
 from benchmark.probes.ablation import cumulative_ablation_curve
-from benchmark.probes.morcos_reliance import course_summary, ensemble_standardized, window_slope
+from benchmark.families.morcos.reliance import course_summary, ensemble_standardized, window_slope
 from tests.test_ensemble import split  # noqa: F401  (fixture)
 
 
@@ -134,7 +134,7 @@ def test_standardized_slope_is_the_correlation():
 def test_course_summary_from_window_checkpoints_equals_all_checkpoints():
     """Ablating only the checkpoints near the test-loss minimum (checkpoint_window) gives the
     statistic of all checkpoints; a missing checkpoint inside a window is an error."""
-    from benchmark.probes.morcos_reliance import window_epochs
+    from benchmark.families.morcos.reliance import window_epochs
 
     rng = np.random.default_rng(1)
     ep = np.arange(2, 81, 2)

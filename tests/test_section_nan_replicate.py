@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from benchmark.stages import section_morcos_reliance
+from benchmark.families.morcos import section_reliance as section_morcos_reliance
 
 NAN = math.nan
 

@@ -86,7 +86,7 @@ def cumulative_ablation(model, meta: dict, split: Split, cfg: CumulativeAblation
 
 
 from benchmark.probes import robustness  # noqa: E402,F401  registers the selectivity-sweep probes
-from benchmark.probes.morcos_reliance import RelianceProbe, reliance  # noqa: E402
+from benchmark.families.morcos.reliance import RelianceProbe, reliance  # noqa: E402
 
 register("reliance", RelianceProbe)(reliance)            # morcos2018 M3a, M3b, M4a (coarse grid)
 register("reliance_fine", RelianceProbe)(reliance)       # morcos2018 M4b (fine grid below 0.1)

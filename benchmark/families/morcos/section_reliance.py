@@ -1,20 +1,19 @@
 """Report section for morcos2018 M3/M4: ensemble scatter, area and test loss over training,
 ablation curves with batch norm and dropout.
 
-    python -m benchmark.stages.section_morcos_reliance
+    python -m benchmark.stages.probe morcos section_reliance
 Reads evidence/morcos_ensemble/reliance.csv, evidence/morcos_course/{course,course_loss,course_summary}.csv,
 evidence/morcos_{batchnorm,dropout}/reliance_curves.csv; writes sections/morcos_reliance.md and its PNGs.
 """
 
 from __future__ import annotations
 
-import sys
 
 import pandas as pd
 
 from benchmark.atomic import write_bytes, write_text
 from benchmark.paths import evidence_path, project_root
-from benchmark.reporting.morcos_reliance import course_figure, ensemble_figure, regularization_figure
+from benchmark.families.morcos.figures import course_figure, ensemble_figure, regularization_figure
 from benchmark.steps import cli
 from benchmark.stats.evidence import read_table
 
@@ -61,6 +60,3 @@ def main(argv=None) -> int:
     print(f"wrote {out / 'morcos_reliance.md'}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,7 @@
-"""Report figures for morcos2018 M3/M4 (reliance on single directions): the ensemble scatter with
-its best and worst generalizers, the area and test loss over training, and the ablation curves
-with and without batch norm and for each dropout fraction. Deterministic PNGs."""
+"""Report figures for morcos2018 M2-M4: the cumulative-ablation curves per label corruption (M2),
+the ensemble scatter with its best and worst generalizers, the area and test loss over training,
+and the ablation curves with and without batch norm and for each dropout fraction. Deterministic
+PNGs."""
 
 from __future__ import annotations
 
@@ -99,4 +100,22 @@ def regularization_figure(curves: pd.DataFrame) -> bytes:
             ax.set_xlabel("fraction of hidden units ablated (random order)")
             ax.set_ylabel("training accuracy")
             ax.legend(fontsize=7, frameon=False)
+        return _png(fig)
+
+
+def ablation_curves_figure(stats: pd.DataFrame) -> bytes:
+    """M2: mean cumulative-ablation curve per label-corruption level (over networks; band +-1 SD);
+    `stats` has label_noise, fraction, mean, std."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(5, 3.4))
+        cmap = plt.get_cmap("viridis")
+        levels = sorted(stats["label_noise"].unique())
+        for i, level in enumerate(levels):
+            s = stats[stats["label_noise"] == level]
+            color = cmap(i / max(1, len(levels) - 1))
+            ax.plot(s["fraction"], s["mean"], color=color, label=f"{level:g}")
+            ax.fill_between(s["fraction"], s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.2, lw=0)
+        ax.set_xlabel("fraction of hidden units ablated (random order)")
+        ax.set_ylabel("training accuracy (labels trained on)")
+        ax.legend(title="corrupted labels", fontsize=7, frameon=False)
         return _png(fig)

@@ -1,23 +1,22 @@
-"""morcos2018 M3: the claims' evidence tables, computed from the probe tables (glue).
+"""morcos2018 M3: the claims' evidence tables, computed from the probe tables (a step).
 
-    python -m benchmark.stages.morcos_summary course <experiment> [ensemble <experiment>]  (pairs, one process)
+    python -m benchmark.stages.probe morcos summary course <experiment> [ensemble <experiment>]  (pairs, one process)
         evidence/<experiment>/course.csv (+ course_loss.csv) -> course_summary.csv (M3b: slopes of the
         area before and after the test-loss minimum; window from params `probes.course_summary.window`)
-    python -m benchmark.stages.morcos_summary ensemble <experiment>
+    python -m benchmark.stages.probe morcos summary ensemble <experiment>
         evidence/<experiment>/reliance.csv -> ensemble.csv (M3a: area and outcomes standardized
         across the ensemble, one row per network and outcome)
-Logic: benchmark.probes.morcos_reliance.
+Logic: benchmark.families.morcos.reliance.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from benchmark.atomic import write_csv
 from benchmark.config import CourseSummary, load_params, section
 from benchmark.paths import evidence_path
-from benchmark.probes.morcos_reliance import course_summary, ensemble_standardized
+from benchmark.families.morcos.reliance import course_summary, ensemble_standardized
 from benchmark.steps import cli
 from benchmark.stats.evidence import read_table
 
@@ -44,6 +43,3 @@ def main(argv=None) -> int:
         print(f"wrote {len(table)} rows to {out}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

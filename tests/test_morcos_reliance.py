@@ -108,7 +108,7 @@ def test_course_summary_finds_a_turn_at_the_test_loss_minimum():
     for seed, turn in ((0, True), (1, False)):
         loss = (ep - 30.0) ** 2 / 400 + 1
         area = np.where(ep <= 30, 0.5, 0.5 - 0.01 * (ep - 30)) if turn else 0.9 - 0.005 * ep
-        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": e, "area_norm": a, "test_loss": l}
+        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": e, "area_cc": a, "test_loss": l}
                  for e, a, l in zip(ep, area, loss)]
     s = course_summary(pd.DataFrame(rows), window=20).set_index(["seed", "window"])
     assert s.loc[(0, "before"), "slope"] == pytest.approx(0.0, abs=1e-9)
@@ -142,7 +142,7 @@ def test_course_summary_from_window_checkpoints_equals_all_checkpoints():
     for seed in range(3):
         loss = (ep - 14.0 - 2 * seed) ** 2 / 300 + 1 + rng.normal(0, 0.01, ep.size)
         area = 0.8 - 0.004 * ep + rng.normal(0, 0.02, ep.size)
-        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": int(e), "area_norm": a, "test_loss": l}
+        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": int(e), "area_cc": a, "test_loss": l}
                  for e, a, l in zip(ep, area, loss)]
     course = pd.DataFrame(rows)
     losses = course[["seed", "arch", "lr", "epoch", "test_loss"]]

@@ -17,6 +17,22 @@ PIPELINE = Family(
             outs=("models/${item}.safetensors", "evidence/${item}/training.csv"),
         ),
         Stage(
+            "train_morcos_reference", "benchmark.stages.train", "morcos reference morcos_reference",
+            code=("benchmark.families.morcos.reference",),
+            comment="The mnist1d authors' own MLP recipe on the same data: the reference arm beside the family's\n"
+                    "mnist1d MLPs (issue 25; the authors report 68%)",
+            deps=("data/mnist1d",),
+            params=("scale", "seed_offset", "experiments.morcos_reference"),
+            outs=("models/morcos_reference.safetensors", "evidence/morcos_reference/training.csv"),
+        ),
+        Stage(
+            "controls_morcos", "benchmark.stages.probe", "morcos controls",
+            code=("benchmark.families.morcos.controls",),
+            comment="The family's instrument controls on networks whose answers are known (no training, no data)",
+            params=("seed_offset",),
+            outs=("evidence/controls/morcos.csv",),
+        ),
+        Stage(
             "probe_unit_ablation", "benchmark.stages.probe", code=("benchmark.probes.runner",),
             args="morcos registry unit_ablation morcos_selectivity",
             deps=("models/morcos_selectivity.safetensors",),
@@ -29,6 +45,21 @@ PIPELINE = Family(
             deps=("models/morcos_generalization.safetensors",),
             params=("probes.cumulative_ablation",),
             outs=("evidence/morcos_generalization/ablation_auc.csv", "evidence/morcos_generalization/ablation_curves.csv"),
+        ),
+        Stage(
+            "probe_noise_robustness", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            args="morcos registry noise_robustness morcos_generalization",
+            deps=("models/morcos_generalization.safetensors",),
+            params=("probes.noise_robustness",),
+            outs=("evidence/morcos_generalization/noise_auc.csv", "evidence/morcos_generalization/noise_curves.csv"),
+        ),
+        Stage(
+            "section_morcos_units", "benchmark.stages.probe", "morcos section_units",
+            code=("benchmark.families.morcos.section_units",),
+            deps=("evidence/morcos_selectivity/unit_ablation.csv", "evidence/morcos_selectivity/training.csv",
+                  "evidence/morcos_generalization/training.csv", "evidence/morcos_reference/training.csv",
+                  "evidence/morcos_generalization/noise_auc.csv", "evidence/morcos_generalization/noise_curves.csv"),
+            outs=("sections/morcos_units.md", "sections/morcos_units_correlations.png", "sections/morcos_noise_curves.png"),
         ),
         Stage(
             "section_ablation_curves", "benchmark.stages.probe", "morcos section_curves morcos_generalization",
@@ -65,27 +96,33 @@ PIPELINE = Family(
                   "evidence/morcos_batchnorm/reliance.csv", "evidence/morcos_batchnorm/reliance_curves.csv",
                   "evidence/morcos_batchnorm/reliance_scores.csv",
                   "evidence/morcos_dropout/reliance.csv", "evidence/morcos_dropout/reliance_curves.csv",
-                  "evidence/morcos_dropout/reliance_scores.csv", "evidence/morcos_dropout/dropout_slopes.csv"),
+                  "evidence/morcos_dropout/reliance_scores.csv"),
         ),
         Stage(
-            "summary_reliance", "benchmark.stages.probe", "morcos summary ensemble morcos_ensemble course morcos_course",
+            "summary_reliance", "benchmark.stages.probe",
+            "morcos summary ensemble morcos_ensemble course morcos_course dropout morcos_dropout",
             code=("benchmark.families.morcos.summary",),
             deps=("evidence/morcos_ensemble/reliance.csv", "evidence/morcos_course/course.csv",
-                  "evidence/morcos_course/course_loss.csv"),
+                  "evidence/morcos_course/course_loss.csv", "evidence/morcos_dropout/reliance_curves.csv"),
             params=("probes.course_summary",),
-            outs=("evidence/morcos_ensemble/ensemble.csv", "evidence/morcos_course/course_summary.csv"),
+            outs=("evidence/morcos_ensemble/ensemble.csv", "evidence/morcos_course/course_summary.csv",
+                  "evidence/morcos_dropout/dropout_kinks.csv"),
         ),
         Stage(
             "section_morcos_reliance", "benchmark.stages.probe", "morcos section_reliance",
             code=("benchmark.families.morcos.section_reliance",),
             deps=("evidence/morcos_ensemble/reliance.csv", "evidence/morcos_course/course.csv",
                   "evidence/morcos_course/course_loss.csv", "evidence/morcos_course/course_summary.csv",
-                  "evidence/morcos_batchnorm/reliance_curves.csv", "evidence/morcos_dropout/reliance_curves.csv"),
+                  "evidence/morcos_batchnorm/reliance_curves.csv", "evidence/morcos_dropout/reliance_curves.csv",
+                  "evidence/morcos_dropout/dropout_kinks.csv"),
             outs=("sections/morcos_reliance.md", "sections/morcos_reliance_ensemble.png",
                   "sections/morcos_reliance_course.png", "sections/morcos_reliance_regularization.png"),
         ),
     ),
     sections=(
+        Section("Selectivity, information and importance; the mnist1d proxies (morcos2018 M1, M2)",
+                "sections/morcos_units.md", 5,
+                ("sections/morcos_units_correlations.png", "sections/morcos_noise_curves.png")),
         Section("Cumulative ablation curves (morcos2018)", "sections/morcos_generalization_curves.md", 10,
                 ("sections/morcos_generalization_curves.png",)),
         Section("Reliance on single directions: ensemble, training, batch norm, dropout (morcos2018 M3-M4)",
@@ -108,4 +145,7 @@ FAMILY = FamilySpec("morcos", PIPELINE, {
     "summary": "benchmark.families.morcos.summary:main",                   # summary_reliance (M3a, M3b tables)
     "section_curves": "benchmark.families.morcos.section_curves:main",     # section_ablation_curves (M2)
     "section_reliance": "benchmark.families.morcos.section_reliance:main",  # section_morcos_reliance (M3/M4)
+    "section_units": "benchmark.families.morcos.section_units:main",       # section_morcos_units (M1, proxies, noise)
+    "reference": "benchmark.families.morcos.reference:main",               # train_morcos_reference (mnist1d authors' MLP)
+    "controls": "benchmark.families.morcos.controls:main",                 # controls_morcos (evidence/controls/morcos.csv)
 })

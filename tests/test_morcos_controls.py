@@ -161,3 +161,10 @@ def test_reference_recipe_trains_each_stacked_network_as_it_would_alone():
     for k in both:
         torch.testing.assert_close(both[k][1], alone[k][0], rtol=1e-5, atol=1e-6)
     assert [r["seed"] for r in rows] == [3, 4] and all(0 <= r["test_acc"] <= 1 for r in rows)
+
+
+def test_the_controls_networks_move_with_the_draw(real):
+    """A second draw (seed_offset) builds other planted networks: the controls are redrawn too."""
+    moved = {r.control.id: r for r in controls.run({"seed_offset": 1000}, groups=("units",))}
+    assert moved["selectivity.planted_units"].estimate != real["selectivity.planted_units"].estimate
+    assert all(r.passed for r in moved.values())

@@ -82,15 +82,30 @@ class CumulativeAblationProbe(_Strict):
 
 
 class RelianceProbe(_Strict):
-    """morcos2018 M3/M4's cumulative ablation (benchmark.probes.morcos_reliance)."""
+    """morcos2018 M3/M4's cumulative ablation (the morcos family's reliance probe)."""
 
     orders: int = Field(ge=1)
     fractions: list[float] = Field(min_length=2)
     eval_subset: int | None = Field(default=None, ge=10)
 
 
+class NoiseProbe(_Strict):
+    """morcos2018 M2's Gaussian noise on every hidden unit (benchmark.families.morcos.noise)."""
+
+    levels: list[float] = Field(min_length=2)  # noise SD as multiples of each layer's activation SD
+    draws: int = Field(ge=1)
+    eval_subset: int | None = Field(default=None, ge=10)
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, v):
+        if any(x < 0 for x in v) or v != sorted(v) or len(set(v)) != len(v):
+            raise ValueError("noise levels are distinct, ascending and non-negative")
+        return v
+
+
 class CourseSummary(_Strict):
-    """M3b's windows around the test-loss minimum (benchmark.stages.morcos_summary)."""
+    """M3b's windows around the test-loss minimum (the morcos family's summary step)."""
 
     window: int = Field(ge=2)
 
@@ -299,10 +314,11 @@ SCHEMA: dict[str, dict[str, str] | str] = {
 EXPERIMENTS: dict[str, str] = {
     "morcos_selectivity": "benchmark.config:MLPExperiment",
     "morcos_generalization": "benchmark.config:MLPExperiment",
-    "morcos_ensemble": "benchmark.experiments.morcos_reliance:RelianceExperiment",
-    "morcos_course": "benchmark.experiments.morcos_reliance:RelianceExperiment",
-    "morcos_batchnorm": "benchmark.experiments.morcos_reliance:RelianceExperiment",
-    "morcos_dropout": "benchmark.experiments.morcos_reliance:RelianceExperiment",
+    "morcos_ensemble": "benchmark.families.morcos.experiments:RelianceExperiment",
+    "morcos_course": "benchmark.families.morcos.experiments:RelianceExperiment",
+    "morcos_batchnorm": "benchmark.families.morcos.experiments:RelianceExperiment",
+    "morcos_dropout": "benchmark.families.morcos.experiments:RelianceExperiment",
+    "morcos_reference": "benchmark.families.morcos.experiments:ReferenceExperiment",
     "leavitt_selectivity": "benchmark.config:SelectivitySweep",
     "leavitt_selectivity_extension": "benchmark.config:SweepExtension",
 }
@@ -313,6 +329,7 @@ PROBES: dict[str, str] = {
     "cumulative_ablation": "benchmark.config:CumulativeAblationProbe",
     "reliance": "benchmark.config:RelianceProbe",
     "reliance_fine": "benchmark.config:RelianceProbe",
+    "noise_robustness": "benchmark.config:NoiseProbe",
     "course_summary": "benchmark.config:CourseSummary",
     "layer_selectivity": "benchmark.config:LayerSelectivityProbe",
     "corruption": "benchmark.config:CorruptionProbe",

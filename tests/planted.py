@@ -58,6 +58,10 @@ def _fill(rows: list[dict], spec: ClaimSpec, used: set[str]) -> pd.DataFrame:
         else:
             frame[col] = allowed[0]
         used.add(col)
+    for col, (lo, hi) in (p.get("range") or {}).items():  # rows the claim's filter keeps (e.g. units that fire)
+        if col not in frame.columns:
+            frame[col] = lo if lo is not None else (hi if hi is not None else 0.0)
+            used.add(col)
     for pre in spec.preconditions:  # the instrument works: every replicate passes its preconditions
         if pre.column not in frame.columns:  # (at the threshold, or just past it: inside any domain)
             frame[pre.column] = pre.threshold + {">": 1e-6, "<": -1e-6}.get(pre.op, 0.0)

@@ -26,7 +26,7 @@ from benchmark.models.mlp import MLP
 from benchmark.stats.kinds import run_test
 from benchmark.stats.result import Verdict
 from tests.conftest import REPO
-from tests.known_models import class_signal_split, selective_units_decide
+from tests.known_models import class_signal_split, redundant_copies, selective_units_decide
 from tests.mutation import MACHINES, gate, mutant
 
 M1_PATH = REPO / "claims" / "morcos2018-selectivity-not-importance.yaml"
@@ -218,26 +218,6 @@ def test_mutation_unit_ablation_disabled(tmp_path, monkeypatch):
     assert cur.n == 0 and math.isnan(cur.estimate)
     _assert_gate_fails(tmp_path, spec, base, cur, 6, "no replicates (n = 0)", "estimate became NaN",
                        "verdict falsified -> inconclusive")
-
-
-def redundant_copies(copies: int, seed: int, n_classes: int = 10, per_class: int = 4) -> MLP:
-    """Each class's input is copied into `copies` units of layer 0, summed into `copies` units of
-    layer 1, which alone vote for the class; the rest of the layer is dead. Random cumulative
-    ablation hurts a network with fewer copies sooner (the 'memorizer' of morcos2018 M2)."""
-    width = n_classes * per_class
-    g = torch.Generator().manual_seed(seed)
-    model = MLP(n_classes, [width, width], n_classes)
-    p0, p1 = torch.randperm(width, generator=g), torch.randperm(width, generator=g)
-    with torch.no_grad():
-        for lin in (*model.hidden, model.out):
-            lin.weight.zero_()
-            lin.bias.zero_()
-        for c in range(n_classes):
-            u0, u1 = p0[c * copies:(c + 1) * copies], p1[c * copies:(c + 1) * copies]
-            model.hidden[0].weight[u0, c] = 1.0
-            model.hidden[1].weight[u1.unsqueeze(1), u0.unsqueeze(0)] = 1.0
-            model.out.weight[c, u1] = 1.0
-    return model.eval()
 
 
 def test_mutation_cumulative_ablation_ablates_nothing(tmp_path, monkeypatch):

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from benchmark.experiments.ensemble import Job, train_group
-from benchmark.experiments.morcos_reliance import RelianceExperiment
+from benchmark.families.morcos.experiments import RelianceExperiment
 from benchmark.experiments.train import TrainConfig
 from benchmark.models.mlp import build
 from benchmark.models.morcos_variants import MLPVariant, freeze_batch_norm
 from benchmark.probes.ablation import cumulative_ablation_curve
-from benchmark.probes.morcos_reliance import course_summary, ensemble_standardized, window_slope
+from benchmark.families.morcos.reliance import course_summary, ensemble_standardized, window_slope
 from tests.test_ensemble import split  # noqa: F401  (fixture)
 
 
@@ -108,7 +108,7 @@ def test_course_summary_finds_a_turn_at_the_test_loss_minimum():
     for seed, turn in ((0, True), (1, False)):
         loss = (ep - 30.0) ** 2 / 400 + 1
         area = np.where(ep <= 30, 0.5, 0.5 - 0.01 * (ep - 30)) if turn else 0.9 - 0.005 * ep
-        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": e, "area_norm": a, "test_loss": l}
+        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": e, "area_cc": a, "test_loss": l}
                  for e, a, l in zip(ep, area, loss)]
     s = course_summary(pd.DataFrame(rows), window=20).set_index(["seed", "window"])
     assert s.loc[(0, "before"), "slope"] == pytest.approx(0.0, abs=1e-9)
@@ -134,7 +134,7 @@ def test_standardized_slope_is_the_correlation():
 def test_course_summary_from_window_checkpoints_equals_all_checkpoints():
     """Ablating only the checkpoints near the test-loss minimum (checkpoint_window) gives the
     statistic of all checkpoints; a missing checkpoint inside a window is an error."""
-    from benchmark.probes.morcos_reliance import window_epochs
+    from benchmark.families.morcos.reliance import window_epochs
 
     rng = np.random.default_rng(1)
     ep = np.arange(2, 81, 2)
@@ -142,7 +142,7 @@ def test_course_summary_from_window_checkpoints_equals_all_checkpoints():
     for seed in range(3):
         loss = (ep - 14.0 - 2 * seed) ** 2 / 300 + 1 + rng.normal(0, 0.01, ep.size)
         area = 0.8 - 0.004 * ep + rng.normal(0, 0.02, ep.size)
-        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": int(e), "area_norm": a, "test_loss": l}
+        rows += [{"seed": seed, "arch": "mlp", "lr": 0.001, "epoch": int(e), "area_cc": a, "test_loss": l}
                  for e, a, l in zip(ep, area, loss)]
     course = pd.DataFrame(rows)
     losses = course[["seed", "arch", "lr", "epoch", "test_loss"]]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from benchmark.errors import ParamsError
-from benchmark.probes.morcos_reliance import ensemble_standardized
+from benchmark.families.morcos.reliance import ensemble_standardized
 
 
 def _rel(test_acc):
@@ -28,7 +28,7 @@ def test_an_outcome_without_spread_gets_zero_z_not_nan():
 
 
 def test_train_subset_beyond_the_data_is_a_params_error(monkeypatch):
-    from benchmark.stages import morcos_train
+    from benchmark.families.morcos import reliance_training as morcos_train
 
     monkeypatch.setattr(morcos_train, "load_dataset", lambda name, params: types.SimpleNamespace(y_train=np.zeros(60)))
     params = {"scale": "paper", "seed_offset": 0, "experiments": {"morcos_course": {"paper": {

@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from benchmark.stages import section_morcos_reliance
+from benchmark.families.morcos import section_reliance as section_morcos_reliance
 
 NAN = math.nan
 
@@ -27,7 +27,7 @@ def _evidence(root, slopes: dict[int, tuple[float, float]]):
         {"seed": s, "lr": lr, "area_norm": 0.5 + 0.1 * s + lr, "test_acc": 0.9 - 0.05 * s, "test_loss": 0.3 + 0.1 * s}
         for s in seeds for lr in (0.01, 0.1)])
     _write(root, "morcos_course", "course", [
-        {"seed": s, "epoch": e, "area_norm": 0.5 + 0.01 * e} for s in seeds for e in (1, 2, 3)])
+        {"seed": s, "epoch": e, "area_norm": 0.5 + 0.01 * e, "area_cc": 0.4 + 0.01 * e} for s in seeds for e in (1, 2, 3)])
     _write(root, "morcos_course", "course_loss", [
         {"seed": s, "epoch": e, "test_loss": 1.0 / e} for s in seeds for e in (1, 2, 3)])
     _write(root, "morcos_course", "course_summary", [
@@ -37,6 +37,8 @@ def _evidence(root, slopes: dict[int, tuple[float, float]]):
         _write(root, experiment, "reliance_curves", [
             {"seed": s, "arch": a, "fraction": f, "accuracy": 1 - f}
             for s in seeds for a in ("mlp", arch) for f in (0.0, 0.5)])
+    _write(root, "morcos_dropout", "dropout_kinks", [
+        {"seed": s, "dropout": 0.2, "arm": arm, "kink": k} for s in seeds for arm, k in (("dropout", -0.3), ("none", -0.1))])
 
 
 @pytest.mark.parametrize("slopes, networks", [

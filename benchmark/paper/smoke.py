@@ -39,6 +39,7 @@ SMOKE_OVERRIDES: dict[str, object] = {
     "experiments.morcos_batchnorm.paper.seeds": [0, 1], "experiments.morcos_dropout.paper.seeds": [0, 1],
     "experiments.morcos_ensemble.paper.group_size": 2, "experiments.morcos_course.paper.group_size": 2,
     "experiments.morcos_batchnorm.paper.group_size": 2, "experiments.morcos_dropout.paper.group_size": 2,
+    "experiments.morcos_reference.paper.steps": 10,  # the mnist1d authors' MLP recipe (reference arm)
     # leavitt2021/2020 (ResNet20 / ResNet18 on CIFAR-10 / Tiny ImageNet and their -C sets)
     "experiments.leavitt_selectivity.paper.seeds": [0, 1], "experiments.leavitt_selectivity.paper.alphas": [-1, 0, 1],
     "experiments.leavitt_selectivity_extension.paper.seeds": {"cifar10": [2, 3], "tiny_imagenet": [2, 3]},

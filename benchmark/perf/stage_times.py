@@ -41,7 +41,9 @@ class Family:
 
 FAMILIES = (
     Family("morcos M1/M2 + leavitt + scene GAN", ("morcos2018.selectivity-not-importance",
-           "morcos2018.generalizers-resist-ablation", "leavitt20*", "bau2020.tree-units-remove-trees",
+           "morcos2018.information-not-importance", "morcos2018.early-layers-negative",
+           "morcos2018.generalizers-resist-ablation", "morcos2018.generalizers-resist-noise",
+           "leavitt20*", "bau2020.tree-units-remove-trees",
            "bau2020.door-units-context", "bau2020.window-unit-classifies"), 22, "issue 8: its 11 claims, with the leavitt claims added since"),
     Family("morcos M3/M4", ("morcos2018.ensemble-robust-generalize", "morcos2018.ablation-tracks-overfitting",
            "morcos2018.batchnorm-reduces-reliance", "morcos2018.dropout-protects-up-to-fraction"), 4, "issue 10"),

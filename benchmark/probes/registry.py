@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from benchmark.config import CumulativeAblationProbe, UnitAblationProbe
 from benchmark.data.splits import Split
 from benchmark.probes.ablation import area_under_curve, cumulative_ablation_curve, single_unit_importance
-from benchmark.probes.selectivity import selectivity_index
+from benchmark.probes.selectivity import class_information, selectivity_index, selectivity_null
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,19 +47,23 @@ def _xy(split: Split, which: str, meta: dict, train_labels: np.ndarray | None):
 
 @register("unit_ablation", UnitAblationProbe)
 def unit_ablation(model, meta: dict, split: Split, cfg: UnitAblationProbe, train_labels=None) -> dict[str, list[dict]]:
-    """Per unit: class selectivity and the accuracy drop when it alone is zeroed (morcos2018 M1)."""
+    """Per unit: class selectivity (and its level under permuted labels, `selectivity_null`), its
+    mutual information with the class, and the accuracy drop when it alone is zeroed (morcos2018 M1)."""
     x, y = _xy(split, cfg.split, meta, train_labels)
     with torch.no_grad():
         acts = model.activations(x)
     rows = []
     for layer, a in enumerate(acts):
         si = selectivity_index(a, y, split.n_classes).numpy()
+        null = selectivity_null(a, y, split.n_classes, seed=meta["seed"] * 10 + layer).numpy()
+        mi = class_information(a, y, split.n_classes).numpy()
         imp = single_unit_importance(model, x, y, layer)
         active = (a > 0).float().mean(0).numpy()
         for unit in range(a.shape[1]):
             rows.append({"seed": meta["seed"], "label_noise": meta["label_noise"], "layer": layer, "unit": unit,
                          "selectivity": float(si[unit]), "importance": float(imp[unit]),
-                         "active_fraction": float(active[unit])})
+                         "active_fraction": float(active[unit]), "mutual_information": float(mi[unit]),
+                         "selectivity_null": float(null[unit]), "selectivity_excess": float(si[unit] - null[unit])})
     return {"unit_ablation": rows}
 
 
@@ -86,7 +90,11 @@ def cumulative_ablation(model, meta: dict, split: Split, cfg: CumulativeAblation
 
 
 from benchmark.probes import robustness  # noqa: E402,F401  registers the selectivity-sweep probes
-from benchmark.probes.morcos_reliance import RelianceProbe, reliance  # noqa: E402
+from benchmark.families.morcos.reliance import RelianceProbe, reliance  # noqa: E402
 
 register("reliance", RelianceProbe)(reliance)            # morcos2018 M3a, M3b, M4a (coarse grid)
 register("reliance_fine", RelianceProbe)(reliance)       # morcos2018 M4b (fine grid below 0.1)
+
+from benchmark.families.morcos.noise import NoiseProbe, noise_robustness  # noqa: E402
+
+register("noise_robustness", NoiseProbe)(noise_robustness)  # morcos2018 M2, Gaussian noise on every unit

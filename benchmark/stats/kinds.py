@@ -132,15 +132,17 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
 
 
 @register("replicate_correlation", numeric=("x", "y"), required=("x", "y"),
-          optional=("replicate", "strata", "method"), estimate_range=(-1.0, 1.0))
+          optional=("replicate", "strata", "method", "where", "range"), estimate_range=(-1.0, 1.0))
 def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Correlation of x and y within each replicate (network), Fisher-z averaged, t-test across replicates.
 
     params: x, y, replicate (default seed), strata (optional column, e.g. layer: correlations are
     computed within each stratum and averaged per replicate; per-stratum results are reported),
-    method: spearman | pearson.
+    method: spearman | pearson; optional `where` / `range` filters on the rows (e.g. one layer, or
+    units that fire).
     """
     p = spec.params
+    frame = _filter(frame, p)
     rep, strata_col = p.get("replicate", "seed"), p.get("strata")
     method = p.get("method", "spearman")
     from scipy import stats  # only the correlation kind needs scipy.stats (~0.4 s to import)

@@ -164,7 +164,7 @@ def test_the_schema_pairs_each_name_with_the_model_its_code_reads():
     from benchmark import config
     from benchmark.data.registry import EMBEDDED, WRITERS
     from benchmark.probes.registry import PROBES
-    from benchmark.stages.morcos_summary import CourseSummary
+    from benchmark.families.morcos.summary import CourseSummary
 
     models = {k: config._resolve(v) for k, v in config.PROBES.items()}
     assert {k: m for k, m in models.items() if k in PROBES} == {k: p.config for k, p in PROBES.items()}

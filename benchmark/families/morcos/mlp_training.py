@@ -11,13 +11,13 @@ holds networks that fit after similar numbers of epochs. Every seed is shifted b
 
 from __future__ import annotations
 
-import sys
 import time
 
 import pandas as pd
 import torch
 
-from benchmark.config import MLPExperiment, section, seed_offset
+from benchmark import replicates
+from benchmark.config import MLPExperiment, section
 from benchmark.data.registry import load_dataset
 from benchmark.experiments.ensemble import Job, train_many
 from benchmark.experiments.store import network_name
@@ -33,8 +33,8 @@ def main(argv=None) -> int:
     cfg = TrainConfig(arch=exp.arch, hidden=tuple(exp.hidden), epochs=exp.epochs, lr=exp.lr,
                       batch_size=exp.batch_size, weight_decay=exp.weight_decay,
                       fit_threshold=exp.fit_threshold, train_subset=exp.train_subset)
-    offset = seed_offset(params)
-    grid = [(seed + offset, noise) for noise in exp.label_noise for seed in exp.seeds]
+    offset = replicates.offset(params)
+    grid = [(seed, noise) for noise in exp.label_noise for seed in replicates.draw(params, exp.seeds)]
     t0 = time.perf_counter()
     results = train_many(cfg, split, [Job(seed, noise) for seed, noise in grid], exp.group_size,
                          params.get("workers", 1), desc=f"train {experiment}")
@@ -56,6 +56,3 @@ def main(argv=None) -> int:
           f"(mean test acc {pd.DataFrame(rows)['test_acc'].mean():.3f})")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Train the networks of morcos2018 M3/M4 experiments (architectures x learning rates x seeds).
 
-    python -m benchmark.stages.morcos_train <experiment> [<experiment> ...]
+    python -m benchmark.stages.train morcos reliance <experiment> [<experiment> ...]
 Outputs per experiment: models/<experiment>.safetensors, evidence/<experiment>/training.csv, and
 with checkpoints evidence/<experiment>/course_loss.csv (test loss of every checkpoint)
 Several experiments in one stage share one process and one pool (every group of every experiment
@@ -16,19 +16,19 @@ shifted by the top-level `seed_offset`.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import pandas as pd
 import torch
 
-from benchmark.config import load_params, offset_seeds, section, seed_offset
+from benchmark import replicates
+from benchmark.config import load_params, section
 from benchmark.data.registry import load_dataset
 from benchmark.devices import max_epochs
 from benchmark.errors import ParamsError
 from benchmark.experiments.ensemble import Job, _train_group_item, groups_of
+from benchmark.families.morcos.experiments import RelianceExperiment, network_name
 from benchmark.parallel import map_ordered
-from benchmark.experiments.morcos_reliance import RelianceExperiment, network_name
 from benchmark.experiments.train import TrainConfig
 from benchmark.steps import cli, publish_training
 
@@ -41,7 +41,7 @@ def plan(params: dict, experiment: str):
     if exp.train_subset and exp.train_subset > len(split.y_train):  # e.g. the paper block on fixture files
         raise ParamsError(params.get("_path", "params.yaml"), f"experiments.{experiment}.train_subset",
                           f"{exp.train_subset} exceeds the {len(split.y_train)} training examples of {exp.dataset}")
-    seeds = offset_seeds(params, exp.seeds)
+    seeds = replicates.draw(params, exp.seeds)
     items, conds = [], []
     checkpoints = exp.checkpoints()
     cap = max_epochs(exp.epochs)  # paper_max_epochs: a capped smoke run still leaves its last epoch to probe
@@ -61,7 +61,7 @@ def plan(params: dict, experiment: str):
 def checkpoint_losses(exp: RelianceExperiment, split, arch: str, seed: int, lr: float, checkpoints: dict) -> list[dict]:
     """Test accuracy and loss of every checkpoint of one network (the probe's own computation)."""
     from benchmark.models.mlp import build
-    from benchmark.probes.morcos_reliance import test_metrics
+    from benchmark.families.morcos.reliance import test_metrics
 
     rows = []
     for epoch, state in sorted(checkpoints.items()):
@@ -75,7 +75,7 @@ def checkpoint_losses(exp: RelianceExperiment, split, arch: str, seed: int, lr: 
 def publish(experiment: str, exp: RelianceExperiment, split, conds, results, params: dict, elapsed: float) -> None:
     from benchmark.atomic import write_csv
     from benchmark.paths import evidence_path
-    from benchmark.probes.morcos_reliance import window_epochs
+    from benchmark.families.morcos.reliance import window_epochs
 
     nets, meta, rows, course_loss = {}, {}, [], []
     d_in = int(split.x_train[0].size)
@@ -103,7 +103,7 @@ def publish(experiment: str, exp: RelianceExperiment, split, conds, results, par
         write_csv(evidence_path(experiment, "course_loss"), pd.DataFrame(course_loss))
     publish_training(experiment, nets, meta, rows, ("seed", "arch", "lr"), params, exp.model_dump())
     print(f"trained {len(rows)} networks ({len(nets)} saved with checkpoints) for {experiment} "
-          f"(groups of {exp.group_size}, seed offset {seed_offset(params)}; all experiments {elapsed:.1f} s); "
+          f"(groups of {exp.group_size}, seed offset {replicates.offset(params)}; all experiments {elapsed:.1f} s); "
           f"mean test acc {pd.DataFrame(rows)['test_acc'].mean():.3f}")
 
 
@@ -126,6 +126,3 @@ def main(argv=None) -> int:
         publish(experiment, exp, split, conds, results, params, elapsed)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

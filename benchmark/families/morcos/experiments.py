@@ -63,3 +63,17 @@ class RelianceExperiment(BaseModel):
 def network_name(arch: str, lr: float, seed: int, epoch: int | None = None) -> str:
     pairs = [("seed", seed), ("arch", arch), ("lr", float(lr))] + ([("epoch", f"{epoch:04d}")] if epoch is not None else [])
     return replicates.name(*pairs)
+
+
+class ReferenceExperiment(BaseModel):
+    """The mnist1d authors' own MLP recipe, trained once beside the family's MLPs on the same data, so
+    that a proxy's held-out accuracy can be told apart from the recipe's (benchmark.families.morcos.reference)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str
+    hidden: int = Field(default=100, ge=1)
+    steps: int = Field(ge=1)           # optimizer steps (the authors': 6000 at batch 100, i.e. 150 epochs of 4000)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(ge=1)
+    seeds: Annotated[list[int], Distinct] = Field(min_length=1)

@@ -50,11 +50,10 @@ def _project(tmp_path: Path, files: Path, monkeypatch, gan_weights: str) -> Path
 
 
 def _run_family(root: Path) -> dict[str, bytes]:
-    from benchmark.stages import scene_gan_probe, scene_gan_train
+    from benchmark.families.scene_gan import steps
 
-    for what in ("segmenter", "gan"):
-        assert scene_gan_train.main([what]) == 0
-    assert scene_gan_probe.main([]) == 0
+    assert steps.segmenter([]) == 0 and steps.gan([]) == 0
+    assert steps.probe([]) == 0
     return {t: (root / "evidence" / "scene_gan" / f"{t}.csv").read_bytes() for t in TABLES}
 
 
@@ -90,30 +89,28 @@ def test_one_generator_reads_inconclusive_one_replicate(tmp_path, files, monkeyp
     assert "1 replicate" in record["result"]["reason"] and "FIXTURE DATA" in record["result"]["reason"]
 
 
-def test_bad_inputs_fail_naming_the_file(tmp_path, files, monkeypatch):
-    from benchmark.experiments.scene_gan_config import load_gan_params
-    from benchmark.stages import scene_gan_probe, scene_gan_train
+def test_bad_inputs_fail_naming_the_file(tmp_path, files, monkeypatch, capsys):
+    from benchmark.families.scene_gan import paper, steps
 
     root = _project(tmp_path, files, monkeypatch, "missing.safetensors")
     with pytest.raises(DataError, match="missing.safetensors"):
-        scene_gan_train._paper_gan(yaml.safe_load((root / "params.yaml").read_text()), None)
+        paper.record_generators(yaml.safe_load((root / "params.yaml").read_text()), None)
     seg = tmp_path / "seg"
     shutil.copytree(files / "segmenter", seg)
     (seg / "concepts.json").write_text(json.dumps({"concepts": [c if c != "door" else "gate" for c in fx.SEGMENTER_CONCEPTS]}))
-    from benchmark.experiments.scene_gan_paper import load_segmenter
+    from benchmark.families.scene_gan.paper import load_segmenter
 
     with pytest.raises(DataError, match=r"concepts.json: concepts \['door'\] missing"):
         load_segmenter({"paper_data": {"root": str(tmp_path), "segmenter": "seg"}}, ("tree", "door"))
     # weights replaced in place after the manifest was written: the probe refuses them
     reps = tmp_path / "reps"
     shutil.copytree(files / "reps", reps)
-    root2 = _project(tmp_path / "b", files, monkeypatch, str(reps))
-    for what in ("segmenter", "gan"):
-        scene_gan_train.main([what])
+    _project(tmp_path / "b", files, monkeypatch, str(reps))
+    steps.segmenter([])
+    steps.gan([])
     fx.gan_weights(reps / "generator_1.safetensors", 7)
-    params = yaml.safe_load((root2 / "params.yaml").read_text())
-    with pytest.raises(DataError, match="generator_1.safetensors: missing or changed"):
-        scene_gan_probe._paper(params, load_gan_params(params))
+    assert steps.probe([]) == 2  # a DataError: one line on stderr, exit 2
+    assert "generator_1.safetensors: missing or changed" in capsys.readouterr().err
 
 
 def test_architecture_is_read_off_the_file_and_the_segmenter_pickles(files):

@@ -1,15 +1,19 @@
 """bau2020 B4-B6, the scene GAN family: procedural scenes -> a reference segmenter and
-independently trained generators -> dissection and interventions."""
+independently trained generators -> dissection and interventions (benchmark/families/__init__.py:
+the protocol)."""
 
+from benchmark.families import FamilySpec
 from benchmark.pipeline.spec import Family, Section, Stage
 
-FAMILY = Family(
+STEPS = "benchmark.families.scene_gan.steps"
+
+PIPELINE = Family(
     name="scene_gan",
     title="bau2020 B4-B6: scene GAN dissection and interventions",
     stages=(
         Stage(
-            "train_scene_gan_segmenter", "benchmark.stages.scene_gan_train", "segmenter",
-            comment="bau2020 B4-B6, the scene GAN family (one stem, `ls benchmark/*/scene_gan*`): scenes ->\n"
+            "train_scene_gan_segmenter", "benchmark.stages.train", "scene_gan segmenter", code=(STEPS,),
+            comment="bau2020 B4-B6, the scene GAN family (benchmark/families/scene_gan/): scenes ->\n"
                     "reference segmenter + independently trained generators -> dissection/interventions -> claims",
             deps=("data/scenes",),
             params=("scale", "gan_dissection.embedded.segmenter", "gan_dissection.paper", "paper_data.root",
@@ -18,14 +22,14 @@ FAMILY = Family(
                   "evidence/scene_gan/section_scenes.md", "evidence/scene_gan/scenes_grid.png"),
         ),
         Stage(
-            "train_scene_gan", "benchmark.stages.scene_gan_train", "gan",
+            "train_scene_gan", "benchmark.stages.train", "scene_gan gan", code=(STEPS,),
             deps=("data/scenes",),
             params=("scale", "seed_offset", "gan_dissection.embedded.gan", "gan_dissection.paper", "paper_data.root",
                     "paper_data.gan_weights"),
             outs=("models/scene_gan.safetensors", "evidence/scene_gan/training.csv"),
         ),
         Stage(
-            "probe_scene_gan", "benchmark.stages.scene_gan_probe",
+            "probe_scene_gan", "benchmark.stages.probe", "scene_gan probe", code=(STEPS,),
             deps=("models/scene_segmenter.safetensors", "models/scene_gan.safetensors", "evidence/scene_gan/training.csv",
                   "evidence/scene_gan/segmenter_iou.csv", "data/scenes"),
             params=("scale", "seed_offset", "gan_dissection.embedded.probe", "gan_dissection.paper", "paper_data.root",
@@ -43,3 +47,9 @@ FAMILY = Family(
                 ("evidence/scene_gan/removal_grid.png",)),
     ),
 )
+
+FAMILY = FamilySpec("scene_gan", PIPELINE, {
+    "segmenter": f"{STEPS}:segmenter",   # train_scene_gan_segmenter
+    "gan": f"{STEPS}:gan",               # train_scene_gan
+    "probe": f"{STEPS}:probe",           # probe_scene_gan
+})

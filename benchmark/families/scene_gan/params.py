@@ -1,17 +1,19 @@
-"""params.yaml `gan_dissection:` validated (one block per scale, like `experiments:`).
+"""params.yaml `gan_dissection:` validated (one block per scale, like `experiments:`), and the
+seeds the family draws under the draw's offset (benchmark.replicates).
 
 The paper block probes user-supplied files named in `paper_data:` (gan_weights: a Progressive GAN
-file or a folder of them; segmenter; lsun_church), read by benchmark.experiments.scene_gan_paper;
-nothing is trained at paper scale.
+file or a folder of them; segmenter; lsun_church), read by the paper adapter
+(benchmark.families.scene_gan.paper); nothing is trained at paper scale.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from benchmark.config import Distinct, _Strict, offset_seeds, section, seed_offset
+from benchmark import replicates
+from benchmark.config import Distinct, _Strict, section
 from benchmark.errors import ParamsError
 
 
@@ -65,12 +67,12 @@ class GanDissectionPaper(_Strict):
 
 def generator_seeds(params: dict, cfg: "GanDissectionEmbedded") -> list[int]:
     """The seeds the generators train with: params' seeds shifted by the top-level seed_offset."""
-    return offset_seeds(params, cfg.gan.seeds)
+    return replicates.draw(params, cfg.gan.seeds)
 
 
 def latent_seed(params: dict, probe: ProbeParams) -> int:
     """Base seed of the probe's latents (part j uses latent_seed + j), shifted by seed_offset."""
-    return probe.latent_seed + seed_offset(params)
+    return replicates.sample_seed(params, probe.latent_seed)
 
 
 def load_gan_params(params: dict) -> GanDissectionEmbedded | GanDissectionPaper:

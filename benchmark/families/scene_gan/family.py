@@ -39,6 +39,16 @@ PIPELINE = Family(
                   "evidence/scene_gan/window_unit.csv", "evidence/scene_gan/section_gan.md",
                   "evidence/scene_gan/removal_grid.png"),
         ),
+        Stage(
+            "controls_scene_gan", "benchmark.stages.probe", "scene_gan controls", code=(STEPS,),
+            comment="the instruments' positive and negative controls (benchmark/families/scene_gan/controls.py)",
+            deps=("models/scene_segmenter.safetensors", "models/scene_gan.safetensors", "evidence/scene_gan/training.csv",
+                  "evidence/scene_gan/segmenter_iou.csv", "data/scenes"),
+            params=("scale", "seed_offset", "gan_dissection.embedded.probe", "gan_dissection.embedded.controls",
+                    "gan_dissection.paper", "paper_data.root", "paper_data.gan_weights", "paper_data.segmenter",
+                    "paper_data.lsun_church"),
+            outs=("evidence/controls/scene_gan.csv", "evidence/scene_gan/controls_null.csv"),
+        ),
     ),
     sections=(
         Section("Scenes and reference segmenter (bau2020 B4-B6)", "evidence/scene_gan/section_scenes.md", 40,
@@ -52,4 +62,5 @@ FAMILY = FamilySpec("scene_gan", PIPELINE, {
     "segmenter": f"{STEPS}:segmenter",   # train_scene_gan_segmenter
     "gan": f"{STEPS}:gan",               # train_scene_gan
     "probe": f"{STEPS}:probe",           # probe_scene_gan
+    "controls": f"{STEPS}:controls",     # controls_scene_gan
 })

@@ -53,16 +53,28 @@ class ProbeParams(_Strict):
     latent_seed: int = Field(description="latents of probe part j use seed latent_seed + j; pilots use other seeds")
 
 
+class ControlParams(_Strict):
+    """The instrument controls (benchmark.families.scene_gan.controls): how many images per trained
+    generator, how many disjoint samples of held-out scenes for the planted ones, and their seeds."""
+    images: int = Field(ge=20, description="generated images per trained generator (dissections, window unit, random-unit removal)")
+    planted_replicates: int = Field(ge=1, description="disjoint samples of held-out scenes, one control value each")
+    planted_scenes: int = Field(ge=20, description="scenes per planted sample")
+    planted_cells: int = Field(ge=1, description="side of the forced door block on planted scenes, in pixels (their layer is 32x32)")
+    seed: int = Field(description="latents and draws of the controls (+ seed_offset); disjoint from the probe's latent seeds")
+
+
 class GanDissectionEmbedded(_Strict):
     dataset: Literal["scenes"]
     segmenter: SegmenterParams
     gan: GanParams
     probe: ProbeParams
+    controls: ControlParams
 
 
 class GanDissectionPaper(_Strict):
     dataset: Literal["lsun_church"]
     probe: ProbeParams
+    controls: ControlParams
 
 
 def generator_seeds(params: dict, cfg: "GanDissectionEmbedded") -> list[int]:

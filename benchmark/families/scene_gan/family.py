@@ -43,11 +43,12 @@ PIPELINE = Family(
             "controls_scene_gan", "benchmark.stages.probe", "scene_gan controls", code=(STEPS,),
             comment="the instruments' positive and negative controls (benchmark/families/scene_gan/controls.py)",
             deps=("models/scene_segmenter.safetensors", "models/scene_gan.safetensors", "evidence/scene_gan/training.csv",
-                  "evidence/scene_gan/segmenter_iou.csv", "data/scenes"),
+                  "evidence/scene_gan/segmenter_iou.csv", "evidence/scene_gan/dissection.csv", "data/scenes"),
             params=("scale", "seed_offset", "gan_dissection.embedded.probe", "gan_dissection.embedded.controls",
                     "gan_dissection.paper", "paper_data.root", "paper_data.gan_weights", "paper_data.segmenter",
                     "paper_data.lsun_church"),
-            outs=("evidence/controls/scene_gan.csv", "evidence/scene_gan/controls_null.csv"),
+            outs=("evidence/controls/scene_gan.csv", "evidence/scene_gan/controls_null.csv",
+                  "evidence/scene_gan/section_controls.md"),
         ),
     ),
     sections=(
@@ -55,6 +56,8 @@ PIPELINE = Family(
                 ("evidence/scene_gan/scenes_grid.png",)),
         Section("Scene GAN: quality, dissection, interventions (bau2020 B4-B6)", "evidence/scene_gan/section_gan.md", 50,
                 ("evidence/scene_gan/removal_grid.png",)),
+        Section("Scene GAN: controls of its instruments, the null of its dissection (bau2020 B4-B6)",
+                "evidence/scene_gan/section_controls.md", 51),
     ),
 )
 

@@ -59,6 +59,7 @@ class ControlParams(_Strict):
     images: int = Field(ge=20, description="generated images per trained generator (dissections, window unit, random-unit removal)")
     planted_replicates: int = Field(ge=1, description="disjoint samples of held-out scenes, one control value each")
     planted_scenes: int = Field(ge=20, description="scenes per planted sample")
+    random_pairs: int = Field(ge=1, description="random pairs in place of the tree units per generator, each on its own slice of the images")
     planted_cells: int = Field(ge=1, description="side of the forced door block on planted scenes, in pixels (their layer is 32x32)")
     seed: int = Field(description="latents and draws of the controls (+ seed_offset); disjoint from the probe's latent seeds")
 

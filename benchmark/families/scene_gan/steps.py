@@ -42,7 +42,7 @@ from benchmark.families.scene_gan import paper
 from benchmark.families.scene_gan.params import generator_seeds, latent_seed as latent_base, load_gan_params
 from benchmark.families.scene_gan.probes import (EMBEDDED, ProbeInputs, claim_tables, per_generator_summary,
                                                  probe_generators, real_reference)
-from benchmark.families.scene_gan.report import removal_figure, scenes_section, section
+from benchmark.families.scene_gan.report import controls_section, removal_figure, scenes_section, section
 from benchmark.families.scene_gan.training import GanConfig, SegmenterConfig, segment, train_generators, train_segmenter
 from benchmark.models.scene_gan import Generator, Segmenter
 from benchmark.paths import evidence_path, models_path, project_root
@@ -200,6 +200,9 @@ def controls(argv=None) -> int:
                             functools.partial(replicates.sample_seed, params), inputs.vocab, params.get("workers", 1))
     core.write(EXPERIMENT, results)
     write_csv(evidence_path(EXPERIMENT, "controls_null"), null)
+    dis = evidence_path(EXPERIMENT, "dissection")
+    write_text(evidence_path(EXPERIMENT, "section_controls").with_suffix(".md"),
+               controls_section(results, null, pd.read_csv(dis) if dis.is_file() else None, ctl.CUTOFF))
     for r in results:
         print(f"{r.control.id:38s} {r.control.kind:8s} {r.estimate:8.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] n={r.n} {r.outcome}")
     print(f"controls of {len(seeds)} generators and {c.planted_replicates} planted samples in {time.perf_counter() - t0:.1f} s")

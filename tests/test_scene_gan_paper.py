@@ -44,6 +44,7 @@ def _project(tmp_path: Path, files: Path, monkeypatch, gan_weights: str) -> Path
     params["gan_dissection"]["paper"]["probe"].update(
         quality_samples=10, dissect_samples=10, removal_samples=10, insertion_samples=10,
         classifier_calibration_samples=10, classifier_test_samples=10, insertion_min_pixels=4, classifier_min_pixels=8)
+    params["gan_dissection"]["paper"]["controls"].update(images=20, random_pairs=2, planted_replicates=1, planted_scenes=40)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(root))
     return root
@@ -70,6 +71,15 @@ def test_generators_from_a_folder_are_probed_as_replicates_deterministically(tmp
     assert concepts == set(fx.SEGMENTER_CONCEPTS)  # the user segmenter's vocabulary, not the embedded one
     assert "FIXTURE DATA" in (root / "evidence" / "scene_gan" / "section_gan.md").read_text()
     assert _run_family(root) == first  # same files, same bytes
+    # the controls at paper scale: the user's generators and segmenter; planted scenes read exactly
+    from benchmark.data import scenes
+    from benchmark.families.scene_gan import controls, steps
+
+    scenes.write(root / "data" / "scenes", num_train=10, num_test=40)
+    assert steps.controls([]) == 0
+    table = pd.read_csv(root / "evidence" / "controls" / "scene_gan.csv").set_index("control")
+    assert list(table.index) == list(controls.CONTROLS) and (table.n == [2, 2, 1, 2, 2, 1, 1, 1, 2]).all()
+    assert table.loc["removal.planted_tree_units", "passed"] == 1 and table.loc["insertion.no_context_gate", "passed"] == 1
 
 
 def test_one_generator_reads_inconclusive_one_replicate(tmp_path, files, monkeypatch):

@@ -16,7 +16,7 @@ PIPELINE = Family(
             comment="bau2020 B4-B6, the scene GAN family (benchmark/families/scene_gan/): scenes ->\n"
                     "reference segmenter + independently trained generators -> dissection/interventions -> claims",
             deps=("data/scenes",),
-            params=("scale", "gan_dissection.embedded.segmenter", "gan_dissection.paper", "paper_data.root",
+            params=("scale", "seed_offset", "gan_dissection.embedded.segmenter", "gan_dissection.paper", "paper_data.root",
                     "paper_data.segmenter", "paper_data.lsun_church"),
             outs=("models/scene_segmenter.safetensors", "evidence/scene_gan/segmenter_iou.csv",
                   "evidence/scene_gan/section_scenes.md", "evidence/scene_gan/scenes_grid.png"),

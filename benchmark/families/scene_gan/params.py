@@ -83,6 +83,12 @@ def generator_seeds(params: dict, cfg: "GanDissectionEmbedded") -> list[int]:
     return replicates.draw(params, cfg.gan.seeds)
 
 
+def segmenter_seed(params: dict, cfg: "GanDissectionEmbedded") -> int:
+    """The reference segmenter's seed: params' seed shifted by seed_offset, so that a second draw
+    redraws the instrument too (feature_vis reads the same segmenter)."""
+    return replicates.draw(params, [cfg.segmenter.seed])[0]
+
+
 def latent_seed(params: dict, probe: ProbeParams) -> int:
     """Base seed of the probe's latents (part j uses latent_seed + j), shifted by seed_offset."""
     return replicates.sample_seed(params, probe.latent_seed)

@@ -39,7 +39,7 @@ from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.experiments.store import load_models, save_models
 from benchmark.families.scene_gan import paper
-from benchmark.families.scene_gan.params import generator_seeds, latent_seed as latent_base, load_gan_params
+from benchmark.families.scene_gan.params import generator_seeds, latent_seed as latent_base, load_gan_params, segmenter_seed
 from benchmark.families.scene_gan.probes import (EMBEDDED, ProbeInputs, claim_tables, per_generator_summary,
                                                  probe_generators, real_reference)
 from benchmark.families.scene_gan.report import controls_section, removal_figure, scenes_section, section
@@ -71,7 +71,7 @@ def segmenter(argv=None) -> int:
         return 0
     pin_threads(1)
     train, test = scenes.load(data_dir() / "scenes", "train"), scenes.load(data_dir() / "scenes", "test")
-    sc = SegmenterConfig(**cfg.segmenter.model_dump())
+    sc = SegmenterConfig(**{**cfg.segmenter.model_dump(), "seed": segmenter_seed(params, cfg)})
     model, metrics = train_segmenter(sc, train)
     pred = segment(model, torch.from_numpy(scenes.to_tensor_range(test.images))).numpy()
     ious = confusion_iou(pred, test.masks, len(scenes.CONCEPTS))

@@ -318,7 +318,8 @@ def segment_trees(seg, images: torch.Tensor) -> torch.Tensor:
 def test_mutation_dissection_iou_inverted(tmp_path, monkeypatch):
     """bau2020 B4 (GAN dissection): the streaming IoU returns 1 - IoU (union - inter over union):
     the 'tree units' are the units that match trees worst, and zeroing them removes no trees."""
-    from benchmark.probes import scene_gan as gan_dissect, streaming
+    from benchmark.families.scene_gan import probes as gan_dissect
+    from benchmark.probes import streaming
 
     monkeypatch.setattr(gan_dissect, "segment", segment_trees)
     spec = fixture_claim("bau2020.fixture-tree-units", "scene_gan", "tree_removal",

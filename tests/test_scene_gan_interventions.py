@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmark.models.scene_gan import Generator, force_units, zero_units
-from benchmark.probes import scene_gan as D
+from benchmark.families.scene_gan import probes as D
 
 
 @pytest.fixture(scope="module")

@@ -44,17 +44,17 @@ def _project(tmp_path: Path, files: Path, monkeypatch, gan_weights: str) -> Path
     params["gan_dissection"]["paper"]["probe"].update(
         quality_samples=10, dissect_samples=10, removal_samples=10, insertion_samples=10,
         classifier_calibration_samples=10, classifier_test_samples=10, insertion_min_pixels=4, classifier_min_pixels=8)
+    params["gan_dissection"]["paper"]["controls"].update(images=20, random_pairs=2, planted_replicates=1, planted_scenes=40)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(root))
     return root
 
 
 def _run_family(root: Path) -> dict[str, bytes]:
-    from benchmark.stages import scene_gan_probe, scene_gan_train
+    from benchmark.families.scene_gan import steps
 
-    for what in ("segmenter", "gan"):
-        assert scene_gan_train.main([what]) == 0
-    assert scene_gan_probe.main([]) == 0
+    assert steps.segmenter([]) == 0 and steps.gan([]) == 0
+    assert steps.probe([]) == 0
     return {t: (root / "evidence" / "scene_gan" / f"{t}.csv").read_bytes() for t in TABLES}
 
 
@@ -71,6 +71,15 @@ def test_generators_from_a_folder_are_probed_as_replicates_deterministically(tmp
     assert concepts == set(fx.SEGMENTER_CONCEPTS)  # the user segmenter's vocabulary, not the embedded one
     assert "FIXTURE DATA" in (root / "evidence" / "scene_gan" / "section_gan.md").read_text()
     assert _run_family(root) == first  # same files, same bytes
+    # the controls at paper scale: the user's generators and segmenter; planted scenes read exactly
+    from benchmark.data import scenes
+    from benchmark.families.scene_gan import controls, steps
+
+    scenes.write(root / "data" / "scenes", num_train=10, num_test=40)
+    assert steps.controls([]) == 0
+    table = pd.read_csv(root / "evidence" / "controls" / "scene_gan.csv").set_index("control")
+    assert list(table.index) == list(controls.CONTROLS) and (table.n == [2, 2, 1, 2, 2, 1, 1, 1, 2]).all()
+    assert table.loc["removal.planted_tree_units", "passed"] == 1 and table.loc["insertion.no_context_gate", "passed"] == 1
 
 
 def test_one_generator_reads_inconclusive_one_replicate(tmp_path, files, monkeypatch):
@@ -90,30 +99,28 @@ def test_one_generator_reads_inconclusive_one_replicate(tmp_path, files, monkeyp
     assert "1 replicate" in record["result"]["reason"] and "FIXTURE DATA" in record["result"]["reason"]
 
 
-def test_bad_inputs_fail_naming_the_file(tmp_path, files, monkeypatch):
-    from benchmark.experiments.scene_gan_config import load_gan_params
-    from benchmark.stages import scene_gan_probe, scene_gan_train
+def test_bad_inputs_fail_naming_the_file(tmp_path, files, monkeypatch, capsys):
+    from benchmark.families.scene_gan import paper, steps
 
     root = _project(tmp_path, files, monkeypatch, "missing.safetensors")
     with pytest.raises(DataError, match="missing.safetensors"):
-        scene_gan_train._paper_gan(yaml.safe_load((root / "params.yaml").read_text()), None)
+        paper.record_generators(yaml.safe_load((root / "params.yaml").read_text()), None)
     seg = tmp_path / "seg"
     shutil.copytree(files / "segmenter", seg)
     (seg / "concepts.json").write_text(json.dumps({"concepts": [c if c != "door" else "gate" for c in fx.SEGMENTER_CONCEPTS]}))
-    from benchmark.experiments.scene_gan_paper import load_segmenter
+    from benchmark.families.scene_gan.paper import load_segmenter
 
     with pytest.raises(DataError, match=r"concepts.json: concepts \['door'\] missing"):
         load_segmenter({"paper_data": {"root": str(tmp_path), "segmenter": "seg"}}, ("tree", "door"))
     # weights replaced in place after the manifest was written: the probe refuses them
     reps = tmp_path / "reps"
     shutil.copytree(files / "reps", reps)
-    root2 = _project(tmp_path / "b", files, monkeypatch, str(reps))
-    for what in ("segmenter", "gan"):
-        scene_gan_train.main([what])
+    _project(tmp_path / "b", files, monkeypatch, str(reps))
+    steps.segmenter([])
+    steps.gan([])
     fx.gan_weights(reps / "generator_1.safetensors", 7)
-    params = yaml.safe_load((root2 / "params.yaml").read_text())
-    with pytest.raises(DataError, match="generator_1.safetensors: missing or changed"):
-        scene_gan_probe._paper(params, load_gan_params(params))
+    assert steps.probe([]) == 2  # a DataError: one line on stderr, exit 2
+    assert "generator_1.safetensors: missing or changed" in capsys.readouterr().err
 
 
 def test_architecture_is_read_off_the_file_and_the_segmenter_pickles(files):

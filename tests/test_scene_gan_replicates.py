@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from benchmark.data import scenes as S
-from benchmark.experiments.scene_gan_config import ProbeParams
-from benchmark.experiments.scene_gan import GanConfig, train_generators
+from benchmark.families.scene_gan.params import ProbeParams
+from benchmark.families.scene_gan.training import GanConfig, train_generators
 from benchmark.models.scene_gan import Generator, Segmenter
-from benchmark.probes import scene_gan as probe
+from benchmark.families.scene_gan import probes as probe
 
 # tiny untrained nets: singular feature covariances and empty tree masks are expected here
 pytestmark = pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning", "ignore::RuntimeWarning")
@@ -114,7 +114,7 @@ def test_seed_offset_shifts_generator_and_latent_seeds():
 
     import yaml
 
-    from benchmark.experiments.scene_gan_config import generator_seeds, latent_seed, load_gan_params
+    from benchmark.families.scene_gan.params import generator_seeds, latent_seed, load_gan_params
 
     params = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
     cfg = load_gan_params(params)

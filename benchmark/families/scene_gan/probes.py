@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from functools import cached_property
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,11 +24,11 @@ import torch
 
 from benchmark.data.scenes import CID, CONCEPTS, SIZE
 from benchmark.determinism import seed_everything
-from benchmark.experiments.scene_gan import sample_latents, segment
-from benchmark.experiments.scene_gan_config import ProbeParams
+from benchmark.families.scene_gan.params import ProbeParams
+from benchmark.families.scene_gan.quality import concept_frequencies, embed, frechet_distance
+from benchmark.families.scene_gan.training import sample_latents, segment
 from benchmark.models.scene_gan import Generator, Segmenter, force_units, zero_units
 from benchmark.parallel import map_ordered
-from benchmark.probes.scene_gan_quality import concept_frequencies, embed, frechet_distance
 from benchmark.probes import dissection
 
 BUILDING_PARTS = tuple(CID[c] for c in ("building", "window", "door", "roof"))
@@ -235,6 +236,26 @@ def balanced_accuracy_evidence(peaks: np.ndarray, labels: np.ndarray, threshold:
 
 
 # ------------------------------------------------------------------ one generator, all generators
+@dataclasses.dataclass(frozen=True)
+class ProbeInputs:
+    """What a scale hands the probe (the embedded steps, or the paper adapter): the generators
+    (state dicts and meta, or meta and a `build`), the segmenter and its IoU per concept, two
+    disjoint samples of real images (the reference and the real-vs-real floor), the vocabulary,
+    the removal figure's generator by seed, and the section writer."""
+
+    nets: dict
+    meta: dict
+    seg: object
+    seg_iou: dict
+    real: torch.Tensor
+    real_ref: torch.Tensor
+    vocab: Vocab
+    generator: Callable[[int], object]
+    section: Callable[..., str]      # (res, p, fig, training, seg_iou) -> markdown
+    build: Callable | None = None    # meta entry -> generator (paper scale); None: Generator + state dict
+    concepts: tuple[str, ...] | None = None  # the figure's label names, when not the embedded scenes'
+
+
 def real_reference(seg: Segmenter, p: ProbeParams, real: torch.Tensor, real_ref: torch.Tensor,
                    vocab: Vocab = EMBEDDED) -> dict:
     """What every generator is compared with (computed once): features and concept frequencies of

@@ -1,17 +1,19 @@
-"""params.yaml `gan_dissection:` validated (one block per scale, like `experiments:`).
+"""params.yaml `gan_dissection:` validated (one block per scale, like `experiments:`), and the
+seeds the family draws under the draw's offset (benchmark.replicates).
 
 The paper block probes user-supplied files named in `paper_data:` (gan_weights: a Progressive GAN
-file or a folder of them; segmenter; lsun_church), read by benchmark.experiments.scene_gan_paper;
-nothing is trained at paper scale.
+file or a folder of them; segmenter; lsun_church), read by the paper adapter
+(benchmark.families.scene_gan.paper); nothing is trained at paper scale.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from benchmark.config import Distinct, _Strict, offset_seeds, section, seed_offset
+from benchmark import replicates
+from benchmark.config import Distinct, _Strict, section
 from benchmark.errors import ParamsError
 
 
@@ -51,26 +53,45 @@ class ProbeParams(_Strict):
     latent_seed: int = Field(description="latents of probe part j use seed latent_seed + j; pilots use other seeds")
 
 
+class ControlParams(_Strict):
+    """The instrument controls (benchmark.families.scene_gan.controls): how many images per trained
+    generator, how many disjoint samples of held-out scenes for the planted ones, and their seeds."""
+    images: int = Field(ge=20, description="generated images per trained generator (dissections, window unit, random-unit removal)")
+    planted_replicates: int = Field(ge=1, description="disjoint samples of held-out scenes, one control value each")
+    planted_scenes: int = Field(ge=20, description="scenes per planted sample")
+    random_pairs: int = Field(ge=1, description="random pairs in place of the tree units per generator, each on its own slice of the images")
+    planted_cells: int = Field(ge=1, description="side of the forced door block on planted scenes, in pixels (their layer is 32x32)")
+    seed: int = Field(description="latents and draws of the controls (+ seed_offset); disjoint from the probe's latent seeds")
+
+
 class GanDissectionEmbedded(_Strict):
     dataset: Literal["scenes"]
     segmenter: SegmenterParams
     gan: GanParams
     probe: ProbeParams
+    controls: ControlParams
 
 
 class GanDissectionPaper(_Strict):
     dataset: Literal["lsun_church"]
     probe: ProbeParams
+    controls: ControlParams
 
 
 def generator_seeds(params: dict, cfg: "GanDissectionEmbedded") -> list[int]:
     """The seeds the generators train with: params' seeds shifted by the top-level seed_offset."""
-    return offset_seeds(params, cfg.gan.seeds)
+    return replicates.draw(params, cfg.gan.seeds)
+
+
+def segmenter_seed(params: dict, cfg: "GanDissectionEmbedded") -> int:
+    """The reference segmenter's seed: params' seed shifted by seed_offset, so that a second draw
+    redraws the instrument too (feature_vis reads the same segmenter)."""
+    return replicates.draw(params, [cfg.segmenter.seed])[0]
 
 
 def latent_seed(params: dict, probe: ProbeParams) -> int:
     """Base seed of the probe's latents (part j uses latent_seed + j), shifted by seed_offset."""
-    return probe.latent_seed + seed_offset(params)
+    return replicates.sample_seed(params, probe.latent_seed)
 
 
 def load_gan_params(params: dict) -> GanDissectionEmbedded | GanDissectionPaper:

@@ -12,10 +12,10 @@ from torch import nn
 from benchmark.claims.registry import load_claim
 from benchmark.models.scene_gan import Segmenter
 from benchmark.paths import project_root
-from benchmark.probes.feature_vis import ColourDecorrelation
-from benchmark.probes.feature_vis_config import FeatureVisParams
+from benchmark.families.feature_vis.optimization import ColourDecorrelation
+from benchmark.families.feature_vis.config import FeatureVisParams
 from benchmark.stats.evidence import check_integrity
-from benchmark.probes.feature_vis_probe import Context, claim_tables, network_jobs, probe_network, transfer
+from benchmark.families.feature_vis.probe import Context, claim_tables, network_jobs, probe_network, transfer
 
 CLAIMS = {"objectives": ["olah2017-logit-beats-softmax"],
           "diversity": ["olah2017-diversity-reveals-facets", "olah2017-diversity-costs-little"],

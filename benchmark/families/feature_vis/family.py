@@ -1,16 +1,20 @@
 """olah2017 O1, O2, O4, the feature-visualization family: the scene classifiers (classifier
-dissection's train_scene_classifier) visualized per arm, scored by the scene GAN family's segmenter."""
+dissection's train_scene_classifier) visualized per arm, scored by the scene GAN family's segmenter
+(benchmark/families/__init__.py: the protocol)."""
 
+from benchmark.families import FamilySpec
 from benchmark.pipeline.spec import Family, Section, Stage
 
-FAMILY = Family(
+VISUALIZE = "benchmark.families.feature_vis.visualize"
+
+PIPELINE = Family(
     name="feature_vis",
     title="olah2017 O1, O2, O4: feature visualization",
     stages=(
         Stage(
-            "probe_feature_vis", "benchmark.stages.feature_vis_probe",
-            comment="olah2017 O1, O2, O4, the feature-visualization family (stem feature_vis): the scene classifiers\n"
-                    "(train_scene_classifier) visualized under each objective / parameterization / transform arm,\n"
+            "probe_feature_vis", "benchmark.stages.probe", "feature_vis visualize", code=(VISUALIZE,),
+            comment="olah2017 O1, O2, O4, the feature-visualization family (benchmark/families/feature_vis/): the scene\n"
+                    "classifiers (train_scene_classifier) visualized under each objective / parameterization / transform arm,\n"
                     "scored by the scene GAN family's reference segmenter, by spectra, and by the other seeds' networks",
             deps=("models/scene_classifier.safetensors", "models/scene_segmenter.safetensors",
                   "evidence/scene_gan/segmenter_iou.csv", "data/scene_classes"),
@@ -31,3 +35,7 @@ FAMILY = Family(
                  "evidence/feature_vis/diversity_grid.png", "evidence/feature_vis/spectra.png")),
     ),
 )
+
+FAMILY = FamilySpec("feature_vis", PIPELINE, {
+    "visualize": f"{VISUALIZE}:main",   # probe_feature_vis
+})

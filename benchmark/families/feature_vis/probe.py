@@ -2,7 +2,7 @@
 and what is measured on them; then the claim tables, one row per observation with the network
 as the replicate column.
 
-Arms (benchmark.probes.feature_vis.Arm), per class:
+Arms (benchmark.families.feature_vis.optimization.Arm), per class:
   pixel, pixel_transforms, fourier, fourier_transforms   logit objective        (O4)
   softmax                                               log-softmax, fourier_transforms (O1,
                                                         against fourier_transforms: the article's
@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmark.probes.feature_vis import (Arm, ColourDecorrelation, Job, OptimConfig, TransformSpec, evaluate,
-                                          seed_for, visualize)
-from benchmark.probes.feature_vis_config import FeatureVisParams
-from benchmark.probes.feature_vis_measures import concept_share, hf_share, label_distance, softmax_gain_split
+from benchmark.families.feature_vis.config import FeatureVisParams
+from benchmark.families.feature_vis.measures import concept_share, hf_share, label_distance, softmax_gain_split
+from benchmark.families.feature_vis.optimization import (Arm, ColourDecorrelation, Job, OptimConfig, TransformSpec,
+                                                         evaluate, seed_for, visualize)
 
 PIXEL = Arm("pixel", "pixel", False, "logit")
 PIXEL_T = Arm("pixel_transforms", "pixel", True, "logit")
@@ -141,6 +141,21 @@ def transfer(images: torch.Tensor, targets: np.ndarray, others: list) -> np.ndar
     p = torch.stack([torch.softmax(m(images).double(), 1)[torch.arange(len(targets)), torch.from_numpy(targets)]
                      for m in others])
     return p.mean(0).numpy()
+
+
+def tables_at(results, seeds, models, step, real_hf):
+    """(per-image frame with transfer, per-group frame, claim tables) of every network at `step`."""
+    frames, groups = [], []
+    for seed, res in zip(seeds, results):
+        f, g = res["measures"][step]
+        is_class = f.arm.isin([a.name for a in (*REGULARIZATION_ARMS, SOFTMAX)]).to_numpy()
+        others = [m for s, m in zip(seeds, models) if s != seed]
+        tr = np.full(len(f), np.nan)
+        tr[is_class] = transfer(res["images"][step][torch.from_numpy(is_class.copy())], f.target.to_numpy()[is_class], others)
+        frames.append(f.assign(transfer=tr))
+        groups.append(g)
+    images, groups = pd.concat(frames, ignore_index=True), pd.concat(groups, ignore_index=True)
+    return images, groups, claim_tables(images, groups, real_hf)
 
 
 # ----------------------------------------------------------------------------- claim tables

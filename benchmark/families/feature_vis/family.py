@@ -6,6 +6,11 @@ from benchmark.families import FamilySpec
 from benchmark.pipeline.spec import Family, Section, Stage
 
 VISUALIZE = "benchmark.families.feature_vis.visualize"
+CONTROLS = "benchmark.families.feature_vis.controls"
+INPUTS = ("models/scene_classifier.safetensors", "models/scene_segmenter.safetensors",
+          "evidence/scene_gan/segmenter_iou.csv", "data/scene_classes")
+PARAMS = ("scale", "seed_offset", "feature_vis", "scene_classifier", "paper_data.root", "paper_data.places365",
+          "paper_data.segmenter")
 
 PIPELINE = Family(
     name="feature_vis",
@@ -16,16 +21,20 @@ PIPELINE = Family(
             comment="olah2017 O1, O2, O4, the feature-visualization family (benchmark/families/feature_vis/): the scene\n"
                     "classifiers (train_scene_classifier) visualized under each objective / parameterization / transform arm,\n"
                     "scored by the scene GAN family's reference segmenter, by spectra, and by the other seeds' networks",
-            deps=("models/scene_classifier.safetensors", "models/scene_segmenter.safetensors",
-                  "evidence/scene_gan/segmenter_iou.csv", "data/scene_classes"),
-            params=("scale", "seed_offset", "feature_vis", "scene_classifier", "paper_data.root", "paper_data.places365",
-                    "paper_data.segmenter"),
+            deps=INPUTS, params=PARAMS,
             outs=("evidence/feature_vis/visualizations.csv", "evidence/feature_vis/objectives.csv",
                   "evidence/feature_vis/diversity.csv", "evidence/feature_vis/regularization.csv",
                   "evidence/feature_vis/transfer.csv", "evidence/feature_vis/spectra.csv",
                   "evidence/feature_vis/convergence.csv", "evidence/feature_vis/section.md",
                   "evidence/feature_vis/arms_grid.png", "evidence/feature_vis/objectives_grid.png",
                   "evidence/feature_vis/diversity_grid.png", "evidence/feature_vis/spectra.png"),
+        ),
+        Stage(
+            "controls_feature_vis", "benchmark.stages.probe", "feature_vis controls", code=(CONTROLS,),
+            comment="the family's instrument controls (issue 24): a positive and a negative control for every measure that\n"
+                    "decides an olah2017 claim, declared in benchmark/families/feature_vis/controls.py",
+            deps=INPUTS, params=PARAMS,
+            outs=("evidence/controls/feature_vis.csv", "evidence/feature_vis/controls_values.csv"),
         ),
     ),
     sections=(
@@ -38,4 +47,5 @@ PIPELINE = Family(
 
 FAMILY = FamilySpec("feature_vis", PIPELINE, {
     "visualize": f"{VISUALIZE}:main",   # probe_feature_vis
+    "controls": f"{CONTROLS}:main",     # controls_feature_vis
 })

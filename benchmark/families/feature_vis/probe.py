@@ -22,7 +22,8 @@ import pandas as pd
 import torch
 
 from benchmark.families.feature_vis.config import FeatureVisParams
-from benchmark.families.feature_vis.measures import concept_share, hf_share, label_distance, softmax_gain_split
+from benchmark.families.feature_vis.measures import (activation_cost, concept_share, hf_share, label_distance,
+                                                     softmax_gain_split)
 from benchmark.families.feature_vis.optimization import (Arm, ColourDecorrelation, Job, OptimConfig, TransformSpec,
                                                          evaluate, seed_for, visualize)
 
@@ -190,7 +191,7 @@ def claim_tables(images: pd.DataFrame, groups: pd.DataFrame, real_hf: dict[int, 
     g = g.reset_index().rename(columns={"target": "unit"})
     net_plain = g.groupby("network").activation_plain.transform("mean")
     div = g.assign(contrast="label_distance_diverse_minus_plain", y=g.label_distance_diverse - g.label_distance_plain)
-    cost = g.assign(contrast="activation_cost", y=(g.activation_plain - g.activation_diverse) / net_plain)
+    cost = g.assign(contrast="activation_cost", y=activation_cost(g.activation_plain, g.activation_diverse, net_plain))
     out["diversity"] = pd.concat([div, cost], ignore_index=True)
     # O4: log ratios of high-frequency shares (pixel over real scenes of the class; pixel over each
     # regularized arm), and transfer to the other networks, each regularized arm minus pixel

@@ -15,7 +15,6 @@ its own process on one thread, so the tables do not depend on `workers`.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import time
 
@@ -25,79 +24,20 @@ import torch
 
 from benchmark.atomic import write_csv, write_text
 from benchmark.config import load_params
-from benchmark.data import scene_classes
-from benchmark.data.scenes import CID, CONCEPTS
-from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
-from benchmark.experiments.scene_classifier import accuracy, load_scene_classifiers
-from benchmark.experiments.store import load_models
 from benchmark.families.feature_vis import section as rep
 from benchmark.families.feature_vis.config import base_seed, load_feature_vis_params
+from benchmark.families.feature_vis.inputs import Inputs, scale_inputs
 from benchmark.families.feature_vis.measures import hf_share, radial_spectrum
-from benchmark.families.feature_vis.optimization import ColourDecorrelation
 from benchmark.families.feature_vis.probe import (FOURIER_T, REGULARIZATION_ARMS, SOFTMAX, UNIT, UNIT_DIVERSE, Context,
                                                   probe_network, tables_at)
-from benchmark.models.scene_gan import Segmenter
 from benchmark.parallel import map_ordered
-from benchmark.paths import evidence_path, models_path, project_root
+from benchmark.paths import evidence_path, project_root
 from benchmark.steps import cli, run_tags
 from benchmark.tracking import ledger
 from benchmark.tracking.provenance import sha256_files
 
 EXPERIMENT = "feature_vis"
-
-
-@dataclasses.dataclass(frozen=True)
-class Inputs:
-    """What the probe needs from a scale: the networks (seed, model), the reference segmenter, the
-    class names, the visualized classes and their defining concepts, the colour decorrelation,
-    real scenes per class, the reference scenes that rank channels, each network's accuracy and
-    the segmenter's lowest IoU over the concepts used."""
-    nets: list
-    segmenter: torch.nn.Module
-    names: list[str]
-    class_index: tuple[int, ...]
-    concepts: dict[int, list[int]]
-    colour: ColourDecorrelation
-    real: dict[int, torch.Tensor]
-    reference: torch.Tensor
-    accuracy: dict[int, float]
-    segmenter_min_iou: float
-
-
-def reference_segmenter() -> tuple[Segmenter, dict[str, float]]:
-    """The scene GAN family's segmenter (stage train_scene_gan_segmenter) and its held-out IoU per concept."""
-    nets, meta = load_models(models_path("scene_segmenter"))
-    seg = Segmenter(meta["segmenter"]["n_concepts"], meta["segmenter"]["width"])
-    seg.load_state_dict(nets["segmenter"])
-    iou = pd.read_csv(evidence_path("scene_gan", "segmenter_iou"))
-    return seg.eval(), dict(zip(iou.concept, iou.iou.astype(float)))
-
-
-def embedded_inputs(cfg) -> Inputs:
-    """The scene classifiers, the reference segmenter, the scene classes' concepts and statistics."""
-    nets = load_scene_classifiers(models_path("scene_classifier"))
-    seg, seg_iou = reference_segmenter()
-    root = data_dir() / "scene_classes"
-    train, test = scene_classes.load(root, "train"), scene_classes.load(root, "test")
-    names = list(scene_classes.CLASSES)
-    class_index = tuple(names.index(c) for c in cfg.classes)
-    concepts = {i: [CID[c] for c in scene_classes.CLASS_CONCEPTS[names[i]]] for i in class_index}
-    colour = ColourDecorrelation.from_images(train.images)
-    x_test = torch.from_numpy(scene_classes.to_tensor_range(test.images))
-    real = {i: x_test[torch.from_numpy(np.flatnonzero(test.classes == i)[:cfg.real_per_class])] for i in class_index}
-    acc = {s: accuracy(m, test.images, test.classes) for s, m in nets}
-    used = sorted({c for i in class_index for c in concepts[i]})
-    seg_min = min(seg_iou[CONCEPTS[c]] for c in used)
-    return Inputs(nets, seg, names, class_index, concepts, colour, real, x_test[:cfg.unit_reference_samples], acc, seg_min)
-
-
-def scale_inputs(params: dict, cfg) -> Inputs:
-    if params["scale"] == "paper":  # Places365 VGG16s and the user's segmenter, through the adapter
-        from benchmark.families.feature_vis.paper import inputs
-
-        return Inputs(*inputs(params, cfg))
-    return embedded_inputs(cfg)
 
 
 def _probe_one(ctx: Context, item):

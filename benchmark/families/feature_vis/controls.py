@@ -42,9 +42,9 @@ from benchmark.determinism import pin_threads
 from benchmark.families.feature_vis.config import base_seed, load_feature_vis_params
 from benchmark.families.feature_vis.inputs import Inputs, random_init_nets, scale_inputs
 from benchmark.families.feature_vis.measures import (activation_cost, concept_share, hf_share, label_distance,
-                                                     softmax_gain_split)
+                                                     softmax_gain_split, transfer)
 from benchmark.families.feature_vis.optimization import Job, seed_for, visualize
-from benchmark.families.feature_vis.probe import FOURIER_T, SOFTMAX, optim_config, top_units, transfer
+from benchmark.families.feature_vis.probe import FOURIER_T, SOFTMAX, optim_config, top_units
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path
 from benchmark.probes.classifier_dissection import pgd_targeted

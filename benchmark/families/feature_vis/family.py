@@ -7,6 +7,7 @@ from benchmark.pipeline.spec import Family, Section, Stage
 
 VISUALIZE = "benchmark.families.feature_vis.visualize"
 CONTROLS = "benchmark.families.feature_vis.controls"
+DIRECTIONS = "benchmark.families.feature_vis.directions"
 INPUTS = ("models/scene_classifier.safetensors", "models/scene_segmenter.safetensors",
           "evidence/scene_gan/segmenter_iou.csv", "data/scene_classes")
 PARAMS = ("scale", "seed_offset", "feature_vis", "scene_classifier", "paper_data.root", "paper_data.places365",
@@ -30,6 +31,14 @@ PIPELINE = Family(
                   "evidence/feature_vis/diversity_grid.png", "evidence/feature_vis/spectra.png"),
         ),
         Stage(
+            "probe_feature_vis_directions", "benchmark.stages.probe", "feature_vis directions", code=(DIRECTIONS,),
+            comment="olah2017: random directions of the last conv layer visualized like its channels (the basis directions\n"
+                    "of probe_feature_vis's plain arm), their consistency across starts under the reference segmenter",
+            deps=(*INPUTS, "evidence/feature_vis/diversity.csv"), params=PARAMS,
+            outs=("evidence/feature_vis/directions.csv", "evidence/feature_vis/section_directions.md",
+                  "evidence/feature_vis/directions_grid.png"),
+        ),
+        Stage(
             "controls_feature_vis", "benchmark.stages.probe", "feature_vis controls", code=(CONTROLS,),
             comment="the family's instrument controls (issue 24): a positive and a negative control for every measure that\n"
                     "decides an olah2017 claim, declared in benchmark/families/feature_vis/controls.py",
@@ -42,10 +51,13 @@ PIPELINE = Family(
                 "evidence/feature_vis/section.md", 80,
                 ("evidence/feature_vis/arms_grid.png", "evidence/feature_vis/objectives_grid.png",
                  "evidence/feature_vis/diversity_grid.png", "evidence/feature_vis/spectra.png")),
+        Section("Feature visualization: basis and random directions (olah2017)",
+                "evidence/feature_vis/section_directions.md", 81, ("evidence/feature_vis/directions_grid.png",)),
     ),
 )
 
 FAMILY = FamilySpec("feature_vis", PIPELINE, {
     "visualize": f"{VISUALIZE}:main",   # probe_feature_vis
+    "directions": f"{DIRECTIONS}:main", # probe_feature_vis_directions
     "controls": f"{CONTROLS}:main",     # controls_feature_vis
 })

@@ -23,7 +23,7 @@ import torch
 
 from benchmark.families.feature_vis.config import FeatureVisParams
 from benchmark.families.feature_vis.measures import (activation_cost, concept_share, hf_share, label_distance,
-                                                     softmax_gain_split)
+                                                     softmax_gain_split, transfer)
 from benchmark.families.feature_vis.optimization import (Arm, ColourDecorrelation, Job, OptimConfig, TransformSpec,
                                                          evaluate, seed_for, visualize)
 
@@ -132,16 +132,6 @@ def probe_network(seed: int, model, ctx: Context) -> dict:
     with torch.no_grad():
         measures = {step: measure(seed, model, jobs, out[0], imgs, ctx) for step, imgs in out.items() if step > 0}
     return {"jobs": jobs, "images": out, "measures": measures}
-
-
-@torch.no_grad()
-def transfer(images: torch.Tensor, targets: np.ndarray, others: list) -> np.ndarray:
-    """Mean probability of each image's target class under the other networks."""
-    if not others:
-        return np.full(len(targets), np.nan)
-    p = torch.stack([torch.softmax(m(images).double(), 1)[torch.arange(len(targets)), torch.from_numpy(targets)]
-                     for m in others])
-    return p.mean(0).numpy()
 
 
 def tables_at(results, seeds, models, step, real_hf):

@@ -208,8 +208,9 @@ def label_distance_values(real: dict[int, torch.Tensor], labeller, rng: np.rando
         repeated = torch.stack([torch.roll(base, s, dims=(1, 2)) for s in shifts])
         pos.append(distance(labeller(mixed)) - distance(labeller(repeated)))
         pool = real[classes[rng.integers(len(classes))]]
-        pick = rng.choice(len(pool), size=2 * BATCH, replace=False)
-        neg.append(distance(labeller(pool[pick[:BATCH]])) - distance(labeller(pool[pick[BATCH:]])))
+        k = min(BATCH, len(pool) // 2)  # fewer only where a class has fewer than 2 x BATCH scenes (fixture runs)
+        pick = rng.choice(len(pool), size=2 * k, replace=False)
+        neg.append(distance(labeller(pool[pick[:k]])) - distance(labeller(pool[pick[k:]])))
     return {"label_distance.mixed_vs_repeated": pos, "label_distance.same_design_batches": neg}
 
 
@@ -223,13 +224,14 @@ def activation_cost_values(nets: list, reference: torch.Tensor, layer: int, unit
     for _, m in nets:
         act = m.all_features(reference)[layer - 1].mean(dim=(2, 3)).double().numpy()
         top, rand, a, b = [], [], [], []
+        k = min(BATCH, len(reference) // 2)
         for u, _ in top_units(m, reference, layer, units):
             v = act[:, u]
-            top.append(np.sort(v)[-BATCH:].mean())
-            pick = rng.choice(len(v), size=2 * BATCH, replace=False)
-            rand.append(v[pick[:BATCH]].mean())
-            a.append(v[pick[:BATCH]].mean())
-            b.append(v[pick[BATCH:]].mean())
+            top.append(np.sort(v)[-k:].mean())
+            pick = rng.choice(len(v), size=2 * k, replace=False)
+            rand.append(v[pick[:k]].mean())
+            a.append(v[pick[:k]].mean())
+            b.append(v[pick[k:]].mean())
         top, rand, a, b = map(np.asarray, (top, rand, a, b))
         pos.append(float(np.mean(cost(top, rand, top.mean()))))
         neg.append(float(np.mean(cost(a, b, a.mean()))))

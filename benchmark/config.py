@@ -307,8 +307,8 @@ SCHEMA: dict[str, dict[str, str] | str] = {
                          "paper": "benchmark.experiments.scene_classifier_config:ClassifierPaper"},
     "classifier_dissection": {"embedded": "benchmark.experiments.scene_classifier_config:DissectionEmbedded",
                               "paper": "benchmark.experiments.scene_classifier_config:DissectionPaper"},
-    "feature_vis": {"embedded": "benchmark.probes.feature_vis_config:FeatureVisParams",
-                    "paper": "benchmark.probes.feature_vis_config:FeatureVisPaper"},
+    "feature_vis": {"embedded": "benchmark.families.feature_vis.config:FeatureVisParams",
+                    "paper": "benchmark.families.feature_vis.config:FeatureVisPaper"},
 }
 # experiments.<name>: the model its training stage validates it with (the same at every scale)
 EXPERIMENTS: dict[str, str] = {

@@ -8,9 +8,9 @@ import torch
 from hypothesis import given, settings, strategies as st
 from torch import nn
 
-from benchmark.probes.feature_vis import (Arm, ColourDecorrelation, ImageBatch, Job, OptimConfig, fourier_image,
+from benchmark.families.feature_vis.optimization import (Arm, ColourDecorrelation, ImageBatch, Job, OptimConfig, fourier_image,
                                           fourier_scale, gram_cosine, visualize)
-from benchmark.probes.feature_vis_measures import (concept_share, hf_share, label_distance, radial_spectrum,
+from benchmark.families.feature_vis.measures import (concept_share, hf_share, label_distance, radial_spectrum,
                                                    softmax_gain_split)
 
 

@@ -10,14 +10,15 @@ import torch
 from torch import nn
 
 from benchmark.claims.registry import load_claim
+from benchmark.families.feature_vis import directions
+from benchmark.families.feature_vis.config import FeatureVisParams
+from benchmark.families.feature_vis.optimization import ColourDecorrelation, Job, objective_values
+from benchmark.families.feature_vis.probe import Context, claim_tables, network_jobs, probe_network, transfer
 from benchmark.models.scene_gan import Segmenter
 from benchmark.paths import project_root
-from benchmark.probes.feature_vis import ColourDecorrelation
-from benchmark.probes.feature_vis_config import FeatureVisParams
 from benchmark.stats.evidence import check_integrity
-from benchmark.probes.feature_vis_probe import Context, claim_tables, network_jobs, probe_network, transfer
 
-CLAIMS = {"objectives": ["olah2017-logit-beats-softmax"],
+CLAIMS = {"objectives": ["olah2017-logit-beats-softmax", "olah2017-logit-images-show-the-class"],
           "diversity": ["olah2017-diversity-reveals-facets", "olah2017-diversity-costs-little"],
           "regularization": ["olah2017-regularization-removes-high-frequencies"],
           "transfer": ["olah2017-regularized-visualizations-transfer", "olah2017-fourier-visualizations-transfer"]}
@@ -122,3 +123,37 @@ def test_probe_is_deterministic(ctx, probed):
     a, b = res[2]["measures"][6][0], again["measures"][6][0]
     assert a.to_csv().encode() == b.to_csv().encode()
     assert res[2]["images"][6].numpy().tobytes() == again["images"][6].numpy().tobytes()
+
+
+def test_a_basis_direction_is_its_channel(ctx):
+    """The direction objective on a unit vector e_c is the channel objective on channel c."""
+    torch.manual_seed(0)
+    units = torch.randn(3, 6, 4, 4)
+    chan = [Job(directions.Arm("unit", "fourier", True, "channel"), c, 0, 1) for c in (0, 2, 5)]
+    dirs = [Job(directions.DIRECTION, c, 0, 1, direction=tuple(float(c == k) for k in range(6))) for c in (0, 2, 5)]
+    assert torch.allclose(objective_values(torch.zeros(3, 2), units, chan), objective_values(torch.zeros(3, 2), units, dirs))
+    d = directions.random_directions(1, 11, 6)
+    assert d.shape == (directions.POOL, 6) and torch.allclose(d.norm(dim=1), torch.ones(directions.POOL, dtype=d.dtype))
+    assert torch.equal(d, directions.random_directions(1, 11, 6)) and not torch.equal(d, directions.random_directions(2, 11, 6))
+
+
+def test_directions_table_matches_its_claim_file(ctx, probed):
+    nets, res = probed
+    diversity = _tables(nets, res)["diversity"]
+    dctx = directions.Context(ctx.cfg, ctx.reference, ctx.base_seed, ctx.colour)
+
+    def labeller(x):
+        with torch.no_grad():
+            return ctx.segmenter(x).argmax(1)
+
+    basis, random = [], []
+    for s, m in nets.items():
+        out = directions._visualize_one(dctx, (s, m))
+        assert len(out["chosen"]) == ctx.cfg.units and len(out["images"]) == ctx.cfg.units * ctx.cfg.diversity_images
+        basis += [{"network": s, **r} for r in directions.basis_rows(diversity, s, m, ctx.reference, ctx.cfg)]
+        random += directions.direction_rows(s, out, labeller, ctx.cfg.diversity_images)
+    t = directions.claim_table(pd.DataFrame(basis), pd.DataFrame(random)).assign(network_accuracy=0.9, segmenter_min_iou=0.5)
+    spec = load_claim(project_root() / "claims" / "olah2017-random-directions-less-interpretable.yaml")
+    assert not set(spec.evidence.columns) - set(t.columns)
+    check_integrity(t, spec, "directions.csv")
+    assert len(t) == len(nets) * ctx.cfg.units and np.allclose(t.y, t.consistency_basis - t.consistency_random)

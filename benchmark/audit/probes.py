@@ -12,7 +12,7 @@ machinery; only the adapters to a network read through hooks are here.
     word_information     guan2019's perturbation entropy and gradient baselines (probes.word_information)
                          per word and layer of a text encoder                      -> word_measures,
                          layer_measures, consistency, gap_trend, final_gap
-    feature_vis          olah2017's visualizations (probes.feature_vis*, the stage's tables) of an image
+    feature_vis          olah2017's visualizations (families/feature_vis: the stage's probe and tables) of an image
                          classifier whose inputs are images in [-1, 1]            -> regularization,
                          transfer, diversity (activation_cost), visualizations
 Settings come from the suite's params.yaml (the embedded scale), overridable per probe with
@@ -209,7 +209,7 @@ def accuracy(model, data: ArrayData) -> float:
 
 # ---------------------------------------------------------------- feature visualization
 class VisUnits(torch.nn.Module):
-    """A network read through hooks, with the feature-vis protocol (benchmark.probes.feature_vis):
+    """A network read through hooks, with the feature-vis protocol (benchmark.families.feature_vis.optimization):
     `all_features(x)` its spatial unit layers, `resume(h, n)` the logits of the same forward pass,
     `convs[i]` the module of spatial layer i + 1 (the channel objective reads its output, i.e. after
     the activation: a hooked network has no generic pre-activation map)."""
@@ -241,7 +241,7 @@ class _NoSegmenter(torch.nn.Module):
 
 def feature_vis_inputs(nets: list[UserNet], data: ArrayData, settings: dict):
     """Checks and settings of the feature-vis probe for these networks and images (before any probe)."""
-    from benchmark.probes.feature_vis_config import FeatureVisParams
+    from benchmark.families.feature_vis.config import FeatureVisParams
 
     x = data.x_test
     if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] != x.shape[3]:
@@ -277,10 +277,9 @@ def feature_vis_inputs(nets: list[UserNet], data: ArrayData, settings: dict):
 def feature_vis(nets: list[UserNet], data: ArrayData, cfg, class_index: tuple[int, ...], spatial: list[int]) -> dict[str, pd.DataFrame]:
     """olah2017's probe and tables (the stage's own), for every network; the measures that need a
     segmenter (concept share, label distance) are left out."""
-    from benchmark.probes.feature_vis import ColourDecorrelation
-    from benchmark.probes.feature_vis_measures import hf_share
-    from benchmark.probes.feature_vis_probe import Context, probe_network
-    from benchmark.stages.feature_vis_probe import _tables_at
+    from benchmark.families.feature_vis.measures import hf_share
+    from benchmark.families.feature_vis.optimization import ColourDecorrelation
+    from benchmark.families.feature_vis.probe import Context, probe_network, tables_at
 
     x = torch.from_numpy(data.x_test)
     px = data.x_test.transpose(0, 2, 3, 1).reshape(-1, 3).astype(np.float64)
@@ -292,7 +291,7 @@ def feature_vis(nets: list[UserNet], data: ArrayData, cfg, class_index: tuple[in
     seeds = [n.meta["seed"] for n in nets]
     models = [VisUnits(n.model, spatial, int(x.shape[-1])) for n in nets]
     results = [probe_network(s, m, ctx) for s, m in zip(seeds, models)]
-    images, _groups, tables = _tables_at(results, seeds, models, cfg.steps, real_hf)
+    images, _groups, tables = tables_at(results, seeds, models, cfg.steps, real_hf)
     acc = {n.meta["seed"]: accuracy(n.model, data) for n in nets}
     out = {"visualizations": images.drop(columns=["concept_share"], errors="ignore")}
     out["regularization"] = tables["regularization"]

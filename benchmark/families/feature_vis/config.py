@@ -3,7 +3,7 @@
 The networks are the scene classifiers of stage train_scene_classifier (their seeds are that
 stage's); this section fixes only how they are visualized. Seeds of the initial images and of
 the transform draws are `init_seed + seed_offset`, mixed with the network seed, class/unit and
-start (benchmark.probes.feature_vis.seed_for), so a second draw (`seed_offset`) gets fresh
+start (benchmark.families.feature_vis.optimization.seed_for), so a second draw (`seed_offset`) gets fresh
 images on fresh networks.
 """
 
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from benchmark.config import _Strict, section, seed_offset
+from benchmark import replicates
+from benchmark.config import _Strict, section
 from benchmark.errors import ParamsError
 
 
@@ -77,4 +78,5 @@ def load_feature_vis_params(params: dict) -> FeatureVisParams:
 
 
 def base_seed(params: dict, cfg: FeatureVisParams) -> int:
-    return cfg.init_seed + seed_offset(params)
+    """The seed every image of this draw derives from (the draw's offset applied once)."""
+    return replicates.sample_seed(params, cfg.init_seed)

@@ -2,7 +2,7 @@
 and what is measured on them; then the claim tables, one row per observation with the network
 as the replicate column.
 
-Arms (benchmark.probes.feature_vis.Arm), per class:
+Arms (benchmark.families.feature_vis.optimization.Arm), per class:
   pixel, pixel_transforms, fourier, fourier_transforms   logit objective        (O4)
   softmax                                               log-softmax, fourier_transforms (O1,
                                                         against fourier_transforms: the article's
@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmark.probes.feature_vis import (Arm, ColourDecorrelation, Job, OptimConfig, TransformSpec, evaluate,
-                                          seed_for, visualize)
-from benchmark.probes.feature_vis_config import FeatureVisParams
-from benchmark.probes.feature_vis_measures import concept_share, hf_share, label_distance, softmax_gain_split
+from benchmark.families.feature_vis.config import FeatureVisParams
+from benchmark.families.feature_vis.measures import (activation_cost, concept_share, hf_share, label_distance,
+                                                     softmax_gain_split, transfer)
+from benchmark.families.feature_vis.optimization import (Arm, ColourDecorrelation, Job, OptimConfig, TransformSpec,
+                                                         evaluate, seed_for, visualize)
 
 PIXEL = Arm("pixel", "pixel", False, "logit")
 PIXEL_T = Arm("pixel_transforms", "pixel", True, "logit")
@@ -133,14 +134,19 @@ def probe_network(seed: int, model, ctx: Context) -> dict:
     return {"jobs": jobs, "images": out, "measures": measures}
 
 
-@torch.no_grad()
-def transfer(images: torch.Tensor, targets: np.ndarray, others: list) -> np.ndarray:
-    """Mean probability of each image's target class under the other networks."""
-    if not others:
-        return np.full(len(targets), np.nan)
-    p = torch.stack([torch.softmax(m(images).double(), 1)[torch.arange(len(targets)), torch.from_numpy(targets)]
-                     for m in others])
-    return p.mean(0).numpy()
+def tables_at(results, seeds, models, step, real_hf):
+    """(per-image frame with transfer, per-group frame, claim tables) of every network at `step`."""
+    frames, groups = [], []
+    for seed, res in zip(seeds, results):
+        f, g = res["measures"][step]
+        is_class = f.arm.isin([a.name for a in (*REGULARIZATION_ARMS, SOFTMAX)]).to_numpy()
+        others = [m for s, m in zip(seeds, models) if s != seed]
+        tr = np.full(len(f), np.nan)
+        tr[is_class] = transfer(res["images"][step][torch.from_numpy(is_class.copy())], f.target.to_numpy()[is_class], others)
+        frames.append(f.assign(transfer=tr))
+        groups.append(g)
+    images, groups = pd.concat(frames, ignore_index=True), pd.concat(groups, ignore_index=True)
+    return images, groups, claim_tables(images, groups, real_hf)
 
 
 # ----------------------------------------------------------------------------- claim tables
@@ -175,7 +181,7 @@ def claim_tables(images: pd.DataFrame, groups: pd.DataFrame, real_hf: dict[int, 
     g = g.reset_index().rename(columns={"target": "unit"})
     net_plain = g.groupby("network").activation_plain.transform("mean")
     div = g.assign(contrast="label_distance_diverse_minus_plain", y=g.label_distance_diverse - g.label_distance_plain)
-    cost = g.assign(contrast="activation_cost", y=(g.activation_plain - g.activation_diverse) / net_plain)
+    cost = g.assign(contrast="activation_cost", y=activation_cost(g.activation_plain, g.activation_diverse, net_plain))
     out["diversity"] = pd.concat([div, cost], ignore_index=True)
     # O4: log ratios of high-frequency shares (pixel over real scenes of the class; pixel over each
     # regularized arm), and transfer to the other networks, each regularized arm minus pixel

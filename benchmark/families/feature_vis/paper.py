@@ -1,8 +1,13 @@
-"""probe_feature_vis at scale paper: the inputs of the olah2017 probe from the Places365 VGG16s of
-train_scene_classifier, Places365 (colour statistics from training images, real scenes and the
-channel ranking from validation images) and the user's segmenter (paper_data.segmenter), which
-scores each visualization's share of its class's concepts (`feature_vis.paper.class_concepts`).
-Called by benchmark.stages.feature_vis_probe, which does the rest as at embedded scale.
+"""The paper scale as an adapter: the same olah2017 probe (benchmark.families.feature_vis.probe,
+unchanged) on the Places365 VGG16s of train_scene_classifier, through a wrapper that gives a VGG16
+the embedded model protocol, and `inputs`, which hands the probe what the embedded scale reads from
+the scene data: the networks, the segmenter, the classes' concepts, colour statistics, real scenes.
+
+The colour decorrelation comes from Places365 training images (the first `COLOUR_IMAGES` of the
+list; olah2017's Lucid uses ImageNet's matrix), real scenes and the channel ranking from the
+validation set, and the concept share of a visualization from the user's segmenter
+(paper_data.segmenter, concepts.json), which scores each visualization's share of its class's
+concepts (`feature_vis.paper.class_concepts`).
 """
 
 from __future__ import annotations
@@ -10,19 +15,51 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+from torch import nn
 
 from benchmark.data.image_folders import places365
 from benchmark.data.registry import paper_path
 from benchmark.devices import active
 from benchmark.errors import ParamsError
 from benchmark.experiments.scene_classifier_config import load_classifier_paper
-from benchmark.experiments.scene_classifier_paper import accuracy, labels_of, limited, load_paper_classifiers
+from benchmark.experiments.scene_classifier_paper import accuracy, labels_of, limited, load_batch, load_paper_classifiers
+from benchmark.families.feature_vis.optimization import ColourDecorrelation
 from benchmark.models.paper_segmenter import load_segmenter
+from benchmark.models.paper_zoo import UnitNet
 from benchmark.paths import models_path
-from benchmark.probes.feature_vis import ColourDecorrelation
-from benchmark.probes.feature_vis_paper import VisNet, colour_images, real_images
 
 COLOUR_IMAGES = 1000  # Places365 training images behind the colour decorrelation (3 x 3 covariance)
+
+
+class VisNet(nn.Module):
+    """A UnitNet (VGG16) with the protocol of benchmark.families.feature_vis.optimization: `all_features(x)` the
+    output of every conv block (post-ReLU; pooled where the block ends with max pooling),
+    `resume(h, n)` the logits from the last, `convs[i]` conv layer i + 1 (pre-ReLU hooks)."""
+
+    def __init__(self, net: UnitNet):
+        super().__init__()
+        self.net = net
+        self.image_size = int(net.in_shape[-1])
+        self.convs = [b[0] for b in net.blocks]
+
+    def all_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.net.activations(x)
+
+    def resume(self, h: torch.Tensor, layer: int) -> torch.Tensor:
+        return self.net.forward_from(layer - 1, h)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def colour_images(images, n: int) -> np.ndarray:
+    """The first n images of an ImageList as uint8 NHWC (what ColourDecorrelation.from_images reads)."""
+    return np.stack([images[i][0].numpy().transpose(1, 2, 0) for i in range(min(n, len(images)))])
+
+
+def real_images(images, idx) -> torch.Tensor:
+    return load_batch(images, idx)
 
 
 def inputs(params: dict, cfg):

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from benchmark.parallel import progress
 
-OBJECTIVES = ("logit", "softmax", "channel")
+OBJECTIVES = ("logit", "softmax", "channel", "direction")
 PARAMS = ("pixel", "fourier")
 
 
@@ -86,7 +86,8 @@ def fourier_image(spectrum: torch.Tensor, scale: torch.Tensor, h: int, w: int) -
 @dataclass(frozen=True)
 class Arm:
     """One way of making a visualization: parameterization, transformation robustness, objective
-    (logit or log-softmax of a class, or a channel's mean activation at `layer`), and the weight of
+    (logit or log-softmax of a class, a channel's mean activation at `layer`, or the mean of its
+    activation vector's projection on a direction of that layer's activation space), and the weight of
     the diversity penalty among the images of one group (0: none)."""
     name: str
     param: str
@@ -108,13 +109,15 @@ class Job:
     """One image to optimize: its arm, target (class index or channel), group (images of one group
     share a diversity penalty), the seed of its initial parameters (images with the same init seed
     and parameterization start from the same image: the arms' pairing), and `scale` (the
-    target's typical activation, which sets the diversity penalty's units)."""
+    target's typical activation, which sets the diversity penalty's units); a direction objective
+    carries its `direction` (target: the direction's index)."""
     arm: Arm
     target: int
     group: int
     init_seed: int
     scale: float = 1.0
     pair: int = 0                    # start (class jobs) or image index (unit jobs): the pairing key
+    direction: tuple[float, ...] = ()  # direction objectives: the unit vector in the layer's channel space
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,7 @@ def gram_cosine(features: torch.Tensor) -> torch.Tensor:
 
 def objective_values(logits: torch.Tensor, units: torch.Tensor | None, jobs: list[Job]) -> torch.Tensor:
     """Per image, the quantity its arm maximizes (before the diversity penalty); `units` is the
-    unit layer's pre-ReLU map (B, C, H, W), needed only by channel objectives."""
+    unit layer's pre-ReLU map (B, C, H, W), needed only by channel and direction objectives."""
     kinds = [j.arm.objective for j in jobs]
     tgt = torch.tensor([j.target for j in jobs])
     rows = torch.arange(len(jobs))
@@ -206,6 +209,11 @@ def objective_values(logits: torch.Tensor, units: torch.Tensor | None, jobs: lis
     if is_chan.any():
         unit = units.mean(dim=(2, 3))
         out = torch.where(is_chan, unit[rows, tgt.clamp(max=unit.shape[1] - 1)], out)
+    is_dir = torch.tensor([k == "direction" for k in kinds])
+    if is_dir.any():
+        dirs = torch.tensor([j.direction if j.arm.objective == "direction" else (0.0,) * units.shape[1] for j in jobs],
+                            dtype=units.dtype)
+        out = torch.where(is_dir, (units.mean(dim=(2, 3)) * dirs).sum(1), out)
     return out
 
 
@@ -255,12 +263,12 @@ def visualize(model: torch.nn.Module, jobs: list[Job], colour: ColourDecorrelati
     use_t = torch.tensor([j.arm.transforms for j in jobs]).view(-1, 1, 1, 1)
     n_layers = None
     out = {0: batch().detach().clone()}
-    # channel objectives act on the unit layer's pre-ReLU map (read by a hook on model.convs): a
+    # channel (and direction) objectives act on the unit layer's pre-ReLU map (read by a hook on model.convs): a
     # channel that is zero everywhere on the start image has no gradient after its ReLU, and its
     # plain visualization would never leave the start (Lucid's "redirected ReLU" addresses the same)
     pre: dict[str, torch.Tensor] = {}
     hook = None
-    if any(j.arm.objective == "channel" for j in jobs):
+    if any(j.arm.objective in ("channel", "direction") for j in jobs):
         hook = model.convs[cfg.unit_layer - 1].register_forward_hook(lambda m, i, o: pre.__setitem__("map", o))
     try:
         for step in progress(range(1, cfg.steps + 1), desc="optimization steps"):

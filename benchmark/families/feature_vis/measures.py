@@ -7,6 +7,9 @@
   to the gain, whatever the order).
 * `concept_share`, `label_distance`: what the reference segmenter sees in an image (O1's second
   measure, O2's independent diversity score).
+* `activation_cost`: what the diversity penalty costs a channel, in units of the network's mean
+  activation without it (O2's cost).
+* `transfer`: the probability of an image's class under other networks (O4's transfer).
 """
 
 from __future__ import annotations
@@ -92,3 +95,20 @@ def label_distance(labels: torch.Tensor) -> float:
     flat = labels.flatten(1)
     d = [(flat[i] != flat[j]).double().mean().item() for i in range(n) for j in range(i + 1, n)]
     return float(np.mean(d))
+
+
+def activation_cost(plain, other, scale):
+    """Per unit, (activation without the penalty - with it) / `scale` (the network's mean activation
+    without it), so that a network's mean is 1 - (total with / total without): a ratio of totals,
+    linearized. Works on arrays and pandas series alike."""
+    return (plain - other) / scale
+
+
+@torch.no_grad()
+def transfer(images: torch.Tensor, targets: np.ndarray, others: list) -> np.ndarray:
+    """Mean probability of each image's target class under the other networks."""
+    if not others:
+        return np.full(len(targets), np.nan)
+    p = torch.stack([torch.softmax(m(images).double(), 1)[torch.arange(len(targets)), torch.from_numpy(targets)]
+                     for m in others])
+    return p.mean(0).numpy()

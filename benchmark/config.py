@@ -305,8 +305,8 @@ SCHEMA: dict[str, dict[str, str] | str] = {
                          "paper": "benchmark.experiments.word_information_config:WordInformationPaper"},
     "scene_classifier": {"embedded": "benchmark.experiments.scene_classifier_config:ClassifierParams",
                          "paper": "benchmark.experiments.scene_classifier_config:ClassifierPaper"},
-    "classifier_dissection": {"embedded": "benchmark.experiments.scene_classifier_config:DissectionEmbedded",
-                              "paper": "benchmark.experiments.scene_classifier_config:DissectionPaper"},
+    "classifier_dissection": {"embedded": "benchmark.families.classifier_dissection.params:DissectionEmbedded",
+                              "paper": "benchmark.families.classifier_dissection.params:DissectionPaper"},
     "feature_vis": {"embedded": "benchmark.families.feature_vis.config:FeatureVisParams",
                     "paper": "benchmark.families.feature_vis.config:FeatureVisPaper"},
 }

@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from benchmark.data import scene_classes as SC
 from benchmark.data.scenes import CID
-from benchmark.experiments.scene_classifier_config import DissectionParams
+from benchmark.families.classifier_dissection import embedded as CD
+from benchmark.families.classifier_dissection import probes
+from benchmark.families.classifier_dissection.params import DissectionParams
+from benchmark.families.classifier_dissection.rotation import fractional_power, random_rotation
 from benchmark.models.scene_classifier import SceneClassifier
-from benchmark.probes import classifier_dissection as CD
+from benchmark.probes import dissection
 from benchmark.probes.dissection import detector_summary
-from benchmark.probes.rotation import fractional_power, random_rotation
 
 P = DissectionParams(quantiles=[0.01, 0.005], iou_cutoff=0.04, dissect_samples=36, importance_samples=36, paper_width=512,
                      paper_ks=[4, 20], random_draws=2, attack_samples=4, attack_steps=2, attack_eps=0.2,
@@ -76,15 +78,15 @@ def test_fractional_powers_are_rotations_that_add_up(a, b, n, seed):
 def test_identity_rotation_changes_no_dissection(data):
     net = _net(1)
     p = P.model_copy(update={"rotation_powers": [0.0, 1.0]})
-    rows, _ = CD.rotation_rows(1, net, data["x_test"], data["masks_test"], data["y_test"], p, np.random.default_rng(0))
+    rows = CD.rotation_rows(1, net, data["x_test"], data["masks_test"], data["y_test"], p, np.random.default_rng(0))
     plain = CD.dissect_layers(net, data["x_test"], data["masks_test"], p, np.random.default_rng(5))[-1]
     at0 = [r for r in rows if r["a"] == 0.0 and r["quantile"] == 0.01][0]
     exact = detector_summary(plain["iou"][0.99], 0.04)
     # the quantile subsample differs (its own draw), so compare with the full-sample exact dissection
-    full = CD.dissection.dissect(lambda s: [net.features(data["x_test"][s], 4)], lambda s, hs: data["masks_test"][s],
+    full = dissection.dissect(lambda s: [net.features(data["x_test"][s], 4)], lambda s, hs: data["masks_test"][s],
                                  len(data["x_test"]), 10, 32, [0.99], np.random.default_rng(0), per_batch=10 ** 7)[0]
     assert detector_summary(full["iou"][0.99], 0.04)["units"] == exact["units"] == at0["units"]
-    rot0 = CD.dissection.dissect(lambda s: [torch.einsum("ij,njhw->nihw", torch.eye(8), net.features(data["x_test"][s], 4))],
+    rot0 = dissection.dissect(lambda s: [torch.einsum("ij,njhw->nihw", torch.eye(8), net.features(data["x_test"][s], 4))],
                                  lambda s, hs: data["masks_test"][s], len(data["x_test"]), 10, 32, [0.99],
                                  np.random.default_rng(0), per_batch=10 ** 7)[0]
     np.testing.assert_array_equal(rot0["iou"][0.99], full["iou"][0.99])
@@ -100,7 +102,7 @@ def test_rotation_with_counter_rotated_readout_keeps_the_logits(data, a):
         w, b = CD.rotated_readout(net, r)
         logits = h.mean(dim=(2, 3)).double() @ torch.from_numpy(w).T + torch.from_numpy(b)
         torch.testing.assert_close(logits.float(), net(x), atol=1e-5, rtol=1e-5)
-    rows, _ = CD.rotation_rows(2, net, data["x_test"], data["masks_test"], data["y_test"], P, np.random.default_rng(0))
+    rows = CD.rotation_rows(2, net, data["x_test"], data["masks_test"], data["y_test"], P, np.random.default_rng(0))
     assert max(r["max_abs_logit_change"] for r in rows) < 1e-9
     assert all(r["accuracy"] == r["accuracy_unrotated"] for r in rows)
 
@@ -119,9 +121,9 @@ def test_removing_the_only_unit_a_class_reads_drops_it_to_chance(data):
         net.fc.weight[0, 0] = 1.0
         net.fc.bias[1:] = 2.0  # every other class beats class 0 unless unit 0 fires
     imp = CD.importance(net, g, y)
-    assert CD.ranked(imp, 0)[0] == 0
+    assert probes.ranked(imp, 0)[0] == 0
     p = P.model_copy(update={"paper_ks": [4], "random_draws": 30})
-    rows = pd.DataFrame(CD.removal_rows(3, net, g, y, imp, p, np.random.default_rng(0)))
+    rows = pd.DataFrame(probes.removal_rows(3, CD.predictor(net, g), y, imp, p, np.random.default_rng(0), SC.CLASSES))
     r0 = rows[rows["class"] == SC.CLASSES[0]].iloc[0]
     assert r0.base == 1.0 and r0.top_removed == 0.5
     assert r0.random_removed > 0.8
@@ -167,7 +169,7 @@ def test_replicates_carry_b1_and_o3_and_leave_the_rest(data):
 def test_replicate_params_check_their_seeds():
     from pydantic import ValidationError
 
-    from benchmark.experiments.scene_classifier_config import ReplicateParams
+    from benchmark.families.classifier_dissection.params import ReplicateParams
 
     assert ReplicateParams(seeds=[3, 1], rotation_networks=2, rotation_powers=[1.0, 0.0]).rotation_powers == [0.0, 1.0]
     for bad in ({"seeds": [1, 1], "rotation_networks": 1, "rotation_powers": [0.0, 1.0]},

@@ -49,15 +49,15 @@ def _project(tmp_path: Path, files: Path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="module")
 def run(files, tmp_path_factory):
-    from benchmark.stages import classifier_dissection_probe, scene_classifier_train
+    from benchmark.families.classifier_dissection import run_probe, shared_classifiers
 
     mp = pytest.MonkeyPatch()
     try:
         root = _project(tmp_path_factory.mktemp("p"), files, mp)
-        assert scene_classifier_train.main([]) == 0
-        assert classifier_dissection_probe.main([]) == 0
+        assert shared_classifiers.main([]) == 0
+        assert run_probe.main([]) == 0
         first = {t: (root / "evidence" / "classifier_dissection" / f"{t}.csv").read_bytes() for t in TABLES}
-        assert classifier_dissection_probe.main([]) == 0
+        assert run_probe.main([]) == 0
         second = {t: (root / "evidence" / "classifier_dissection" / f"{t}.csv").read_bytes() for t in TABLES}
         yield root, first, second
     finally:
@@ -95,7 +95,7 @@ def vgg():
 
 
 def test_decomposed_ablation_equals_rerunning_the_head(vgg):
-    from benchmark.probes.classifier_dissection_paper import logits_with, single_ablations
+    from benchmark.families.classifier_dissection.paper import logits_with, single_ablations
 
     with torch.no_grad():
         h = vgg.activations(torch.randn(3, 3, 32, 32))[-1] + 0.5  # make every channel count
@@ -109,7 +109,7 @@ def test_decomposed_ablation_equals_rerunning_the_head(vgg):
 
 
 def test_conv_maps_are_taken_before_the_block_pooling(vgg):
-    from benchmark.probes.classifier_dissection_paper import conv_maps, layer_index
+    from benchmark.families.classifier_dissection.paper import conv_maps, layer_index
 
     x = torch.randn(2, 3, 32, 32)
     i = layer_index("conv5_3")
@@ -121,7 +121,7 @@ def test_conv_maps_are_taken_before_the_block_pooling(vgg):
 
 
 def test_broden_set_is_multi_label(files):
-    from benchmark.probes.classifier_dissection_paper import BrodenSet
+    from benchmark.families.classifier_dissection.paper import BrodenSet
 
     bro = BrodenSet(files / "broden1_224", ["object", "part", "material"], 10, 32)
     oh = bro.onehot(slice(0, len(bro)))

@@ -82,7 +82,8 @@ def test_same_seed_same_bytes_and_round_trip(batch, tmp_path):
 def test_paper_scale_names_the_missing_paper_data_path(tmp_path):
     from benchmark.config import load_params
     from benchmark.errors import ParamsError
-    from benchmark.experiments.scene_classifier_config import load_classifier_paper, load_dissection_params
+    from benchmark.experiments.scene_classifier_config import load_classifier_paper
+    from benchmark.families.classifier_dissection.params import load_dissection_params
 
     params = {**load_params(), "scale": "paper", "paper_data": {"places365": str(tmp_path / "missing")}}
     for loader in (load_classifier_paper, load_dissection_params):

@@ -14,7 +14,7 @@ Per pixel Broden is multi-label (an object, its part, a material at once): `mask
 label-number layer per entry, as distributed.
 
 Why here: bau2017/bau2020 dissected classifiers against Broden's labelled pixels; the paper-scale
-classifier dissection (benchmark.probes.classifier_dissection_paper) reads it.
+classifier dissection (benchmark.families.classifier_dissection.paper) reads it.
 """
 
 from __future__ import annotations

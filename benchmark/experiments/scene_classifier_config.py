@@ -1,19 +1,20 @@
-"""params.yaml `scene_classifier:` (the shared classifiers) and `classifier_dissection:` (the probe of
-bau2020 B1-B3, B7 and bau2017/szegedy2013 O3), validated; one block per scale.
+"""params.yaml `scene_classifier:` (the scene classifiers shared by the classifier-dissection and
+feature-visualization families), validated; one block per scale. The classifier-dissection probe's
+own block is benchmark.families.classifier_dissection.params.
 
-The paper blocks: VGG16 classifiers trained on Places365 (or user checkpoints) and dissected on
-Broden (benchmark.experiments.scene_classifier_paper, benchmark.probes.classifier_dissection_paper);
-their files are named under `paper_data:`, and a missing folder is an error naming the key.
+The paper block: VGG16 classifiers trained on Places365 (or user checkpoints)
+(benchmark.experiments.scene_classifier_paper); their files are named under `paper_data:`, and a
+missing folder is an error naming the key (`_check_paper`, shared with the families that read them).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
-from benchmark.config import Distinct, _Strict, offset_seeds, section
+from benchmark import replicates
+from benchmark.config import Distinct, _Strict, section
 from benchmark.errors import ParamsError
 
 
@@ -46,95 +47,12 @@ class ClassifierPaper(_Strict):
         "when not empty; each gets the seed of its position in `seeds`"))
 
 
-class BrodenParams(_Strict):
-    categories: list[Literal["object", "part", "material", "color"]] = Field(
-        min_length=1, description="Broden pixel categories dissected against (bau2017: object, part, material, color)")
-    layers: list[str] = Field(min_length=1, description="VGG16 conv layers dissected (conv1_1 .. conv5_3); the last is the probed layer")
-    batch: int = Field(ge=1, description="Broden images per dissection batch (memory: batch x labels x seg pixels)")
-
-
-class DissectionPaper(_Strict):
-    probe: DissectionParams
-    broden: BrodenParams
-
-
-def _powers(v: list[float]) -> list[float]:
-    if 0.0 not in v or 1.0 not in v or any(not 0 <= a <= 1 for a in v):
-        raise ValueError("rotation powers lie in [0, 1] and include 0 and 1")
-    return sorted(v)
-
-
-class DissectionParams(_Strict):
-    quantiles: list[float] = Field(min_length=1, description="top-quantile thresholds; the first decides (bau2020 0.01, bau2017 0.005)")
-    iou_cutoff: float = Field(gt=0, lt=1, description="a unit detects a concept above this IoU (0.04)")
-    dissect_samples: int = Field(ge=10, description="held-out scenes the dissection runs on")
-    importance_samples: int = Field(ge=10, description="training scenes the unit importance is ranked on (B1, B2, B7)")
-    paper_width: int = Field(ge=1, description="width of the paper's layer (512): k scales as ceil(paper_k * width / paper_width)")
-    paper_ks: list[int] = Field(min_length=1, description="units removed in the paper (4, 20) and top-k for B2/B7 (4)")
-    random_draws: int = Field(ge=1, description="random k-unit sets per class (B1 control)")
-    attack_samples: int = Field(ge=1, description="held-out source images attacked per network (B7)")
-    attack_steps: int = Field(ge=1)
-    attack_eps: float = Field(gt=0, description="L-inf radius in the [-1, 1] input range")
-    attack_step_size: float = Field(gt=0)
-    rotation_powers: list[float] = Field(min_length=2, description="a in Q^a (O3); must include 0 and 1")
-    rotation_seed: int = Field(description="Q of network s is drawn from rotation_seed + s")
-    probe_seed: int = Field(description="random unit sets and attack targets of network s use probe_seed + s")
-
-    @field_validator("quantiles")
-    @classmethod
-    def _q(cls, v):
-        if any(not 0 < q < 0.5 for q in v):
-            raise ValueError("quantiles are top fractions in (0, 0.5), e.g. 0.01")
-        return v
-
-    @field_validator("rotation_powers")
-    @classmethod
-    def _a(cls, v):
-        return _powers(v)
-
-
-class ReplicateParams(_Strict):
-    """Extra classifiers, trained like the shared ones (params `scene_classifier`), probed only for
-    the claims sized to need more networks than the shared 8: B1 (class removal) on every one, O3
-    (rotation a = 0 -> 1) on the first `rotation_networks` (bau2020.class-depends-on-few-units and
-    the O3 pair, version 2; their claim files give the sizing)."""
-
-    seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one extra classifier per seed, before seed_offset")
-    rotation_networks: int = Field(ge=1, description="O3 reads the first n of `seeds`")
-    rotation_powers: list[float] = Field(min_length=2, description="a in Q^a on these networks; must include 0 and 1")
-
-    @field_validator("rotation_powers")
-    @classmethod
-    def _a(cls, v):
-        return _powers(v)
-
-    @model_validator(mode="after")
-    def _enough(self):
-        if self.rotation_networks > len(self.seeds):
-            raise ValueError(f"rotation_networks {self.rotation_networks} > {len(self.seeds)} seeds")
-        return self
-
-
-class DissectionEmbedded(_Strict):
-    probe: DissectionParams
-    replicates: ReplicateParams | None = None
-
-
 def classifier_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
-    return offset_seeds(params, cfg.seeds)
+    return replicates.draw(params, cfg.seeds)
 
 
 def random_seeds(params: dict, cfg: ClassifierParams) -> list[int]:
-    return offset_seeds(params, cfg.random_seeds)
-
-
-def load_replicate_params(params: dict) -> ReplicateParams | None:
-    """The extra classifiers' settings (None where the scale's block has none)."""
-    return section(params, "classifier_dissection", DissectionEmbedded).replicates
-
-
-def replicate_seeds(params: dict, r: ReplicateParams) -> list[int]:
-    return offset_seeds(params, r.seeds)
+    return replicates.draw(params, cfg.random_seeds)
 
 
 def _paper_error(params: dict, block: str, field: str, what: str) -> ParamsError:
@@ -165,14 +83,3 @@ def load_classifier_paper(params: dict) -> ClassifierPaper:
     return cfg
 
 
-def load_dissection_params(params: dict) -> DissectionParams:
-    if params["scale"] == "paper":
-        return load_dissection_paper(params).probe
-    return section(params, "classifier_dissection", DissectionEmbedded).probe
-
-
-def load_dissection_paper(params: dict) -> DissectionPaper:
-    cfg = section(params, "classifier_dissection", DissectionPaper)
-    _check_paper(params, "places365", "classifier_dissection", "the Places365-Standard folder")
-    _check_paper(params, "broden", "classifier_dissection", "Broden's labelled pixels")
-    return cfg

@@ -1,10 +1,10 @@
 """The pilot that sized the classifier-dissection claims: train classifiers on seeds disjoint from
 the verdict's, probe them exactly as the verdict's stage does, write the tables to pilots/.
 
-    python -m benchmark.stages.classifier_dissection_pilot --seeds 101 102 103 104
+    python -m benchmark.families.classifier_dissection.pilot --seeds 101 102 103 104
         -> pilots/classifier_dissection/{detectors,deepest_objects,class_removal,unit_importance,
            attacks,rotation,rotation_fall}.csv
-    python -m benchmark.stages.classifier_dissection_pilot --seeds 1 2 3 4 5 6 7 8 --rotation-spread 6
+    python -m benchmark.families.classifier_dissection.pilot --seeds 1 2 3 4 5 6 7 8 --rotation-spread 6
         -> pilots/classifier_dissection/v2/rotation_spread.csv (O3's variance decomposition, version 2's pilot)
 Version 2 of B1 and the O3 pair took version 1's verdict tables (seeds 1-8) as its pilot:
 pilots/classifier_dissection/v2/{class_removal,rotation_fall}.csv.
@@ -23,10 +23,11 @@ from benchmark.data import scene_classes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.experiments.scene_classifier import ClassifierConfig, random_classifier, train_classifiers
-from benchmark.experiments.scene_classifier_config import load_classifier_params, load_dissection_params
+from benchmark.experiments.scene_classifier_config import load_classifier_params
+from benchmark.families.classifier_dissection.embedded import load_data, probe_networks, tables
+from benchmark.families.classifier_dissection.params import load_dissection_params
 from benchmark.models.scene_classifier import build
 from benchmark.paths import project_root
-from benchmark.probes.classifier_dissection import load_data, probe_networks, tables
 from benchmark.steps import cli
 
 
@@ -71,7 +72,6 @@ def _rotation_spread(params: dict, cfg, p, seeds: list[int], rotations: int) -> 
 
     from benchmark.experiments.scene_classifier import load_scene_classifiers
     from benchmark.paths import models_path
-    from benchmark.probes.classifier_dissection import rotation_spread_rows
 
     pin_threads(1)
     root = data_dir() / cfg.dataset
@@ -80,6 +80,32 @@ def _rotation_spread(params: dict, cfg, p, seeds: list[int], rotations: int) -> 
             for row in rotation_spread_rows(seed, model, data, p, p.probe_seed + seed, rotations)]
     write_csv(project_root() / "pilots" / "classifier_dissection" / "v2" / "rotation_spread.csv", pd.DataFrame(rows))
     return 0
+
+
+def rotation_spread_rows(seed: int, model, data: dict, p, probe_seed: int, rotations: int) -> list[dict]:
+    """O3's variance decomposition (a pilot, not evidence): the last layer dissected unrotated and
+    under `rotations` independent Q (drawn from [rotation_seed + seed, r]), in one pass; per
+    rotation, the relative fall of detector units. Its spread within a network against the spread
+    of the networks' means says whether more rotations per network would narrow O3's interval."""
+    import numpy as np
+    import torch
+
+    from benchmark.data.scenes import SIZE
+    from benchmark.families.classifier_dissection.embedded import K, LAST
+    from benchmark.families.classifier_dissection.rotation import random_rotation
+    from benchmark.probes import dissection
+
+    width = model.layer_width(LAST)
+    xd, md = data["x_test"][: p.dissect_samples], data["masks_test"][: p.dissect_samples]
+    qs = [torch.eye(width)] + [torch.from_numpy(random_rotation(width, [p.rotation_seed + seed, r]).astype(np.float32))
+                               for r in range(rotations)]
+    maps = lambda s: [torch.einsum("ij,njhw->nihw", q, model.features(xd[s], LAST)) for q in qs]  # noqa: E731
+    level = 1 - p.quantiles[0]
+    ds = dissection.dissect(maps, lambda s, hs: md[s], len(xd), K, SIZE, [level], np.random.default_rng(probe_seed),
+                            per_batch=5000)
+    a0 = dissection.detector_summary(ds[0]["iou"][level], p.iou_cutoff)["detector_units"]
+    return [{"seed": seed, "rotation": r, "a0": a0, "a1": (a1 := dissection.detector_summary(d["iou"][level], p.iou_cutoff)["detector_units"]),
+             "fall": (a0 - a1) / a0} for r, d in enumerate(ds[1:])]
 
 
 if __name__ == "__main__":

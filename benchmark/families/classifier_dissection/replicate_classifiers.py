@@ -1,40 +1,37 @@
-"""Train the extra replicate classifiers of bau2020.class-depends-on-few-units (B1) and the O3 pair
-(version 2): the shared trainer's recipe (params `scene_classifier`: same architecture, epochs, lr,
-batch, data) on the seeds of `classifier_dissection.<scale>.replicates`, fresh and disjoint from
-every other classifier's. Kept apart from models/scene_classifier.safetensors so that the shared
-networks (and the feature-visualization family that reads them) are untouched.
+"""Step `replicates` (stage train_classifier_dissection): the family's own classifiers, trained with
+the shared recipe (params `scene_classifier`: architecture, epochs, lr, batch, data) on the seeds of
+`classifier_dissection.<scale>.replicates`, disjoint from every other classifier's. Kept apart from
+models/scene_classifier.safetensors so that the shared networks (and the feature-visualization
+family that reads them) are untouched.
 
-    python -m benchmark.stages.classifier_dissection_train
+    python -m benchmark.stages.train classifier_dissection replicates
         -> models/classifier_dissection.safetensors (trained `seed=s`; load with
            benchmark.experiments.scene_classifier.load_scene_classifiers)
            evidence/classifier_dissection/training.csv (seed, kind, train/test accuracy, final loss)
-Seeds are the replicates' seeds plus seed_offset; one network per process on one thread, so the
-bytes do not depend on `workers`.
+Seeds are the replicates' seeds under the draw's offset (benchmark.replicates); one network per
+process on one thread, so the bytes do not depend on `workers`. At scale paper every claim runs on
+the `scene_classifier.paper` networks: the outputs are written empty, so DVC's graph is the same.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 
-from benchmark.config import load_params, seed_offset
+from benchmark import replicates
+from benchmark.config import load_params
 from benchmark.data import scene_classes
 from benchmark.data.store import data_dir
 from benchmark.determinism import pin_threads
 from benchmark.errors import ParamsError
 from benchmark.experiments.scene_classifier import ClassifierConfig, trained_records
-from benchmark.experiments.scene_classifier_config import (classifier_seeds, load_classifier_params,
-                                                           load_replicate_params, replicate_seeds)
+from benchmark.experiments.scene_classifier_config import classifier_seeds, load_classifier_params
+from benchmark.families.classifier_dissection.params import load_replicate_params, replicate_seeds
 from benchmark.steps import cli, publish_training
 
 EXPERIMENT = "classifier_dissection"
 
 
 def _paper_has_no_extra_replicates() -> int:
-    """At paper scale every classifier-dissection claim, B1 and O3 included, runs on the
-    `scene_classifier.paper` networks (trained by seed or supplied): this stage writes its outputs
-    empty, so DVC's graph is the same at both scales."""
     import pandas as pd
 
     from benchmark.atomic import write_csv
@@ -50,7 +47,8 @@ def _paper_has_no_extra_replicates() -> int:
 
 @cli
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
+    if argv:
+        raise SystemExit(f"step replicates takes no arguments, got {argv}")
     params = load_params()
     if params["scale"] == "paper":
         return _paper_has_no_extra_replicates()
@@ -72,12 +70,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     nets, meta, rows = trained_records(cc, train, test, k, seeds, params.get("workers", 1))
     publish_training(EXPERIMENT, nets, meta, rows, ("seed", "kind"), params,
-                     {**cfg.model_dump(), **rep.model_dump(), "seed_offset": seed_offset(params)})
+                     {**cfg.model_dump(), **rep.model_dump(), "seed_offset": replicates.offset(params)})
     acc = [r["test_accuracy"] for r in rows]
     print(f"trained {len(seeds)} replicate scene classifiers (seeds {seeds[0]}..{seeds[-1]}) in "
           f"{time.perf_counter() - t0:.1f} s; test accuracy {min(acc):.3f}-{max(acc):.3f}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,14 +1,19 @@
-"""bau2020 B1-B3, B7 and bau2017 vs szegedy2013 O3: scene classifiers (shared with feature
-visualization) and their random-init controls, dissected, edited, attacked and rotated."""
+"""bau2020 B1-B3, B7 and bau2017 vs szegedy2013 O3: scene classifiers (shared with the
+feature-visualization family) and their random-init controls, dissected, edited, attacked and
+rotated (benchmark/families/__init__.py: the protocol)."""
 
+from benchmark.families import FamilySpec
 from benchmark.pipeline.spec import Family, Section, Stage
 
-FAMILY = Family(
+PACKAGE = "benchmark.families.classifier_dissection"
+
+PIPELINE = Family(
     name="classifier_dissection",
     title="bau2020 B1-B3, B7; bau2017 vs szegedy2013 O3: dissecting scene classifiers",
     stages=(
         Stage(
-            "train_scene_classifier", "benchmark.stages.scene_classifier_train",
+            "train_scene_classifier", "benchmark.stages.train", "classifier_dissection scene_classifiers",
+            code=(f"{PACKAGE}.shared_classifiers",),
             comment="Scene classifiers (stem scene_classifier), shared by the classifier-dissection family (bau2020\n"
                     "B1-B3, B7; bau2017/szegedy2013 O3) and the feature-visualization family",
             deps=("data/scene_classes",),
@@ -17,7 +22,8 @@ FAMILY = Family(
             outs=("models/scene_classifier.safetensors", "evidence/scene_classifier/training.csv"),
         ),
         Stage(
-            "train_classifier_dissection", "benchmark.stages.classifier_dissection_train",
+            "train_classifier_dissection", "benchmark.stages.train", "classifier_dissection replicates",
+            code=(f"{PACKAGE}.replicate_classifiers",),
             comment="bau2020 B1-B3, B7 and bau2017 vs szegedy2013 O3 (stem classifier_dissection): the scene\n"
                     "classifiers and their random-init controls dissected, edited, attacked and rotated\n"
                     "B1 and the O3 pair (version 2): extra classifiers of the shared recipe, on their own seeds",
@@ -27,7 +33,8 @@ FAMILY = Family(
             outs=("models/classifier_dissection.safetensors", "evidence/classifier_dissection/training.csv"),
         ),
         Stage(
-            "probe_classifier_dissection", "benchmark.stages.classifier_dissection_probe",
+            "probe_classifier_dissection", "benchmark.stages.probe", "classifier_dissection probe",
+            code=(f"{PACKAGE}.run_probe",),
             deps=("models/scene_classifier.safetensors", "models/classifier_dissection.safetensors",
                   "data/scene_classes"),
             params=("scale", "seed_offset", "scene_classifier", "classifier_dissection", "paper_data.root",
@@ -51,3 +58,9 @@ FAMILY = Family(
                  "evidence/classifier_dissection/removal_curves.png", "evidence/classifier_dissection/rotation_curve.png")),
     ),
 )
+
+FAMILY = FamilySpec("classifier_dissection", PIPELINE, {
+    "scene_classifiers": f"{PACKAGE}.shared_classifiers:main",   # train_scene_classifier (shared with feature_vis)
+    "replicates": f"{PACKAGE}.replicate_classifiers:main",       # train_classifier_dissection
+    "probe": f"{PACKAGE}.run_probe:main",                        # probe_classifier_dissection
+})

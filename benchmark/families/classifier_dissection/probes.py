@@ -1,0 +1,253 @@
+"""The measures behind bau2020 B1-B3, B7 and bau2017 O3, written once for every scale.
+
+A scale is an adapter (benchmark.families.classifier_dissection.embedded: the VGG-like classifiers
+on procedural scenes; .paper: Places365 VGG16s on Broden) that hands these functions what differs
+between networks: the dissected maps and concept masks, a unit-importance matrix, predictions with
+units zeroed, peak activations, and how a rotation of the last layer is undone. Everything else
+(the tables' rows, the random unit sets, the attack, the rotation's draw) is here, so both scales
+measure the same thing the same way, drawing from the network's own `numpy.random.Generator` in the
+same order: dissection, removal, attacks, rotation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from benchmark.families.classifier_dissection.params import DissectionParams
+from benchmark.families.classifier_dissection.rotation import fractional_power, random_rotation
+from benchmark.probes import dissection
+
+
+def units_for(width: int, paper_k: int, paper_width: int = 512) -> int:
+    """The paper's k of 512 units scaled to the layer width (ceil keeps >= 1)."""
+    return max(1, math.ceil(paper_k * width / paper_width))
+
+
+def ranked(imp: np.ndarray, c: int) -> np.ndarray:
+    """Units by importance to class c, most important first (ties by unit index)."""
+    return np.argsort(-imp[:, c], kind="stable")
+
+
+def balanced_accuracy(pred: np.ndarray, y: np.ndarray, c: int) -> float:
+    """One-vs-rest balanced accuracy of 'predicted class c' for 'is class c' (chance 0.5)."""
+    pos = y == c
+    return 0.5 * (float((pred[pos] == c).mean()) + float((pred[~pos] != c).mean()))
+
+
+# ------------------------------------------------------------------------------------ dissection
+def unit_rows(seed: int, kind: str, layer: str, d: dict, quantiles: Sequence[float], names: Sequence[str],
+              per_concept: bool = False) -> list[dict]:
+    """One row per unit and quantile: its best concept, that IoU and its threshold (and, with
+    `per_concept`, its IoU with every concept)."""
+    rows = []
+    for q in quantiles:
+        iou = d["iou"][1 - q]
+        best, val = dissection.best_concepts(iou)
+        for u in range(len(iou)):
+            row = {"seed": seed, "kind": kind, "layer": layer, "unit": u, "quantile": q, "concept": names[best[u]],
+                   "iou": float(val[u]), "threshold": float(d["threshold"][1 - q][u])}
+            if per_concept:
+                row.update({f"iou_{c}": float(iou[u, j]) for j, c in enumerate(names)})
+            rows.append(row)
+    return rows
+
+
+def summary_rows(seed: int, kind: str, layers: dict[str, dict], p: DissectionParams, objects: Sequence[int],
+                 parts: Sequence[int]) -> list[dict]:
+    """Per layer and over all layers: detector units (and their share), unique concepts, mean best
+    IoU, object detectors (and their share of the layer), part detectors."""
+    rows = []
+    for q in p.quantiles:
+        ious = {name: d["iou"][1 - q] for name, d in layers.items()}
+        for name, iou in [*ious.items(), ("all", np.concatenate(list(ious.values())))]:
+            s = dissection.detector_summary(iou, p.iou_cutoff)
+            obj = dissection.detector_summary(iou, p.iou_cutoff, objects)
+            part = dissection.detector_summary(iou, p.iou_cutoff, parts)
+            rows.append({"seed": seed, "kind": kind, "quantile": q, "layer": name, **s,
+                         "detector_share": s["detector_units"] / s["units"],
+                         "object_detectors": obj["detector_units"], "object_share": obj["detector_units"] / s["units"],
+                         "part_detectors": part["detector_units"]})
+    return rows
+
+
+def deepest_rows(summary: pd.DataFrame, q: float, layers: Sequence[str]) -> list[dict]:
+    """B3b claim rows: per trained network, the last layer's share of object detectors minus the
+    largest share in any earlier layer (shares of each layer's own width)."""
+    rows = []
+    s = summary[(summary.kind == "trained") & (summary["quantile"] == q) & (summary.layer != "all")]
+    for seed, g in s.groupby("seed", sort=True):
+        share, count = dict(zip(g.layer, g.object_share)), dict(zip(g.layer, g.object_detectors))
+        earlier = max((share[n] for n in layers[:-1]), default=float("nan"))
+        rows.append({"seed": seed, "y": share[layers[-1]] - earlier, "last_share": share[layers[-1]],
+                     "earlier_max_share": earlier, "deepest_is_max": int(share[layers[-1]] >= earlier),
+                     **{f"objects_{n}": int(count[n]) for n in layers}, "object_detectors_total": int(sum(count.values()))})
+    return rows
+
+
+# ------------------------------------------------------------------------------ B1, B2: removal
+def removal_rows(seed: int, predict: Callable[[np.ndarray], np.ndarray], y: np.ndarray, imp: np.ndarray,
+                 p: DissectionParams, rng: np.random.Generator, classes: Sequence[str]) -> list[dict]:
+    """B1: per class and k, balanced accuracy unedited, with the top-k units removed, with k random
+    units removed (mean over draws), and with all but the top-k removed. `predict(keep)` gives the
+    held-out predictions with each unit's output multiplied by keep (0: removed)."""
+    width = imp.shape[0]
+    ones = np.ones(width)
+    base_pred = predict(ones)
+    rows = []
+    for c in range(imp.shape[1]):
+        acc = lambda keep: balanced_accuracy(predict(keep), y, c)  # noqa: E731
+        order = ranked(imp, c)
+        base = balanced_accuracy(base_pred, y, c)
+        for paper_k in p.paper_ks:
+            k = units_for(width, paper_k, p.paper_width)
+            top, only = ones.copy(), np.zeros(width)
+            top[order[:k]], only[order[:k]] = 0, 1
+            rand = []
+            for _ in range(p.random_draws):
+                m = ones.copy()
+                m[rng.choice(width, k, replace=False)] = 0
+                rand.append(acc(m))
+            r = {"seed": seed, "class": classes[c], "paper_k": paper_k, "k": k, "base": base, "top_removed": acc(top),
+                 "random_removed": float(np.mean(rand)), "top_kept": acc(only)}
+            r.update(drop_top=r["base"] - r["top_removed"], drop_random=r["base"] - r["random_removed"],
+                     drop_kept=r["base"] - r["top_kept"])
+            r["excess_drop"] = r["drop_top"] - r["drop_random"]
+            rows.append(r)
+    return rows
+
+
+def importance_rows(seed: int, imp: np.ndarray, iou_last: np.ndarray, p: DissectionParams,
+                    names: Sequence[str]) -> list[dict]:
+    """B2: per unit of the last layer, the number of classes it is top-k for, and its best IoU."""
+    width, n_classes = imp.shape
+    k = units_for(width, p.paper_ks[-1], p.paper_width)
+    count = np.zeros(width, int)
+    for c in range(n_classes):
+        count[ranked(imp, c)[:k]] += 1
+    best, val = dissection.best_concepts(iou_last)
+    return [{"seed": seed, "unit": u, "k": k, "classes_top_k": int(count[u]), "best_iou": float(val[u]),
+             "concept": names[best[u]]} for u in range(width)]
+
+
+# ---------------------------------------------------------------------------------- B7: attacks
+def pgd_targeted(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, step: float,
+                 steps: int) -> torch.Tensor:
+    """Targeted L-inf PGD (Madry et al. 2018) in the [-1, 1] input range: descend the target's
+    cross-entropy by signed steps, projected to the eps ball and the valid range."""
+    loss_fn = nn.CrossEntropyLoss()
+    adv = x.clone()
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = loss_fn(model(adv), target)
+        (grad,) = torch.autograd.grad(loss, adv)
+        with torch.no_grad():
+            adv = adv - step * grad.sign()
+            adv = torch.max(torch.min(adv, x + eps), x - eps).clamp(-1, 1)
+    return adv.detach()
+
+
+def attack_rows(seed: int, model: nn.Module, xs: torch.Tensor, idx: np.ndarray, src: np.ndarray, imp: np.ndarray,
+                peaks: Callable[[torch.Tensor], np.ndarray], p: DissectionParams, rng: np.random.Generator,
+                classes: Sequence[str]) -> list[dict]:
+    """B7: per attacked image (xs: correctly classified held-out images `idx` of classes `src`), the
+    mean absolute change of peak activation of the source's and target's top-k units and of the
+    other units, in units of each unit's SD of clean peaks, under a targeted PGD attack and under a
+    random perturbation of the same L2 norm; y = important-minus-other under the attack, minus the
+    same under the random perturbation. `peaks(x)`: (N, U) peak activations of the probed layer."""
+    if len(xs) == 0:
+        return []
+    device = xs.device
+    n_classes = imp.shape[1]
+    tgt = (src + rng.integers(1, n_classes, size=len(src))) % n_classes
+    adv = pgd_targeted(model, xs, torch.from_numpy(tgt).to(device), p.attack_eps, p.attack_step_size, p.attack_steps)
+    delta = (adv - xs).reshape(len(xs), -1).cpu()
+    noise = torch.from_numpy(rng.standard_normal(tuple(delta.shape)).astype(np.float32))
+    noise = noise * (delta.norm(dim=1, keepdim=True) / noise.norm(dim=1, keepdim=True).clamp_min(1e-12))
+    rnd = xs + noise.reshape(xs.shape).to(device)
+    with torch.no_grad():
+        success = model(adv).argmax(1).cpu().numpy() == tgt
+        p0, pa, pr = peaks(xs), peaks(adv), peaks(rnd)
+    sd = p0.std(0)
+    live = sd > 0
+    width = imp.shape[0]
+    k = units_for(width, p.paper_ks[0], p.paper_width)
+    mean = lambda v, m: float(v[m].mean()) if m.any() else float("nan")  # noqa: E731
+    rows = []
+    for i in range(len(xs)):
+        important = np.zeros(width, bool)
+        important[ranked(imp, int(src[i]))[:k]] = True
+        important[ranked(imp, int(tgt[i]))[:k]] = True
+        imp_m, oth_m = important & live, ~important & live
+        da = np.abs(pa[i] - p0[i]) / np.where(live, sd, 1)
+        dr = np.abs(pr[i] - p0[i]) / np.where(live, sd, 1)
+        r = {"seed": seed, "image": int(idx[i]), "source": classes[src[i]], "target": classes[tgt[i]], "k": k,
+             "success": int(success[i]), "l2": float(delta[i].norm()), "attack_important": mean(da, imp_m),
+             "attack_other": mean(da, oth_m), "random_important": mean(dr, imp_m), "random_other": mean(dr, oth_m)}
+        r["attack_contrast"] = r["attack_important"] - r["attack_other"]
+        r["random_contrast"] = r["random_important"] - r["random_other"]
+        r["y"] = r["attack_contrast"] - r["random_contrast"]
+        rows.append(r)
+    rate = float(success.mean())
+    for r in rows:
+        r["success_rate"] = rate
+    return rows
+
+
+# ----------------------------------------------------------------------------- O3: rotations
+RotationCheck = Callable[[list[np.ndarray], list[torch.Tensor]], tuple[float, list[float], list[float]]]
+
+
+def rotation_rows(seed: int, width: int, dissect_rotated: Callable[[list[torch.Tensor]], list[dict]],
+                  check: RotationCheck, p: DissectionParams) -> list[dict]:
+    """O3: the last layer rotated by Q^a (Q from SO(width), seeded by rotation_seed + seed) for each
+    a in p.rotation_powers, dissected (`dissect_rotated(rotations as float32 tensors)`, one result
+    per a); `check(rotations, tensors)` -> (accuracy unrotated, accuracy per a, largest logit change
+    per a) says whether the scale undoes the rotation in its read-out."""
+    q = random_rotation(width, p.rotation_seed + seed)
+    rots = [fractional_power(q, a) for a in p.rotation_powers]
+    rts = [torch.from_numpy(r.astype(np.float32)) for r in rots]
+    ds = dissect_rotated(rts)
+    base_acc, accs, changes = check(rots, rts)
+    return [{"seed": seed, "a": a, "quantile": qq, **dissection.detector_summary(d["iou"][1 - qq], p.iou_cutoff),
+             "accuracy": acc, "accuracy_unrotated": base_acc, "max_abs_logit_change": ch}
+            for a, d, acc, ch in zip(p.rotation_powers, ds, accs, changes) for qq in p.quantiles]
+
+
+def fall_rows(rot: pd.DataFrame, p: DissectionParams) -> list[dict]:
+    """O3 claim rows: per network and metric, the relative fall from a = 0 to a = 1,
+    (value(0) - value(1)) / value(0) (NaN without detectors at a = 0, which the claims'
+    precondition turns into an inconclusive verdict), plus the accuracy sanity check and the
+    a = 0 detector count."""
+    rows = []
+    q = p.quantiles[0]
+    for seed, g in rot[rot["quantile"] == q].groupby("seed", sort=True):
+        g = g.set_index("a")
+        for metric in ("unique_concepts", "detector_units", "mean_best_iou"):
+            v0, v1 = float(g.loc[0.0, metric]), float(g.loc[1.0, metric])
+            rows.append({"seed": seed, "metric": metric, "value_a0": v0, "value_a1": v1,
+                         "fall": (v0 - v1) / v0 if v0 > 0 else float("nan"),
+                         "detectors_a0": int(g.loc[0.0, "detector_units"]),
+                         "accuracy_change": float((g["accuracy"] - g["accuracy_unrotated"]).abs().max()),
+                         "max_abs_logit_change": float(g["max_abs_logit_change"].max())})
+    return rows
+
+
+# ------------------------------------------------------------------------------------- tables
+def tables(res: dict[str, dict[int, dict]], p: DissectionParams, layers: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The evidence tables from every network's results ({"trained": {seed: result}, "random": ...,
+    optionally "replicate": ...}). With replicate networks, B1's class_removal and O3's rotation
+    tables are theirs alone; otherwise the trained networks'."""
+    every = [*res["trained"].values(), *res["random"].values()]
+    cat = lambda key, rs: pd.DataFrame([row for r in rs for row in r[key]])  # noqa: E731
+    b1_o3 = list(res.get("replicate", {}).values()) or list(res["trained"].values())
+    summary, rot = cat("summary", every), cat("rotation", b1_o3)
+    return {"dissection": cat("units", every), "detectors": summary,
+            "deepest_objects": pd.DataFrame(deepest_rows(summary, p.quantiles[0], layers)),
+            "class_removal": cat("removal", b1_o3), "unit_importance": cat("importance", res["trained"].values()),
+            "attacks": cat("attacks", res["trained"].values()), "rotation": rot, "rotation_fall": pd.DataFrame(fall_rows(rot, p))}

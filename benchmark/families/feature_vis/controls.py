@@ -47,7 +47,7 @@ from benchmark.families.feature_vis.optimization import Job, seed_for, visualize
 from benchmark.families.feature_vis.probe import FOURIER_T, SOFTMAX, optim_config, top_units
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path
-from benchmark.probes.classifier_dissection import pgd_targeted
+from benchmark.families.classifier_dissection.probes import pgd_targeted
 from benchmark.steps import cli
 
 FAMILY = "feature_vis"

@@ -12,8 +12,8 @@ from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExten
 from benchmark.data.splits import Split
 from benchmark.errors import ParamsError
 from benchmark.models.mlp import build
-from benchmark.probes.robustness import layer_selectivity
-from benchmark.stages import train_sweep, train_sweep_extension as ext_stage
+from benchmark.families.leavitt.probes import layer_selectivity
+from benchmark.families.leavitt import extension as ext_stage, sweep as train_sweep
 
 
 def _split(shape, n=96, classes=4):

@@ -1,6 +1,6 @@
 """Train a sweep's extension: more seeds of the same nets, at only the alphas one claim compares.
 
-    python -m benchmark.stages.train_sweep_extension <experiment>
+    python -m benchmark.stages.train leavitt extension <experiment>
 Outputs: models/<experiment>_extension.safetensors, evidence/<experiment>_extension/training.csv
 
 leavitt2021 L2 v3 needs 161 seeds in mnist1d, 2.7 times the shared sweep; its contrast is test
@@ -15,13 +15,12 @@ untouched.
 
 from __future__ import annotations
 
-import sys
-
-from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExtension, section, seed_offset
+from benchmark import replicates
+from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExtension, section
 from benchmark.data.registry import load_dataset
 from benchmark.errors import ParamsError
-from benchmark.probes.robustness import layer_selectivity
-from benchmark.stages import train_sweep
+from benchmark.families.leavitt import sweep as train_sweep
+from benchmark.families.leavitt.probes import layer_selectivity
 from benchmark.steps import cli, experiment_args
 
 
@@ -45,7 +44,8 @@ def run_extension(sweep: SelectivitySweep, ext: SweepExtension, params: dict, wo
     fixed order: net, then alpha, then seed. Stacks are runs of `stack_seeds` consecutive seeds of
     one dataset (a fixed function of the params, never of the worker count)."""
     splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets if n.dataset in ext.seeds}
-    seeds_of = {k: [s + seed_offset for s in ext.seeds[n.dataset]] for k, n in enumerate(sweep.nets) if n.dataset in ext.seeds}
+    seeds_of = {k: replicates.draw({"seed_offset": seed_offset}, ext.seeds[n.dataset])
+                for k, n in enumerate(sweep.nets) if n.dataset in ext.seeds}
     grid, results = train_sweep.train_grid(sweep, splits, seeds_of, [float(a) for a in ext.alphas], ext.stack_seeds,
                                            workers, "train extension")
     nets, meta, rows = train_sweep.describe(sweep, splits, grid, results)
@@ -75,9 +75,5 @@ def main(argv=None) -> int:
     check_extension(sweep, ext, params.get("_path", "params.yaml"), f"{field}.{params['scale']}")
     train_sweep.train_and_publish(
         f"{experiment}_extension",
-        lambda: run_extension(sweep, ext, params, params.get("workers", 1), seed_offset(params)), params)
+        lambda: run_extension(sweep, ext, params, params.get("workers", 1), replicates.offset(params)), params)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

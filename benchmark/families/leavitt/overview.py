@@ -1,9 +1,14 @@
 """Overview figure of a selectivity sweep: accuracy, robustness and dimensionality against each
 network's measured mean selectivity, one point per network, coloured by alpha (a report section;
-the verdicts come from the claim files, this only shows the evidence side by side)."""
+the verdicts come from the claim files, this only shows the evidence side by side).
+
+    python -m benchmark.stages.probe leavitt overview <experiment>
+Outputs: evidence/<experiment>/<experiment>_overview.md and .png (the name is unique in reports/figures/)
+"""
 
 from __future__ import annotations
 
+import argparse
 import io
 
 import matplotlib
@@ -12,9 +17,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmark.atomic import write_bytes, write_text  # noqa: E402
+from benchmark.paths import evidence_path, project_root  # noqa: E402
 from benchmark.reporting.figures import STYLE  # noqa: E402
+from benchmark.stats.evidence import read_table  # noqa: E402
+from benchmark.steps import cli  # noqa: E402
 
 NET = ["dataset", "alpha", "seed"]
+TABLES = ("layer_selectivity", "corruption", "attack", "dimensionality")
 
 
 def per_network(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -64,3 +74,17 @@ def overview_markdown(image: str, nets: pd.DataFrame) -> str:
         rows.append(f"| {ds} | {a:g} | {r.selectivity:.3f} | {r.accuracy:.3f} | {r.corruption:.3f} | {r.attack:.3f} | {r.dimensionality:.3f} |")
     return (f"One point per network, coloured by alpha; means per alpha below (all seeds).\n\n![selectivity sweep]({image})\n\n"
             + "\n".join(rows) + "\n")
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("experiment")
+    args = ap.parse_args(argv)
+    nets = per_network({t: read_table(evidence_path(args.experiment, t)) for t in TABLES})
+    png = evidence_path(args.experiment, f"{args.experiment}_overview").with_suffix(".png")
+    write_bytes(png, overview_png(nets))
+    md = evidence_path(args.experiment, f"{args.experiment}_overview").with_suffix(".md")
+    write_text(md, overview_markdown(str(png.relative_to(project_root())), nets))
+    print(f"wrote {md} and {png}")
+    return 0

@@ -20,7 +20,7 @@ def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
     table_path = Path(table_path) if table_path else evidence_path(spec.evidence.experiment, spec.evidence.table)
     frame = read_table(table_path)
     check_integrity(frame, spec, table_path)
-    result = run_test(frame, spec, claim_path, table_path)
+    result = run_test(frame, spec, claim_path, table_path, scale)
     if spec.controls:
         from benchmark.controls import outcomes
 

@@ -215,7 +215,7 @@ def test_replicates_per_stratum_must_fit_the_test_and_the_design(tmp_path):
     with pytest.raises(ClaimFileError, match="declares its estimand"):
         load_claim(_write(tmp_path, data))
     data["test"].update(estimand="every_stratum", strata_levels=["a", "c"])
-    with pytest.raises(ClaimFileError, match="but the test declares the strata"):
+    with pytest.raises(ClaimFileError, match="but the claim declares the strata"):
         load_claim(_write(tmp_path, data))
     data["test"]["strata_levels"] = ["a", "b"]
     assert load_claim(_write(tmp_path, data)).scales["embedded"].strata == {"a": 10, "b": 20}

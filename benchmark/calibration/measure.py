@@ -183,7 +183,7 @@ def from_defaults(claim: ClaimSpec, params: dict) -> object:
         n = max(n, 2 * len(levels))  # the declared networks, spread round-robin over the levels
         idx = np.arange(n)
         one = pd.DataFrame({rep: idx // len(levels), p["x"]: np.asarray(levels, dtype=float)[idx % len(levels)]})
-        strata = list(spec.strata_levels) if p.get("strata") and spec.strata_levels else None
+        strata = list(claim.strata_levels_at(scale) or ()) if p.get("strata") else None
         rows = (pd.concat([one.assign(**{p["strata"]: lv}) for lv in strata], ignore_index=True) if strata else one)
         x_used = _x_used(rows, p)
         design = TrendDesign(rep_col=rep, x_col=p["x"], y_col=p["y"], strata_col=p["strata"] if strata else None,
@@ -194,18 +194,20 @@ def from_defaults(claim: ClaimSpec, params: dict) -> object:
     if spec.kind == "replicate_mean":
         design = MeanDesign(rep_col=rep, y_col=p["y"], n_reps=n, rows_per_rep=1, tau=1.0, sigma=0.0,
                             source="default (no evidence table): noise the design can just afford")
-        return _declared_strata(spec, afford(design, spec, lambda d, f: dataclasses.replace(d, tau=d.tau * f)))
+        return _declared_strata(spec, claim.strata_levels_at(scale),
+                                afford(design, spec, lambda d, f: dataclasses.replace(d, tau=d.tau * f)))
     if spec.kind == "mean_difference":
         t = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         c = p["control"] if isinstance(p["control"], list) else [p["control"]]
         design = DifferenceDesign(rep_col=rep, y_col=p["y"], group_col=p["group"], treatment=tuple(t), control=tuple(c),
                                   n_per_group=max(2, n // 2), sd_treatment=1.0, sd_control=1.0,
                                   source="default (no evidence table): noise the design can just afford")
-        return _declared_strata(spec, afford(design, spec, lambda d, f: dataclasses.replace(d, sd_treatment=f, sd_control=f)))
+        return _declared_strata(spec, claim.strata_levels_at(scale),
+                                afford(design, spec, lambda d, f: dataclasses.replace(d, sd_treatment=f, sd_control=f)))
     if spec.kind == "paired_difference":
         t = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         c = p["control"] if isinstance(p["control"], list) else [p["control"]]
-        levels = tuple(spec.strata_levels) if p.get("strata") and spec.strata_levels else ("all",)
+        levels = tuple(claim.strata_levels_at(scale) or ("all",)) if p.get("strata") else ("all",)
         design = PairedDesign(rep_col=rep, y_col=p["y"], group_col=p["group"], treatment=tuple(t), control=tuple(c),
                               n_reps=n, strata_col=p.get("strata") if levels != ("all",) else None, strata=levels,
                               sd_diff=(1.0,) * len(levels),
@@ -215,11 +217,11 @@ def from_defaults(claim: ClaimSpec, params: dict) -> object:
                          "benchmark/calibration (designs, simulate, measure, reference)")
 
 
-def _declared_strata(spec: TestSpec, design) -> object:
+def _declared_strata(spec: TestSpec, levels, design) -> object:
     """The default design repeated in every declared stratum of an `every_stratum` claim."""
-    if not spec.params.get("strata") or not spec.strata_levels:
+    if not spec.params.get("strata") or not levels:
         return design
-    return StratifiedDesign(strata_col=spec.params["strata"], parts=tuple((lv, design) for lv in spec.strata_levels),
+    return StratifiedDesign(strata_col=spec.params["strata"], parts=tuple((lv, design) for lv in levels),
                             source=design.source)
 
 

@@ -55,6 +55,7 @@ class Job:
     scenario: str  # null | design | design (n for test power)
     n_sims: int
     seed: int
+    scale: str = "embedded"
 
 
 def _to_w(spec):
@@ -118,7 +119,7 @@ def run_job(job: Job) -> dict:
     for i in range(job.n_sims):
         frame = simulate(job.design, truth, rng, columns, spec.params.get("where"))
         if i == 0:  # the simulated tables are what the pipeline's tables are: the first is checked in full
-            res = run_test(frame, claim, "<calibration>", f"<simulated {job.name}>")
+            res = run_test(frame, claim, "<calibration>", f"<simulated {job.name}>", job.scale)
         else:  # the rule as implemented: the kind's test and decision (table checks are not part of it)
             res = kind.run(frame, spec)
         counts[res.verdict.value] += 1
@@ -197,7 +198,7 @@ def jobs_for(params: dict) -> tuple[list[Job], list[str]]:
             variants.append((f"{cid} [as a line]", design.as_line()))
         for name, d in variants:
             for scenario in ("null", "design") + ((HETEROGENEOUS,) if strata_of(claim.test, d) else ()):
-                jobs.append(Job(name, "claim", claim, d, scenario, n, seed))
+                jobs.append(Job(name, "claim", claim, d, scenario, n, seed, params.get("scale", "embedded")))
     for ref in reference_designs():
         name = ref.claim.id.split(".", 1)[1]
         jobs.append(Job(name, "reference", ref.claim, ref.design, "null", n, seed))

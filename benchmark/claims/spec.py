@@ -263,6 +263,10 @@ class ScaleSetting(Frozen):
         default=None, description="replicates per stratum, by the value of test.params.strata, when the "
                                   "design sizes its strata apart (leavitt2021 L2: mnist1d 161, digits 16); the "
                                   "gate then checks every stratum's n against its own")
+    strata_levels: tuple[str, ...] | None = Field(
+        default=None, min_length=1,
+        description="the strata at this scale when they differ from test.strata_levels (e.g. the paper's "
+                    "datasets, cifar10 and tiny_imagenet, where the embedded scale has mnist1d and digits)")
     why: str = Field(min_length=1)
     pilot: Pilot | None = None
     undecidable: str | None = Field(
@@ -351,6 +355,13 @@ class ClaimSpec(Frozen):
             raise ValueError("a control is listed twice")
         return v
 
+    def strata_levels_at(self, scale: str) -> tuple[str, ...] | None:
+        """The strata the claim speaks of at `scale` (the scale's own, else test.strata_levels)."""
+        setting = self.scales.get(scale)
+        if setting is not None and setting.strata_levels is not None:
+            return setting.strata_levels
+        return self.test.strata_levels
+
     def missing_trial_fields(self) -> list[str]:
         """What a claim on trial must state and this file does not (`claims validate` fails on any):
         the paper's sentence and where it stands, the scope, and where the smallest effect comes from."""
@@ -395,9 +406,10 @@ class ClaimSpec(Frozen):
             if not setting.strata or any(n < self.test.min_replicates for n in setting.strata.values()):
                 raise ValueError(f"scales.{scale}.strata: every stratum needs at least min_replicates "
                                  f"({self.test.min_replicates}) replicates")
-            if self.test.strata_levels is not None and set(setting.strata) != set(self.test.strata_levels):
-                raise ValueError(f"scales.{scale}.strata sizes {sorted(setting.strata)}, but the test declares the "
-                                 f"strata {list(self.test.strata_levels)} (test.strata_levels)")
+            levels = setting.strata_levels or self.test.strata_levels
+            if levels is not None and set(setting.strata) != set(levels):
+                raise ValueError(f"scales.{scale}.strata sizes {sorted(setting.strata)}, but the claim declares the "
+                                 f"strata {list(levels)} at this scale (strata_levels)")
             if setting.replicates not in setting.strata.values():
                 raise ValueError(f"scales.{scale}.replicates ({setting.replicates}) must be one stratum's count "
                                  f"(the one the design is sized on), not {setting.strata}")

@@ -419,7 +419,8 @@ def _check_estimand(spec: ClaimSpec, path: str | Path) -> None:
                                                     f"{spec.test.kind!r}: declare every_stratum, or pool in the evidence table")
 
 
-def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table_path: str | Path) -> TestResult:
+def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table_path: str | Path,
+             scale: str = "embedded") -> TestResult:
     """Validate the table for this claim, run its declared preconditions, then its test kind (raw
     p-values at the claim's own alpha, no multiplicity).
 
@@ -433,11 +434,11 @@ def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table
     if not spec.preconditions:
         frame = validate(frame, spec, table_path, measured)
         check_selection(frame, spec, table_path)
-        check_strata(frame, spec, table_path)
+        check_strata(frame, spec, table_path, scale)
         return _run(kind, frame, spec, table_path)
     frame = validate(frame, spec, table_path, measured + checked, may_be_nan=tuple(measured))
     check_selection(frame, spec, table_path)
-    check_strata(frame, spec, table_path)
+    check_strata(frame, spec, table_path, scale)
     checks = check_preconditions(frame, spec)
     frame = _without_unmeasured(drop_failing(frame, spec, checks), spec, checks, measured, table_path)
     return with_preconditions(_run(kind, frame, spec, table_path), checks, spec.test)
@@ -471,11 +472,11 @@ def check_selection(frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path
             check_values(selected, p["group"], vals, table_path, f"test.params.{role}", complete=True)
 
 
-def check_strata(frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path) -> None:
-    """Every stratum the claim declares (test.strata_levels) has rows after the claim's filters, and
-    no other stratum does: "holds in every stratum" tested on fewer strata than declared is refused,
-    naming the claim and the stratum, never passed."""
-    col, levels = spec.test.params.get("strata"), spec.test.strata_levels
+def check_strata(frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path, scale: str = "embedded") -> None:
+    """Every stratum the claim declares at `scale` (strata_levels) has rows after the claim's filters,
+    and no other stratum does: "holds in every stratum" tested on fewer strata than declared is
+    refused, naming the claim and the stratum, never passed."""
+    col, levels = spec.test.params.get("strata"), spec.strata_levels_at(scale)
     if not col or levels is None:
         return
     present = {str(v) for v in _filter(frame, spec.test.params)[col].unique()}
@@ -486,7 +487,7 @@ def check_strata(frame: pd.DataFrame, spec: ClaimSpec, table_path: str | Path) -
     extra = sorted(present - set(levels))
     if extra:
         raise EvidenceError(table_path, col, f"claim {spec.id}: stratum {extra[0]!r} is not declared in "
-                                             f"test.strata_levels {list(levels)} (filter it with test.params.where, or declare it)")
+                                             f"the claim's strata at {scale} scale {list(levels)} (filter it with test.params.where, or declare it)")
 
 
 def _without_unmeasured(frame: pd.DataFrame, spec: ClaimSpec, checks, measured: list[str],

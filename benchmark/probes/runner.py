@@ -18,6 +18,7 @@ import sys
 
 import pandas as pd
 
+from benchmark import replicates
 from benchmark.atomic import write_csv
 from benchmark.config import load_params, section
 from benchmark.data.registry import load_dataset
@@ -100,6 +101,14 @@ def stacked_jobs(names: list[str], meta: dict) -> list[tuple[str, ...]] | None:
     return [tuple(g[i:i + STACK]) for g in groups.values() for i in range(0, len(g), STACK)]
 
 
+def draw_config(params: dict, cfg):
+    """A probe config's `seed` is a sampling seed (e.g. the corruptions' noise): it moves with the
+    draw (benchmark.replicates.sample_seed), so a second draw redraws it; offset 0 keeps it."""
+    if "seed" in type(cfg).model_fields:
+        return cfg.model_copy(update={"seed": replicates.sample_seed(params, cfg.seed)})
+    return cfg
+
+
 def probe_order(meta: dict) -> list[str]:
     return sorted(meta, key=lambda n: (meta[n].get("label_noise", 0.0), meta[n]["seed"], n))
 
@@ -140,7 +149,8 @@ def main(argv=None) -> int:
         for name in probe_list.split(","):
             if name not in PROBES:
                 raise ParamsError(params["_path"], f"probes.{name}", f"unknown probe; known: {sorted(PROBES)}")
-            probes.append((PROBES[name], section(params, f"probes.{name}", PROBES[name].config, scaled=False)))
+            probes.append((PROBES[name], draw_config(params, section(params, f"probes.{name}", PROBES[name].config,
+                                                                       scaled=False))))
         nets, meta = load_models(models_path(experiment))
         splits = {d: load_dataset(d, params) for d in sorted({m["dataset"] for m in meta.values()})}
         runs.append({"nets": nets, "meta": meta, "splits": splits, "probes": probes})

@@ -19,6 +19,9 @@ from benchmark.probes.registry import register
 from benchmark.probes.selectivity import selectivity_index
 
 
+FLOOR_STREAM = 11  # the label permutation's stream beside the network's seed (layer_selectivity's floor)
+
+
 def _base(meta: dict) -> dict:
     return {"seed": meta["seed"], "alpha": float(meta["alpha"]), "dataset": meta["dataset"]}
 
@@ -47,13 +50,18 @@ def corrupted_test_set(split: Split, kind: str, severity: int, seed: int) -> np.
 
 
 def layer_selectivity(model, meta: dict, split: Split, cfg: LayerSelectivityProbe, train_labels=None):
-    """Mean class selectivity of each layer's units (the regularizer's target) and clean accuracy."""
+    """Mean class selectivity of each layer's units (the regularizer's target), clean accuracy, and
+    the instrument's floor: the same layer's mean selectivity with the labels permuted (class-blind
+    units show this much on this split by chance; the permutation is a fixed function of the
+    network's seed, so it moves with the draw)."""
     x_np, y_np = (split.x_test, split.y_test) if cfg.split == "test" else (split.x_train, split.y_train)
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     with torch.no_grad():
         acts = model.activations(x)
         acc = _acc(model, x, y)
     per_layer = [selectivity_index(a, y, split.n_classes) for a in acts]
+    blind = torch.from_numpy(np.random.default_rng([meta["seed"], FLOOR_STREAM]).permutation(y_np))
+    floors = [float(selectivity_index(a, blind, split.n_classes).mean()) for a in acts]
     network_si = float(torch.stack([si.mean() for si in per_layer]).mean())
     log_net = float(np.log(network_si)) if network_si > 0 else float("nan")
     rows = []
@@ -61,7 +69,8 @@ def layer_selectivity(model, meta: dict, split: Split, cfg: LayerSelectivityProb
         dead = float(((a.flatten(2).mean(-1) if a.dim() > 2 else a).amax(0) <= 0).float().mean())
         rows.append({**_base(meta), "layer": layer, "stratum": f"{meta['dataset']}/layer{layer}",
                      "mean_selectivity": float(si.mean()), "network_selectivity": network_si,
-                     "log_network_selectivity": log_net, "dead_fraction": dead, "accuracy": acc})
+                     "log_network_selectivity": log_net, "dead_fraction": dead, "accuracy": acc,
+                     "selectivity_floor": floors[layer]})
     return {"layer_selectivity": rows}
 
 

@@ -6,11 +6,14 @@ and attack robustness and dimensionality without retraining.
 """
 
 from benchmark.families import FamilySpec
-from benchmark.pipeline.spec import Family, Plot, Section, Stage
+from benchmark.pipeline.spec import Dep, Family, Plot, Section, Stage
 
 SWEEP = "benchmark.families.leavitt.sweep"
 EXTENSION = "benchmark.families.leavitt.extension"
 OVERVIEW = "benchmark.families.leavitt.overview"
+CONTROLS = "benchmark.families.leavitt.controls"
+SWEEP_TABLES = tuple(f"evidence/leavitt_selectivity/{t}.csv" for t in ("layer_selectivity", "corruption", "attack",
+                                                                     "dimensionality"))
 RUNNER = "benchmark.probes.runner"
 
 PIPELINE = Family(
@@ -33,7 +36,8 @@ PIPELINE = Family(
             params=("scale", "seed_offset", "device", "experiments.leavitt_selectivity",
                     "experiments.leavitt_selectivity_extension", "paper_data"),
             outs=("models/leavitt_selectivity_extension.safetensors",
-                  "evidence/leavitt_selectivity_extension/training.csv"),
+                  "evidence/leavitt_selectivity_extension/training.csv",
+                  "evidence/leavitt_selectivity_extension/layer_selectivity.csv"),
         ),
         Stage(
             "probe_selectivity_sweep", "benchmark.stages.probe", code=(RUNNER,),
@@ -42,13 +46,20 @@ PIPELINE = Family(
             deps=("models/leavitt_selectivity.safetensors",),
             params=("scale", "paper_data", "probes.layer_selectivity", "probes.corruption", "probes.attack",
                     "probes.dimensionality"),
-            outs=("evidence/leavitt_selectivity/layer_selectivity.csv", "evidence/leavitt_selectivity/corruption.csv",
-                  "evidence/leavitt_selectivity/attack.csv", "evidence/leavitt_selectivity/dimensionality.csv"),
+            outs=SWEEP_TABLES,
+        ),
+        Stage(
+            "controls_leavitt", "benchmark.stages.probe", "leavitt controls leavitt_selectivity", code=(CONTROLS,),
+            comment="the family's instrument controls (positive and negative) for the selectivity index, the\n"
+                    "regularizer, corruptions, attacks and dimensionality: evidence/controls/leavitt.csv",
+            deps=("data/mnist1d", "data/digits", *SWEEP_TABLES),
+            params=("scale", "experiments.leavitt_selectivity"),
+            outs=("evidence/controls/leavitt.csv",),
         ),
         Stage(
             "sweep_overview", "benchmark.stages.probe", "leavitt overview leavitt_selectivity", code=(OVERVIEW,),
-            deps=("evidence/leavitt_selectivity/layer_selectivity.csv", "evidence/leavitt_selectivity/corruption.csv",
-                  "evidence/leavitt_selectivity/attack.csv", "evidence/leavitt_selectivity/dimensionality.csv"),
+            deps=(*SWEEP_TABLES, "evidence/leavitt_selectivity/training.csv",
+                  Dep("pilots/leavitt/reference.csv", "the mnist1d authors' recipe, trained once")),
             outs=("evidence/leavitt_selectivity/leavitt_selectivity_overview.md",
                   "evidence/leavitt_selectivity/leavitt_selectivity_overview.png"),
         ),
@@ -70,4 +81,5 @@ FAMILY = FamilySpec("leavitt", PIPELINE, {
     "extension": f"{EXTENSION}:main",    # train_selectivity_extension
     "registry": f"{RUNNER}:main",        # probe_selectivity_sweep: the probe registry's probes on saved networks
     "overview": f"{OVERVIEW}:main",      # sweep_overview: the family's report section
+    "controls": f"{CONTROLS}:main",      # controls_leavitt: the instruments' positive and negative controls
 })

@@ -233,7 +233,7 @@ class LayerSelectivityProbe(_Strict):
 
 
 class CorruptionProbe(_Strict):
-    kinds: dict[str, list[str]] = Field(description="dataset -> corruption kinds (benchmark.probes.corruptions)")
+    kinds: dict[str, list[str]] = Field(description="dataset -> corruption kinds (benchmark.families.leavitt.corruptions)")
     severities: list[int] = Field(min_length=1)
     seed: int = 0
 

@@ -203,7 +203,7 @@ def test_replicates_per_stratum_must_fit_the_test_and_the_design(tmp_path):
     from benchmark.claims.registry import load_claim as load
 
     L2 = load(REPO / "claims" / "leavitt2021-increasing-selectivity-hurts.yaml")
-    assert L2.scales["embedded"].strata == {"digits": 16, "mnist1d": 161}
+    assert L2.scales["embedded"].strata == {"digits": 43, "mnist1d": 142}
     data = _mutate()
     data["test"]["params"].pop("strata", None)
     data["test"].pop("estimand", None), data["test"].pop("strata_levels", None)

@@ -263,7 +263,8 @@ def graded_selectivity(mix: float, seed: int, n_classes: int = 10) -> MLP:
 def test_mutation_selectivity_index_sign(tmp_path, monkeypatch):
     """leavitt2021 L0 (selectivity sweep, manipulation check): the index computed as
     (mu_rest - mu_max) instead of (mu_max - mu_rest): selectivity falls where it rises."""
-    from benchmark.probes import robustness, selectivity
+    from benchmark.families.leavitt import probes as robustness
+    from benchmark.probes import selectivity
 
     spec = fixture_claim("leavitt2021.fixture-manipulation-check", "experiment", "layer_selectivity",
                          ["seed", "alpha", "dataset", "layer", "stratum", "mean_selectivity"], {
@@ -367,7 +368,7 @@ def test_mutation_fgsm_steps_downhill(tmp_path, monkeypatch):
     """leavitt2020 L4 (selectivity sweep, worst-case robustness): FGSM steps against the gradient
     (x - eps sign(grad)): the 'attack' helps the network and the robustness trend vanishes."""
     from benchmark.config import AttackProbe
-    from benchmark.probes import attacks, robustness
+    from benchmark.families.leavitt import attacks, probes as robustness
 
     spec = fixture_claim("leavitt2020.fixture-robust-worst", "experiment", "attack",
                          ["seed", "alpha", "dataset", "attack", "epsilon", "relative_accuracy"], {

@@ -30,15 +30,17 @@ def test_planted_evidence_gives_the_known_verdict(path, scenario, tmp_path, caps
     monkeypatch.setattr(controls, "outcomes", _instruments_pass)
     spec = load_claim(path)
     table = tmp_path / f"{scenario}.csv"
-    planted_table(spec, scenario).to_csv(table, index=False)
+    scale = "paper" if spec.scales["embedded"].undecidable else "embedded"
+    planted_table(spec, scenario, scale=scale).to_csv(table, index=False)
     want = expected(spec, scenario).value
     if spec.scales["embedded"].undecidable:
         # declared undecidable at embedded scale: never decides there; the known answer at paper scale
-        assert main(["test", str(path), "--evidence", str(table), "--json"]) == 0
+        embedded = tmp_path / f"{scenario}-embedded.csv"
+        planted_table(spec, scenario).to_csv(embedded, index=False)
+        assert main(["test", str(path), "--evidence", str(embedded), "--json"]) == 0
         rec = json.loads(capsys.readouterr().out)
         assert rec["result"]["verdict"] == "inconclusive", rec["result"]["reason"]
         assert "paper" in spec.scales and not spec.scales["paper"].undecidable
-    scale = "paper" if spec.scales["embedded"].undecidable else "embedded"
     assert main(["test", str(path), "--evidence", str(table), "--json", "--scale", scale]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["result"]["verdict"] == want, rec["result"]["reason"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from benchmark.probes.attacks import attack, fgsm, pgd
+from benchmark.families.leavitt.attacks import attack, fgsm, pgd
 
 
 def _linear_two_class(seed=0, d=7):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.probes.corruptions import IMAGE, SIGNAL, corrupt
-from benchmark.probes.dimensionality import max_components, n_components
+from benchmark.families.leavitt.corruptions import IMAGE, SIGNAL, corrupt
+from benchmark.families.leavitt.dimensionality import max_components, n_components
 
 
 def _signals():

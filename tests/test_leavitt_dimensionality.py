@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 from sklearn.decomposition import PCA
 
-from benchmark.probes.dimensionality import explained_variance_ratio, n_components
+from benchmark.families.leavitt.dimensionality import explained_variance_ratio, n_components
 
 
 def _sklearn_count(x: np.ndarray, variance: float) -> int:

@@ -12,8 +12,8 @@ from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExten
 from benchmark.data.splits import Split
 from benchmark.errors import ParamsError
 from benchmark.models.mlp import build
-from benchmark.probes.robustness import layer_selectivity
-from benchmark.stages import train_sweep, train_sweep_extension as ext_stage
+from benchmark.families.leavitt.probes import layer_selectivity
+from benchmark.families.leavitt import extension as ext_stage, sweep as train_sweep
 
 
 def _split(shape, n=96, classes=4):
@@ -54,6 +54,28 @@ def test_extension_is_worker_count_free_and_its_rows_carry_the_probes_selectivit
         model.load_state_dict(one[0][name])
         probe = layer_selectivity(model.eval(), meta, splits[meta["dataset"]], LayerSelectivityProbe())
         assert row["network_selectivity"] == probe["layer_selectivity"][0]["network_selectivity"]
+
+
+def test_the_extension_keeps_each_networks_layer_rows(splits):
+    """The per-layer manipulation check reads these rows: the probe's, one per layer, in network order."""
+    sweep = SelectivitySweep.model_validate(SWEEP)
+    ext = SweepExtension(alphas=[0.0, 1.0], seeds={"a": [5], "b": [5]}, stack_seeds=1)
+    layers: list[dict] = []
+    nets, meta, rows = ext_stage.run_extension(sweep, ext, {}, workers=1, layers=layers)
+    assert [(r["dataset"], r["alpha"], r["layer"]) for r in layers] == [("a", 0.0, 0), ("a", 1.0, 0), ("b", 0.0, 0),
+                                                                         ("b", 1.0, 0)]
+    assert all(0 <= r["selectivity_floor"] <= 1 and r["stratum"] == f"{r['dataset']}/layer0" for r in layers)
+    assert [r["network_selectivity"] for r in layers] == [r["network_selectivity"] for r in rows]
+
+
+def test_probe_sampling_seeds_move_with_the_draw():
+    from benchmark.config import CorruptionProbe, LayerSelectivityProbe
+    from benchmark.probes.runner import draw_config
+
+    cfg = CorruptionProbe(kinds={"a": ["blur"]}, severities=[1], seed=3)
+    assert draw_config({"seed_offset": 0}, cfg) == cfg  # offset 0: today's bytes
+    assert draw_config({"seed_offset": 1000}, cfg).seed == 1003
+    assert draw_config({"seed_offset": 1000}, LayerSelectivityProbe()) == LayerSelectivityProbe()  # no seed: unchanged
 
 
 def test_seed_offset_shifts_every_extension_seed(splits):

@@ -60,34 +60,39 @@ def test_mean_difference_strata_need_every_stratum():
     assert KINDS["mean_difference"].run(frame2, spec).verdict is Verdict.REPRODUCED
 
 
-CHECKS = {"lowers": "leavitt2021.manipulation-lowers", "raises": "leavitt2021.manipulation-raises"}
-# L2 v3 is decided on the sweep's extension (alpha 0/+1 only): its own check on those networks
-EXTENSION_CHECKS = {"raises": "leavitt2021.manipulation-raises-extension"}
+CHECKS = {"lowers": ["leavitt2021.manipulation-lowers", "leavitt2021.manipulation-lowers-absolute"],
+          "raises": ["leavitt2021.manipulation-raises", "leavitt2021.manipulation-raises-absolute"]}
+# L2 is decided on the sweep's extension (alpha 0/+1 only): its own checks on those networks
+EXTENSION_CHECKS = {"raises": ["leavitt2021.manipulation-raises-extension",
+                               "leavitt2021.manipulation-raises-extension-absolute"]}
 
 
 def test_leavitt_claims_valid_and_each_requires_the_check_it_relies_on():
-    """A dependant comparing alpha < 0 with alpha = 0 requires the check that selectivity is lower
-    there, one comparing alpha > 0 requires the check that it is higher: no other check, and
-    the check tests the same contrast (treatment and control levels, strata) as the dependant."""
+    """A dependant comparing alpha < 0 with alpha = 0 requires the checks that selectivity is lower
+    there (log ratio per dataset, absolute change per dataset and layer), one comparing alpha > 0
+    the checks that it is higher: no other check, and each check tests the same contrast
+    (treatment and control levels) in every dataset the dependant speaks of."""
     claims = {cid: v for cid, v in load_claims().items() if cid.startswith("leavitt")}
-    assert set(CHECKS.values()) <= set(claims) and "leavitt2021.manipulation-check" not in claims
-    assert len(claims) == 8
-    checks = set(CHECKS.values()) | set(EXTENSION_CHECKS.values())
+    flat = {c for cs in (*CHECKS.values(), *EXTENSION_CHECKS.values()) for c in cs}
+    assert flat <= set(claims) and "leavitt2021.manipulation-check" not in claims
+    assert len(claims) == 13
     for cid, (path, spec) in claims.items():
         check_params(spec, path)
-        if cid in checks:
+        if cid in flat:
             assert spec.requires == []
             continue
         assert spec.test.kind == "paired_difference" and spec.test.params["control"] == [0.0]
         (treated,) = spec.test.params["treatment"]
         direction = "lowers" if treated < 0 else "raises"
-        on_extension = spec.evidence.experiment != claims[CHECKS[direction]][1].evidence.experiment
-        wanted = [CHECKS[direction]] + ([EXTENSION_CHECKS[direction]] if on_extension else [])
+        on_extension = spec.evidence.experiment != claims[CHECKS[direction][0]][1].evidence.experiment
+        wanted = CHECKS[direction] + (EXTENSION_CHECKS[direction] if on_extension else [])
         assert spec.requires == wanted, cid
+        datasets = {s.split("/")[0] for s in spec.test.strata_levels}
         for check in wanted:
-            check_params_ = claims[check][1].test.params
-            assert check_params_["treatment"] == [treated] and check_params_["control"] == [0.0]
-            # the check holds in every dataset the dependant speaks of
-            assert check_params_["strata"] == "dataset"
-        if on_extension:  # the extension's check reads the very networks the dependant is decided on
-            assert claims[EXTENSION_CHECKS[direction]][1].evidence.experiment == spec.evidence.experiment
+            check_spec = claims[check][1]
+            assert check_spec.test.params["treatment"] == [treated] and check_spec.test.params["control"] == [0.0]
+            # the check holds in every dataset the dependant speaks of (and, the absolute one, in every layer)
+            assert {s.split("/")[0] for s in check_spec.test.strata_levels} == datasets
+        if on_extension:  # the extension's checks read the very networks the dependant is decided on
+            for check in EXTENSION_CHECKS[direction]:
+                assert claims[check][1].evidence.experiment == spec.evidence.experiment

@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from benchmark.data.splits import Split
-from benchmark.experiments.regularizers import SelectivityRegularizer, forward_with_activations, mean_selectivity
+from benchmark.families.leavitt.regularizer import SelectivityRegularizer, forward_with_activations, mean_selectivity
 from benchmark.experiments.train import TrainConfig, train_network
 from benchmark.models.mlp import build
 from benchmark.probes.selectivity import selectivity_index

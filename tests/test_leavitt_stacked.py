@@ -10,11 +10,11 @@ import torch
 
 from benchmark.config import SelectivitySweep
 from benchmark.data.splits import Split
-from benchmark.experiments.regularizers import SelectivityRegularizer
+from benchmark.families.leavitt.regularizer import SelectivityRegularizer
 from benchmark.experiments.stacked import Member, stacked_selectivity, train_stacked
 from benchmark.experiments.train import TrainConfig, train_network
 from benchmark.probes.selectivity import selectivity_index
-from benchmark.stages import train_sweep
+from benchmark.families.leavitt import sweep as train_sweep
 
 
 def _split(shape, n=96, classes=4):
@@ -62,7 +62,7 @@ def test_seed_offset_shifts_every_seed_of_the_sweep(monkeypatch):
     assert {m["seed"] for m in shifted[1].values()} == {1000, 1001}
     first = next(iter(base[0].values()))["hidden.0.weight"]
     assert not torch.equal(first, next(iter(shifted[0].values()))["hidden.0.weight"])  # other seeds, other nets
-    assert train_sweep.seed_offset({"seed_offset": 7}) == 7
+    assert train_sweep.replicates.offset({"seed_offset": 7}) == 7
 
 
 @pytest.mark.parametrize("probe", ["corruption", "attack", "dimensionality"])
@@ -70,7 +70,7 @@ def test_stacked_probes_match_one_network_probes(probe):
     from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe
     from benchmark.experiments.stacked import StackedConvNet
     from benchmark.models.mlp import build
-    from benchmark.probes import robustness
+    from benchmark.families.leavitt import probes as robustness
 
     split = _split((12,), n=64)
     split = Split(split.x_train, split.y_train, split.x_train[:40].copy(), split.y_train[:40].copy(), split.n_classes)

@@ -9,7 +9,7 @@ from benchmark.config import SelectivitySweep
 from benchmark.data.digits_gen import generate as digits
 from benchmark.data.splits import Split
 from benchmark.models.mlp import build
-from benchmark.stages import train_sweep
+from benchmark.families.leavitt import sweep as train_sweep
 
 
 def _tiny_split(shape):

@@ -120,7 +120,7 @@ def test_paper_corruptions_pair_with_the_clean_test_set(tmp_path):
     changes in leavitt2020's dimensionality probe need the pairing)."""
     from benchmark import devices
     from benchmark.data.registry import load_dataset
-    from benchmark.probes import paper_corruptions
+    from benchmark.families.leavitt import paper_corruptions
 
     fixtures.write_all(tmp_path)
     params = {"scale": "paper", "_path": str(tmp_path / "params.yaml"),

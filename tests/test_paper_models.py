@@ -17,7 +17,7 @@ import torch
 from benchmark.data.splits import Split
 from benchmark.errors import DataError
 from benchmark.experiments.paper_train import fit, train_paper_network
-from benchmark.experiments.regularizers import SelectivityRegularizer
+from benchmark.families.leavitt.regularizer import SelectivityRegularizer
 from benchmark.experiments.train import TrainConfig
 from benchmark.models.paper_gan import ProgressiveGenerator, load_generator, sequential_to_named
 from benchmark.models.paper_segmenter import UserSegmenter, load_segmenter

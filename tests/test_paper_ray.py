@@ -11,7 +11,7 @@ from benchmark import executors
 from benchmark.config import SelectivitySweep, SweepNet
 from benchmark.data.splits import Split
 from benchmark.parallel import map_ordered
-from benchmark.stages import train_sweep
+from benchmark.families.leavitt import sweep as train_sweep
 
 pytestmark = pytest.mark.ray
 

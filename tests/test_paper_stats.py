@@ -19,7 +19,7 @@ def test_gram_route_gives_the_covariance_routes_count():
     """Paper-scale layers (D > 1024, D > N) take the N x N Gram route: same answer as PCA's."""
     import numpy as np
 
-    from benchmark.probes.dimensionality import n_components
+    from benchmark.families.leavitt.dimensionality import n_components
 
     rng = np.random.default_rng(0)
     for rank in (1, 3, 7):

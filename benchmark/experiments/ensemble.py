@@ -44,7 +44,7 @@ from benchmark.models.mlp import build
 from benchmark.parallel import progress
 
 if TYPE_CHECKING:
-    from benchmark.experiments.regularizers import Regularizer
+    from benchmark.experiments.train import Regularizer
 
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam's defaults, as in the per-network loop
 ADAM_EPS = 1e-8

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -19,8 +19,15 @@ from benchmark.determinism import seed_everything
 from benchmark.models.mlp import build
 from benchmark.parallel import progress
 
-if TYPE_CHECKING:
-    from benchmark.experiments.regularizers import Regularizer
+
+class Regularizer(Protocol):
+    """An extra loss term the training loops take (e.g. leavitt2021's selectivity term,
+    benchmark.families.leavitt.regularizer): called with the model and one mini-batch, it returns
+    the logits (so the cross-entropy reuses its forward pass) and the term to add to the
+    cross-entropy. Without one, the loops are the plain ones."""
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits, penalty) for one mini-batch."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -79,7 +79,7 @@ def matmul_flops_per_s(size: int = 512, repeat: int = 20) -> float:
 def bench_family(fam: Family, nets: int, steps: int, flops_per_s: float, params: dict) -> dict:
     from benchmark.data.registry import load_dataset
     from benchmark.experiments.ensemble import Job, train_group
-    from benchmark.experiments.regularizers import SelectivityRegularizer
+    from benchmark.families.leavitt.regularizer import SelectivityRegularizer
     from benchmark.experiments.train import TrainConfig, train_network
 
     from benchmark.data.splits import Split

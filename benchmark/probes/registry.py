@@ -25,14 +25,20 @@ class Probe:
     name: str
     config: type[BaseModel]
     fn: Callable[..., dict[str, list[dict]]]  # returns {table name: rows}
+    # optional: the same probe over a stack of same-shape conv nets (benchmark.experiments.stacked),
+    # `stacked(stack, metas, split, cfg, shared) -> [{table name: rows}] per network`, whose rows equal
+    # `fn`'s network by network; `shared(stack, split)` builds what the stacked probes of one stack
+    # share (e.g. one set of attacks), once per stack and factory (benchmark.probes.runner)
+    stacked: Callable[..., list[dict[str, list[dict]]]] | None = None
+    shared: Callable[..., object] | None = None
 
 
 PROBES: dict[str, Probe] = {}
 
 
-def register(name: str, config: type[BaseModel]):
+def register(name: str, config: type[BaseModel], stacked: Callable | None = None, shared: Callable | None = None):
     def deco(fn):
-        PROBES[name] = Probe(name, config, fn)
+        PROBES[name] = Probe(name, config, fn, stacked, shared)
         return fn
     return deco
 
@@ -89,7 +95,7 @@ def cumulative_ablation(model, meta: dict, split: Split, cfg: CumulativeAblation
     return {"ablation_auc": auc_rows, "ablation_curves": curve_rows}
 
 
-from benchmark.probes import robustness  # noqa: E402,F401  registers the selectivity-sweep probes
+from benchmark.families.leavitt import probes as _leavitt  # noqa: E402,F401  registers the selectivity-sweep probes
 from benchmark.families.morcos.reliance import RelianceProbe, reliance  # noqa: E402
 
 register("reliance", RelianceProbe)(reliance)            # morcos2018 M3a, M3b, M4a (coarse grid)

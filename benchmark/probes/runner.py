@@ -6,9 +6,9 @@ Outputs: evidence/<experiment>/<table>.csv for each table the probes return.
 One stage may run several probes on one experiment, and several (probes, experiment) pairs: they
 share one process (one import, one pool whose workers take every pair's networks, so a small
 experiment does not leave a core idle) and one load of each experiment's networks. On stacks of
-conv nets the probes share one set of attacks (benchmark.probes.attacks.Perturbations: the
-leavitt attack and dimensionality probes ask for the same PGD). Every probe's rows are the bytes
-it gives when run alone (tests/test_leavitt_stacked.py).
+conv nets, a probe with a stacked form runs on the stack and shares what its registry entry says
+(the leavitt attack and dimensionality probes: one set of attacks, the same PGD). Every probe's
+rows are the bytes it gives when run alone (tests/test_leavitt_stacked.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 
 import pandas as pd
 
+from benchmark import replicates
 from benchmark.atomic import write_csv
 from benchmark.config import load_params, section
 from benchmark.data.registry import load_dataset
@@ -62,21 +63,22 @@ STACK = 24  # networks per stack for the stacked probes (a fixed chunking of the
 
 def _probe_stack(item: tuple[int, tuple[str, ...]]) -> list[dict]:
     """The probes on one stack of same-shape conv nets: stacked where the probe has a stacked form
-    (benchmark.probes.robustness.STACKED, sharing one set of attacks), one network at a time
-    otherwise."""
+    (its registry entry's `stacked`, given what the entry's `shared` builds, once per stack), one
+    network at a time otherwise."""
     from benchmark.experiments.stacked import StackedConvNet
-    from benchmark.probes.robustness import STACKED, stacked_perturbations
 
     i, names = item
     run = RUNS[i]
     metas = [run["meta"][n] for n in names]
     split = run["splits"][metas[0]["dataset"]]
     stack = StackedConvNet([_model(run, n)[0] for n in names]).eval()
-    perturb = stacked_perturbations(stack, split)
+    shared: dict = {}
     out: list[dict] = [{} for _ in names]
     for probe, cfg in run["probes"]:
-        if probe.name in STACKED:
-            res = STACKED[probe.name](stack, metas, split, cfg, perturb)
+        if probe.stacked is not None:
+            if probe.shared not in shared:
+                shared[probe.shared] = probe.shared(stack, split) if probe.shared is not None else None
+            res = probe.stacked(stack, metas, split, cfg, shared[probe.shared])
         else:
             res = [_probe_with(run, probe, cfg, n) for n in names]
         for tables, r in zip(out, res):
@@ -99,6 +101,14 @@ def stacked_jobs(names: list[str], meta: dict) -> list[tuple[str, ...]] | None:
     return [tuple(g[i:i + STACK]) for g in groups.values() for i in range(0, len(g), STACK)]
 
 
+def draw_config(params: dict, cfg):
+    """A probe config's `seed` is a sampling seed (e.g. the corruptions' noise): it moves with the
+    draw (benchmark.replicates.sample_seed), so a second draw redraws it; offset 0 keeps it."""
+    if "seed" in type(cfg).model_fields:
+        return cfg.model_copy(update={"seed": replicates.sample_seed(params, cfg.seed)})
+    return cfg
+
+
 def probe_order(meta: dict) -> list[str]:
     return sorted(meta, key=lambda n: (meta[n].get("label_noise", 0.0), meta[n]["seed"], n))
 
@@ -106,14 +116,12 @@ def probe_order(meta: dict) -> list[str]:
 def run_probes(runs: list[dict], workers: int, desc: str) -> list[list[dict]]:
     """For every run (dict with nets, meta, splits, probes), the probes' tables per network in
     `probe_order`; every run's networks (or stacks) go to one pool."""
-    from benchmark.probes.robustness import STACKED
-
     RUNS[:] = runs
     items, names_of = [], []
     for i, run in enumerate(runs):
         names = probe_order(run["meta"])
         names_of.append(names)
-        stacks = stacked_jobs(names, run["meta"]) if any(p.name in STACKED for p, _ in run["probes"]) else None
+        stacks = stacked_jobs(names, run["meta"]) if any(p.stacked is not None for p, _ in run["probes"]) else None
         items += [(i, s) for s in stacks] if stacks is not None else [(i, n) for n in names]
     per: list[dict[str, dict]] = [{} for _ in runs]
     for (i, job), res in zip(items, map_ordered(_probe_item, items, workers, desc=desc)):
@@ -141,7 +149,8 @@ def main(argv=None) -> int:
         for name in probe_list.split(","):
             if name not in PROBES:
                 raise ParamsError(params["_path"], f"probes.{name}", f"unknown probe; known: {sorted(PROBES)}")
-            probes.append((PROBES[name], section(params, f"probes.{name}", PROBES[name].config, scaled=False)))
+            probes.append((PROBES[name], draw_config(params, section(params, f"probes.{name}", PROBES[name].config,
+                                                                       scaled=False))))
         nets, meta = load_models(models_path(experiment))
         splits = {d: load_dataset(d, params) for d in sorted({m["dataset"] for m in meta.values()})}
         runs.append({"nets": nets, "meta": meta, "splits": splits, "probes": probes})

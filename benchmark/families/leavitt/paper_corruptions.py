@@ -1,6 +1,6 @@
 """leavitt2020's average-case corruptions at paper scale: the published CIFAR-10-C and Tiny
 ImageNet-C test sets (Hendrycks & Dietterich 2019), read from paper_data, instead of the embedded
-suite's own generated corruptions (benchmark.probes.corruptions).
+suite's own generated corruptions (benchmark.families.leavitt.corruptions).
 
 Images are standardized with the clean training set's channel statistics, exactly as the clean
 test set was, so accuracy under corruption compares like with like. Severities are the files' 1-5.

@@ -1,6 +1,6 @@
 """A pilot of the selectivity sweep on seeds of your choice, outside DVC: train + every probe.
 
-    python -m benchmark.stages.pilot_sweep leavitt_selectivity --seeds 100-115 --out pilots/leavitt
+    python -m benchmark.families.leavitt.pilot leavitt_selectivity --seeds 100-115 --out pilots/leavitt
 
 Writes <out>/training.csv and one CSV per probe table (the same tables the pipeline writes), and
 prints the wall time of each part. Pilot seeds must be disjoint from the verdict's seeds (params
@@ -18,23 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.atomic import write_csv
+from benchmark.claims.seeds import parse_seeds
 from benchmark.config import SelectivitySweep, load_params, section
 from benchmark.data.registry import load_dataset
+from benchmark.families.leavitt.sweep import run_sweep
 from benchmark.probes.registry import PROBES
-from benchmark.stages import probe as probe_stage
+from benchmark.probes.runner import run_probe
 from benchmark.steps import cli
-from benchmark.stages.train_sweep import run_sweep
 
 SWEEP_PROBES = ("layer_selectivity", "corruption", "attack", "dimensionality")
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'100-103,110' -> [100, 101, 102, 103, 110]."""
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 @cli
@@ -47,7 +39,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     params = load_params()
     base: SelectivitySweep = section(params, f"experiments.{args.experiment}", SelectivitySweep)
-    sweep = base.model_copy(update={"seeds": parse_seeds(args.seeds)})
+    sweep = base.model_copy(update={"seeds": list(parse_seeds(args.seeds))})
     workers = params.get("workers", 1)
     t0 = time.perf_counter()
     nets, meta, rows = run_sweep(sweep, params, workers)
@@ -59,7 +51,7 @@ def main(argv=None) -> int:
               for p in args.probes.split(",") if p]
     t1 = time.perf_counter()
     tables: dict[str, list[dict]] = {}
-    for res in probe_stage.run_probe(nets, meta, splits, probes, workers, "probes"):  # together, as the stage runs them
+    for res in run_probe(nets, meta, splits, probes, workers, "probes"):  # together, as the stage runs them
         for table, trows in res.items():
             tables.setdefault(table, []).extend(trows)
     for table, trows in tables.items():

@@ -1,24 +1,16 @@
-"""Extra loss terms the training loop can take (leavitt2021's class-selectivity regularizer).
-
-A regularizer is called with the model and one mini-batch and returns the logits (so the
-cross-entropy reuses its forward pass) and the term to add to the cross-entropy. The loop in
-benchmark.experiments.train stays one loop: with no regularizer it is unchanged.
+"""leavitt2021's class-selectivity regularizer, a loss term the training loops take
+(benchmark.experiments.train.Regularizer: the logits, so the cross-entropy reuses its forward
+pass, and the term to add to the cross-entropy).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Protocol
 
 import torch
 from torch import nn
 
 from benchmark.probes.selectivity import EPS, selectivity_index
-
-
-class Regularizer(Protocol):
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits, penalty) for one mini-batch."""
 
 
 def forward_with_activations(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:

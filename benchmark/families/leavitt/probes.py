@@ -10,13 +10,16 @@ import torch
 
 from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe, LayerSelectivityProbe
 from benchmark.data.splits import Split
-from benchmark.probes.attacks import Perturbations
-from benchmark.probes.corruptions import corrupt, kinds_for
-from benchmark.probes.dimensionality import max_components, n_components
-from benchmark.probes.paper_corruptions import PAPER_C
-from benchmark.probes.paper_corruptions import corrupted as paper_corrupted
+from benchmark.families.leavitt.attacks import Perturbations
+from benchmark.families.leavitt.corruptions import corrupt, kinds_for
+from benchmark.families.leavitt.dimensionality import max_components, n_components
+from benchmark.families.leavitt.paper_corruptions import PAPER_C
+from benchmark.families.leavitt.paper_corruptions import corrupted as paper_corrupted
 from benchmark.probes.registry import register
 from benchmark.probes.selectivity import selectivity_index
+
+
+FLOOR_STREAM = 11  # the label permutation's stream beside the network's seed (layer_selectivity's floor)
 
 
 def _base(meta: dict) -> dict:
@@ -46,15 +49,19 @@ def corrupted_test_set(split: Split, kind: str, severity: int, seed: int) -> np.
     return _CORRUPTED[key]
 
 
-@register("layer_selectivity", LayerSelectivityProbe)
 def layer_selectivity(model, meta: dict, split: Split, cfg: LayerSelectivityProbe, train_labels=None):
-    """Mean class selectivity of each layer's units (the regularizer's target) and clean accuracy."""
+    """Mean class selectivity of each layer's units (the regularizer's target), clean accuracy, and
+    the instrument's floor: the same layer's mean selectivity with the labels permuted (class-blind
+    units show this much on this split by chance; the permutation is a fixed function of the
+    network's seed, so it moves with the draw)."""
     x_np, y_np = (split.x_test, split.y_test) if cfg.split == "test" else (split.x_train, split.y_train)
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     with torch.no_grad():
         acts = model.activations(x)
         acc = _acc(model, x, y)
     per_layer = [selectivity_index(a, y, split.n_classes) for a in acts]
+    blind = torch.from_numpy(np.random.default_rng([meta["seed"], FLOOR_STREAM]).permutation(y_np))
+    floors = [float(selectivity_index(a, blind, split.n_classes).mean()) for a in acts]
     network_si = float(torch.stack([si.mean() for si in per_layer]).mean())
     log_net = float(np.log(network_si)) if network_si > 0 else float("nan")
     rows = []
@@ -62,11 +69,11 @@ def layer_selectivity(model, meta: dict, split: Split, cfg: LayerSelectivityProb
         dead = float(((a.flatten(2).mean(-1) if a.dim() > 2 else a).amax(0) <= 0).float().mean())
         rows.append({**_base(meta), "layer": layer, "stratum": f"{meta['dataset']}/layer{layer}",
                      "mean_selectivity": float(si.mean()), "network_selectivity": network_si,
-                     "log_network_selectivity": log_net, "dead_fraction": dead, "accuracy": acc})
+                     "log_network_selectivity": log_net, "dead_fraction": dead, "accuracy": acc,
+                     "selectivity_floor": floors[layer]})
     return {"layer_selectivity": rows}
 
 
-@register("corruption", CorruptionProbe)
 def corruption(model, meta: dict, split: Split, cfg: CorruptionProbe, train_labels=None):
     """Test accuracy under each corruption kind x severity, and relative to clean accuracy."""
     y = torch.from_numpy(split.y_test)
@@ -100,7 +107,6 @@ def _paper_corruption(model, meta: dict, kinds: list[str], severities: list[int]
     return rows
 
 
-@register("attack", AttackProbe)
 def attacks(model, meta: dict, split: Split, cfg: AttackProbe, train_labels=None):
     """Test accuracy under FGSM / PGD at each L-inf budget, and relative to clean accuracy."""
     x, y = torch.from_numpy(split.x_test), torch.from_numpy(split.y_test)
@@ -126,7 +132,6 @@ def _noise_set(split: Split, dataset: str, cfg: DimensionalityProbe) -> np.ndarr
     return corrupted_test_set(split, cfg.noise, cfg.noise_severity, cfg.seed)
 
 
-@register("dimensionality", DimensionalityProbe)
 def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, train_labels=None):
     """PCA components for `variance` of each layer's (flattened) representation of the test set
     and of its change under an average-case (noise) and a worst-case (attack) perturbation."""
@@ -155,7 +160,7 @@ def dimensionality(model, meta: dict, split: Split, cfg: DimensionalityProbe, tr
     return {"dimensionality": rows}
 
 
-# --- the same probes on a stack of networks (benchmark.experiments.stacked) ------------------
+# --- the same probes on a stack of networks (benchmark.experiments.stacked) -------------------
 # Small conv nets spend a probe's time in per-call overhead (PGD: 10 forward/backward passes per
 # budget); a stack of G same-shape networks pays it once. Every network still sees only its own
 # input copy, gradient and prediction, so the rows equal the one-network probes' to float rounding
@@ -268,3 +273,10 @@ def dimensionality_stacked(stack, metas: list[dict], split: Split, cfg: Dimensio
 
 
 STACKED = {"corruption": corruption_stacked, "attack": attacks_stacked, "dimensionality": dimensionality_stacked}
+
+# the registry's entries (benchmark.probes.registry): the attack and dimensionality probes of one
+# stack share one set of attacks
+register("layer_selectivity", LayerSelectivityProbe)(layer_selectivity)
+register("corruption", CorruptionProbe, stacked=corruption_stacked)(corruption)
+register("attack", AttackProbe, stacked=attacks_stacked, shared=stacked_perturbations)(attacks)
+register("dimensionality", DimensionalityProbe, stacked=dimensionality_stacked, shared=stacked_perturbations)(dimensionality)

@@ -1,23 +1,21 @@
 """Train a selectivity-regularization sweep (leavitt2021): every net x alpha x seed, saved once.
 
-    python -m benchmark.stages.train_sweep <experiment>
+    python -m benchmark.stages.train leavitt sweep <experiment>
 Outputs: models/<experiment>.safetensors, evidence/<experiment>/training.csv
 Probes read the saved models; nothing downstream retrains.
 """
 
 from __future__ import annotations
 
-from benchmark import replicates
-
-import sys
 import time
 from typing import Callable
 
 import numpy as np
 
-from benchmark.config import SelectivitySweep, section, seed_offset
+from benchmark import replicates
+from benchmark.config import SelectivitySweep, section
 from benchmark.data.registry import load_dataset
-from benchmark.experiments.regularizers import SelectivityRegularizer
+from benchmark.families.leavitt.regularizer import SelectivityRegularizer
 from benchmark.errors import ParamsError
 from benchmark.experiments.stacked import Member, train_stacked
 from benchmark.experiments.train import TrainConfig, train_network
@@ -101,7 +99,7 @@ def run_sweep(sweep: SelectivitySweep, params: dict, workers: int, seed_offset: 
             build(net.arch, int(np.prod(shape)), splits[net.dataset].n_classes, list(net.hidden), in_shape=shape)
         except ValueError as exc:
             raise ParamsError(params.get("_path", "params.yaml"), f"nets.{k}.arch", str(exc)) from None
-    seeds = [s + seed_offset for s in sweep.seeds]
+    seeds = replicates.draw({"seed_offset": seed_offset}, sweep.seeds)
     grid, results = train_grid(sweep, splits, {k: seeds for k in range(len(sweep.nets))}, list(sweep.alphas),
                                sweep.stack_seeds, workers, "train sweep")
     return describe(sweep, splits, grid, results)
@@ -121,9 +119,6 @@ def train_and_publish(name: str, train: Callable[[], tuple[dict, dict, list[dict
 def main(argv=None) -> int:
     experiment, params = experiment_args(__doc__, argv)
     sweep: SelectivitySweep = section(params, f"experiments.{experiment}", SelectivitySweep)
-    train_and_publish(experiment, lambda: run_sweep(sweep, params, params.get("workers", 1), seed_offset(params)), params)
+    train_and_publish(experiment, lambda: run_sweep(sweep, params, params.get("workers", 1), replicates.offset(params)),
+                      params)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

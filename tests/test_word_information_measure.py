@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from benchmark.probes.word_information import (HALF_LOG_2PIE, PerturbationConfig, auc, claim_tables, gradient_measures,
+from benchmark.families.word_information.measure import (HALF_LOG_2PIE, PerturbationConfig, auc, claim_tables, gradient_measures,
                                                layer_summary, perturbation_entropy, slope)
 
 CFG = PerturbationConfig(lr=0.05, iterations=120)  # a larger step than the authors' 0.01: same fixed point, fewer steps

@@ -9,7 +9,7 @@ machinery; only the adapters to a network read through hooks are here.
                                                                                      ablation_curves
     dissection           the streaming two-pass dissection (probes.dissection + streaming) of every
                          spatial unit layer against the user's masks              -> dissection
-    word_information     guan2019's perturbation entropy and gradient baselines (probes.word_information)
+    word_information     guan2019's perturbation entropy and gradient baselines (families/word_information/measure.py)
                          per word and layer of a text encoder                      -> word_measures,
                          layer_measures, consistency, gap_trend, final_gap
     feature_vis          olah2017's visualizations (probes.feature_vis*, the stage's tables) of an image
@@ -309,7 +309,7 @@ def feature_vis(nets: list[UserNet], data: ArrayData, cfg, class_index: tuple[in
 def word_information(net: UserNet, data: TextData, settings: dict) -> pd.DataFrame:
     """Per network and layer: the guan2019 measures' AUCs and the entropy gap (layer_summary),
     from every word's entropy, saliency and grad x input (the suite's functions)."""
-    from benchmark.probes.word_information import (PerturbationConfig, gradient_measures, layer_summary,
+    from benchmark.families.word_information.measure import (PerturbationConfig, gradient_measures, layer_summary,
                                                    perturbation_entropy, piece_table)
 
     enc = net.model
@@ -334,7 +334,7 @@ def word_information(net: UserNet, data: TextData, settings: dict) -> pd.DataFra
 
 
 def word_tables(words: list[pd.DataFrame], layers: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    from benchmark.probes.word_information import claim_tables
+    from benchmark.families.word_information.measure import claim_tables
 
     lay = pd.concat(layers, ignore_index=True)
     out = {"word_measures": pd.concat(words, ignore_index=True), "layer_measures": lay}

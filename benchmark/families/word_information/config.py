@@ -2,8 +2,8 @@
 
 The paper block (BERT, LSTM and CNN on SST-2, word relevance from the Stanford Sentiment
 Treebank's phrase sentiments) reads the local files that params' `paper_data` names (sst2, sst,
-bert) through benchmark.data.sst2 and benchmark.models.hf_encoder; the embedded pipeline never
-reads it.
+bert) through the family's sst2 module and benchmark.models.hf_encoder; the embedded pipeline
+never reads it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from benchmark.config import Distinct, _Strict, offset_seeds, section
+from benchmark import replicates
+from benchmark.config import Distinct, _Strict, section
 from benchmark.errors import ParamsError
 
 MODEL_NAMES = Literal["transformer_pretrained", "transformer_scratch", "lstm", "cnn"]
@@ -92,7 +93,7 @@ def load_word_params(params: dict) -> WordInformationEmbedded:
     if params["scale"] == "paper":
         raise ParamsError(params.get("_path", "params.yaml"), "scale",
                           "the embedded word_information pipeline was asked for at paper scale; "
-                          "use load_word_paper_params (benchmark.stages.word_information_paper)")
+                          "use load_word_paper_params (benchmark.families.word_information.paper_scale)")
     return section(params, "word_information", WordInformationEmbedded)
 
 
@@ -101,4 +102,4 @@ def load_word_paper_params(params: dict) -> WordInformationPaper:
 
 
 def network_seeds(params: dict, cfg: WordInformationEmbedded | WordInformationPaper) -> list[int]:
-    return offset_seeds(params, cfg.seeds)
+    return replicates.draw(params, cfg.seeds)

@@ -1,5 +1,5 @@
-"""The paper scale of the guan2019 stages (word_information_train / _probe call these when
-`scale: paper`): SST-2 from `paper_data.sst2` (GLUE train.tsv, dev.tsv), word relevance from
+"""The paper scale of the guan2019 family, an adapter that hands SST-2 models and data to the same
+measure and tables (the `networks` and `measures` steps call it when `scale: paper`): SST-2 from `paper_data.sst2` (GLUE train.tsv, dev.tsv), word relevance from
 `paper_data.sst` (the Stanford Sentiment Treebank's dictionary.txt and sentiment_labels.txt), BERT
 from `paper_data.bert` (fine-tuned here once per seed) or the fine-tuned directories listed in
 `word_information.paper.bert_dirs` (one replicate each). Same outputs as the embedded stages.
@@ -11,22 +11,21 @@ import time
 
 import numpy as np
 
-from benchmark.config import seed_offset
+from benchmark import replicates
 from benchmark.data.registry import paper_path
-from benchmark.data.sst2 import load_phrase_sentiment, load_tsv, word_relevance
 from benchmark.devices import active
 from benchmark.errors import DataError, ParamsError
-from benchmark.experiments import word_information_paper as wp
 from benchmark.experiments.store import load_models
-from benchmark.experiments.word_information_config import load_word_paper_params, network_seeds
+from benchmark.families.word_information import paper_models as wp
+from benchmark.families.word_information.config import load_word_paper_params, network_seeds
+from benchmark.families.word_information.measure import (PerturbationConfig, gradient_measures, perturbation_entropy,
+                                                         piece_table)
+from benchmark.families.word_information.probing import write_outputs
+from benchmark.families.word_information.sst2 import load_phrase_sentiment, load_tsv, word_relevance
+from benchmark.families.word_information.training import EXPERIMENT, network_key
 from benchmark.parallel import map_ordered
 from benchmark.paths import models_path
-from benchmark.probes.word_information import PerturbationConfig, gradient_measures, perturbation_entropy, piece_table
 from benchmark.steps import publish_training
-from benchmark.stages.word_information_probe import write_outputs
-
-EXPERIMENT = "word_information"
-HEATMAP_SENTENCES = 3
 
 
 def _under_root(local: str, params: dict):
@@ -78,13 +77,13 @@ def train(params: dict) -> int:
                           params.get("workers", 1), desc="word_information train (paper)")
     nets, meta, rows = {}, {}, []
     for (model, seed, src), (state, metrics) in zip(jobs, results):
-        key = f"{model},seed={seed}"
+        key = network_key(model, seed)
         nets[key] = state
         meta[key] = {"model": model, "arch": "bert" if model == "transformer_pretrained" else model, "seed": seed,
                      "source": src[0] if src else "", "vocab_size": len(vocab)}
         rows.append({"model": model, "seed": seed, **{k: v for k, v in metrics.items() if k != "train_seconds"}})
     publish_training(EXPERIMENT, nets, meta, rows, ("model", "seed"), params,
-                     {**cfg.model_dump(exclude={"probe"}), "seed_offset": seed_offset(params)})
+                     {**cfg.model_dump(exclude={"probe"}), "seed_offset": replicates.offset(params)})
     for r in rows:
         print(f"{r['model']:>22} seed {r['seed']}: SST-2 dev accuracy {r['test_accuracy']:.3f}")
     print(f"trained {len(rows)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
@@ -153,7 +152,7 @@ def probe(params: dict) -> int:
         elif m["vocab_size"] != len(vocab):
             raise DataError(f"{models_path(EXPERIMENT)}: network {k} was trained with {m['vocab_size']} words, "
                             f"SST-2 train.tsv now gives {len(vocab)}; re-run train_word_information")
-        jobs.append((m["model"], nets[k], m, cfg, sents, relevant, vocab, pc, p.seed + seed_offset(params) + m["seed"]))
+        jobs.append((m["model"], nets[k], m, cfg, sents, relevant, vocab, pc, replicates.sample_seed(params, p.seed, m["seed"])))
     tables = map_ordered(_probe_job, jobs, params.get("workers", 1), desc="word_information probe (paper)")
     intro = (f"SST-2 (GLUE), the first {p.sentences} dev sentences; a word is relevant when its own Stanford Sentiment "
              f"Treebank sentiment lies outside ({cfg.relevance.low}, {cfg.relevance.high}] (the SST-5 neutral class), "

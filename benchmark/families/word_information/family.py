@@ -1,16 +1,26 @@
 """guan2019 G1-G3, the word-information family: a sentiment corpus with known word relevance ->
 transformer (pretrained / scratch), BiLSTM and CNN per seed -> perturbation entropy and gradient
-baselines per word and layer."""
+baselines per word and layer (benchmark/families/__init__.py: the protocol).
 
+Modules: config (params), networks (the classifiers), training (the `networks` step), measure (the
+instrument: guan2019's perturbation entropy, gradient baselines, per-network claim tables), probing
+(the `measures` step), section (the report section), and the paper scale's adapter (paper_scale,
+paper_models, sst2: SST-2, BERT and the treebank's word relevance handed to the same measure).
+"""
+
+from benchmark.families import FamilySpec
 from benchmark.pipeline.spec import Family, Section, Stage
 
-FAMILY = Family(
+TRAINING = "benchmark.families.word_information.training"
+PROBING = "benchmark.families.word_information.probing"
+
+PIPELINE = Family(
     name="word_information",
     title="guan2019 G1-G3: word information in NLP models",
     stages=(
         Stage(
-            "train_word_information", "benchmark.stages.word_information_train",
-            comment="guan2019 G1-G3, the word-information family (one stem, `ls benchmark/*/word_information*`):\n"
+            "train_word_information", "benchmark.stages.train", "word_information networks", code=(TRAINING,),
+            comment="guan2019 G1-G3, the word-information family (benchmark/families/word_information/):\n"
                     "sentiment corpus -> transformer (pretrained / scratch), BiLSTM, CNN x seeds -> perturbation\n"
                     "entropy + gradient baselines per word and layer -> claims",
             deps=("data/sentiment",),
@@ -22,7 +32,7 @@ FAMILY = Family(
             outs=("models/word_information.safetensors", "evidence/word_information/training.csv"),
         ),
         Stage(
-            "probe_word_information", "benchmark.stages.word_information_probe",
+            "probe_word_information", "benchmark.stages.probe", "word_information measures", code=(PROBING,),
             deps=("models/word_information.safetensors", "evidence/word_information/training.csv", "data/sentiment"),
             params=("scale", "seed_offset", "word_information.embedded.probe", "word_information.paper.probe",
                     "word_information.paper.relevance", "paper_data"),
@@ -38,3 +48,8 @@ FAMILY = Family(
                 ("evidence/word_information/entropy_heatmaps.png",)),
     ),
 )
+
+FAMILY = FamilySpec("word_information", PIPELINE, {
+    "networks": f"{TRAINING}:main",   # train_word_information: every (model, seed), both scales
+    "measures": f"{PROBING}:main",    # probe_word_information: the measure and baselines, both scales
+})

@@ -1,6 +1,7 @@
-"""Probe every guan2019 network: perturbation entropy and gradient baselines per word and layer.
+"""Probe every guan2019 network: perturbation entropy and gradient baselines per word and layer:
+the `measures` step of the family (stage probe_word_information).
 
-    python -m benchmark.stages.word_information_probe
+    python -m benchmark.stages.probe word_information measures
 Outputs (evidence/word_information/): word_measures.csv (every word, layer, network),
 layer_measures.csv (per network and layer), the claim tables consistency.csv (G1), gap_trend.csv
 (G2), final_gap.csv (G3), section_word_information.md and entropy_heatmaps.png. The same first
@@ -12,25 +13,24 @@ the tables).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import pandas as pd
 
+from benchmark import replicates
 from benchmark.atomic import write_csv, write_text
-from benchmark.config import load_params, seed_offset
+from benchmark.config import load_params
 from benchmark.data import sentiment_corpus as corpus
 from benchmark.data.store import data_dir
 from benchmark.experiments.store import load_models
-from benchmark.experiments.word_information import TrainConfig, network
-from benchmark.experiments.word_information_config import load_word_params
+from benchmark.families.word_information.config import load_word_params
+from benchmark.families.word_information.measure import PerturbationConfig, claim_tables, layer_summary, probe_network
+from benchmark.families.word_information.section import heatmaps, section
+from benchmark.families.word_information.training import EXPERIMENT, TrainConfig, network
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path, project_root
-from benchmark.probes.word_information import PerturbationConfig, claim_tables, layer_summary, probe_network
-from benchmark.reporting.word_information import heatmaps, section
 from benchmark.steps import cli
 
-EXPERIMENT = "word_information"
 HEATMAP_SENTENCES = 3
 
 
@@ -72,10 +72,10 @@ def write_outputs(keys, meta, tables, probe: dict, **section_kwargs) -> pd.DataF
 def main(argv=None) -> int:
     argparse.ArgumentParser(description=__doc__).parse_args(argv)
     params = load_params()
-    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: benchmark.stages.word_information_paper
-        from benchmark.stages import word_information_paper
+    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: the paper-scale adapter
+        from benchmark.families.word_information import paper_scale
 
-        return word_information_paper.probe(params)
+        return paper_scale.probe(params)
     cfg = load_word_params(params)
     p = cfg.probe
     t0 = time.perf_counter()
@@ -83,13 +83,9 @@ def main(argv=None) -> int:
     test = corpus.load(data_dir() / cfg.dataset, "test")
     pc = PerturbationConfig(p.noise_scale, p.lam, p.lr, p.iterations, p.projections)
     keys = sorted(nets, key=lambda k: (cfg.models.index(meta[k]["model"]), meta[k]["seed"]))
-    jobs = [(nets[k], meta[k], test, p.sentences, pc, p.seed + seed_offset(params) + meta[k]["seed"]) for k in keys]
+    jobs = [(nets[k], meta[k], test, p.sentences, pc, replicates.sample_seed(params, p.seed, meta[k]["seed"])) for k in keys]
     tables = map_ordered(_probe, jobs, params.get("workers", 1), desc="word_information probe")
     layers = write_outputs(keys, meta, tables, p.model_dump())
     print(layers.groupby(["model", "layer"]).mean(numeric_only=True).drop(columns="seed").round(3).to_string())
     print(f"probed {len(keys)} networks in {time.perf_counter() - t0:.1f} s")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -310,11 +310,12 @@ def word_information(net: UserNet, data: TextData, settings: dict) -> pd.DataFra
     """Per network and layer: the guan2019 measures' AUCs and the entropy gap (layer_summary),
     from every word's entropy, saliency and grad x input (the suite's functions)."""
     from benchmark.families.word_information.measure import (PerturbationConfig, gradient_measures, layer_summary,
-                                                   perturbation_entropy, piece_table)
+                                                             perturbation_entropy, piece_table, scale_of)
 
     enc = net.model
     pc = PerturbationConfig(float(settings["noise_scale"]), float(settings["lam"]), float(settings["lr"]),
-                            int(settings["iterations"]), int(settings["projections"]))
+                            int(settings["iterations"]), int(settings["projections"]), bool(settings["relative_scale"]),
+                            str(settings["init"]), str(settings["keep"]))
     max_len = int(getattr(enc.model.config, "max_position_embeddings", 512) or 512)
     ids, mask, piece_word = enc.tokenize_words(data.sentences, min(max_len, 512))
     for p in enc.model.parameters():
@@ -322,7 +323,7 @@ def word_information(net: UserNet, data: TextData, settings: dict) -> pd.DataFra
     with torch.no_grad():
         x = enc.embed(ids)
     seed = int(settings["seed"]) + int(net.meta["seed"])
-    h = perturbation_entropy(enc.features, x, mask, pc, seed)
+    h = perturbation_entropy(enc.features, x, mask, pc, seed, scale=scale_of(pc, enc))
     sal, gxi = gradient_measures(enc.features, x, mask, pc, seed + 1)
     words = piece_table(h, sal, gxi, piece_word.numpy(), data.sentences, data.relevant)
     acc = float("nan")

@@ -13,6 +13,7 @@ from benchmark.pipeline.spec import Family, Section, Stage
 
 TRAINING = "benchmark.families.word_information.training"
 PROBING = "benchmark.families.word_information.probing"
+CONTROLS = "benchmark.families.word_information.controls"
 
 PIPELINE = Family(
     name="word_information",
@@ -38,12 +39,24 @@ PIPELINE = Family(
                     "word_information.paper.relevance", "paper_data"),
             outs=("evidence/word_information/word_measures.csv", "evidence/word_information/layer_measures.csv",
                   "evidence/word_information/consistency.csv", "evidence/word_information/gap_trend.csv",
-                  "evidence/word_information/final_gap.csv", "evidence/word_information/section_word_information.md",
+                  "evidence/word_information/final_gap.csv", "evidence/word_information/rank_agreement.csv",
+                  "evidence/word_information/section_word_information.md",
                   "evidence/word_information/entropy_heatmaps.png"),
+        ),
+        Stage(
+            "controls_word_information", "benchmark.stages.probe", "word_information controls", code=(CONTROLS,),
+            comment="the perturbation measure, gradient saliency and rank agreement on built-in answers (networks that\n"
+                    "read the relevant words only, planted input weights) and on nothing (a feature that ignores its\n"
+                    "input, permuted relevance labels and word orders)",
+            deps=("models/word_information.safetensors", "evidence/word_information/word_measures.csv", "data/sentiment"),
+            params=("scale", "seed_offset", "word_information.embedded.probe", "word_information.embedded.controls",
+                    "word_information.paper.probe", "word_information.paper.controls",
+                    "word_information.paper.relevance", "paper_data"),
+            outs=("evidence/controls/word_information.csv",),
         ),
     ),
     sections=(
-        Section("Word information in NLP models (guan2019 G1-G3)",
+        Section("Word information in NLP models (guan2019 G1-G4)",
                 "evidence/word_information/section_word_information.md", 60,
                 ("evidence/word_information/entropy_heatmaps.png",)),
     ),
@@ -52,4 +65,5 @@ PIPELINE = Family(
 FAMILY = FamilySpec("word_information", PIPELINE, {
     "networks": f"{TRAINING}:main",   # train_word_information: every (model, seed), both scales
     "measures": f"{PROBING}:main",    # probe_word_information: the measure and baselines, both scales
+    "controls": f"{CONTROLS}:main",   # controls_word_information: the instruments' controls, both scales
 })

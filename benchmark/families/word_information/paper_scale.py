@@ -2,7 +2,7 @@
 measure and tables (the `networks` and `measures` steps call it when `scale: paper`): SST-2 from `paper_data.sst2` (GLUE train.tsv, dev.tsv), word relevance from
 `paper_data.sst` (the Stanford Sentiment Treebank's dictionary.txt and sentiment_labels.txt), BERT
 from `paper_data.bert` (fine-tuned here once per seed) or the fine-tuned directories listed in
-`word_information.paper.bert_dirs` (one replicate each). Same outputs as the embedded stages.
+`word_information.paper.bert_dirs` (one replicate each). Same outputs and controls as the embedded scale.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from benchmark.errors import DataError, ParamsError
 from benchmark.experiments.store import load_models
 from benchmark.families.word_information import paper_models as wp
 from benchmark.families.word_information.config import load_word_paper_params, network_seeds
-from benchmark.families.word_information.measure import (PerturbationConfig, gradient_measures, perturbation_entropy,
-                                                         piece_table)
+from benchmark.families.word_information.controls import control_networks, decide_and_write, model_controls, planted_weights
+from benchmark.families.word_information.measure import gradient_measures, perturbation_entropy, piece_table, scale_of
 from benchmark.families.word_information.probing import write_outputs
 from benchmark.families.word_information.sst2 import load_phrase_sentiment, load_tsv, word_relevance
 from benchmark.families.word_information.training import EXPERIMENT, network_key
@@ -90,20 +90,19 @@ def train(params: dict) -> int:
     return 0
 
 
-def _probe_job(item):
-    """One network's word table: every measure for every word of the probed dev sentences."""
+def _network_inputs(model, state, meta, cfg, sents, vocab):
+    """A saved SST-2 network on the active device, frozen, and its input for the sentences:
+    (network, embeddings x, mask, word index of each input position or -1)."""
     import torch
 
-    model, state, meta, cfg, sents, relevant, vocab, pc, seed = item
     device, _ = active()
     if model == "transformer_pretrained":
         from benchmark.models.hf_encoder import load_classifier
 
-        enc = load_classifier(meta["bert_dir"], state)
-        ids, mask, piece_word = enc.tokenize_words([list(w) for w in sents.words], cfg.finetune.max_len)
-        net = enc
-        enc.model.to(device).eval()
-        params = enc.model.parameters()
+        net = load_classifier(meta["bert_dir"], state)
+        ids, mask, piece_word = net.tokenize_words([list(w) for w in sents.words], cfg.finetune.max_len)
+        net.model.to(device).eval()
+        weights = net.model.parameters()
     else:
         net = wp.build(model, len(vocab), cfg.train.width, cfg.train.layers, 1)
         net.load_state_dict(state)
@@ -112,27 +111,54 @@ def _probe_job(item):
         mask = torch.from_numpy(np.arange(tokens.shape[1])[None, :] < lengths[:, None])
         piece_word = torch.where(mask, torch.arange(tokens.shape[1])[None, :], -1)
         net.to(device).eval()
-        params = net.parameters()
-    for p in params:
-        p.requires_grad_(False)
+        weights = net.parameters()
+    for w in weights:
+        w.requires_grad_(False)
     ids, mask = ids.to(device), mask.to(device)
     with torch.no_grad():
         x = net.embed(ids)
-    h = perturbation_entropy(net.features, x, mask, pc, seed)
+    return net, x, mask, piece_word.numpy()
+
+
+def _probe_job(item):
+    """One network's word table: every measure for every word of the probed dev sentences."""
+    model, state, meta, cfg, sents, relevant, vocab, pc, seed = item
+    net, x, mask, piece_word = _network_inputs(model, state, meta, cfg, sents, vocab)
+    h = perturbation_entropy(net.features, x, mask, pc, seed, scale=scale_of(pc, net))
     sal, gxi = gradient_measures(net.features, x, mask, pc, seed + 1)
-    return piece_table(h, sal, gxi, piece_word.numpy(), [list(w) for w in sents.words], relevant)
+    return piece_table(h, sal, gxi, piece_word, [list(w) for w in sents.words], relevant)
 
 
-def probe(params: dict) -> int:
-    cfg = load_word_paper_params(params)
-    p = cfg.probe
-    t0 = time.perf_counter()
-    nets, meta = load_models(models_path(EXPERIMENT))
-    train_set, dev = _splits(params)
+def _controls_job(item):
+    """One network's model-based control values (benchmark.families.word_information.controls),
+    per word piece of the words with known relevance."""
+    model, state, meta, cfg, sents, relevant, vocab, pc, seed, params, weight_seed = item
+    net, x, mask, piece_word = _network_inputs(model, state, meta, cfg, sents, vocab)
+    rel = np.array([[bool(relevant[b][w]) if w >= 0 and relevant[b][w] is not None else False for w in row]
+                    for b, row in enumerate(piece_word)])
+    counted = np.array([[w >= 0 and relevant[b][w] is not None for w in row] for b, row in enumerate(piece_word)])
+    weights = planted_weights(params, weight_seed, counted)
+    return model_controls(net.features, x, mask, scale_of(pc, net), rel, counted, weights, pc, seed)
+
+
+def _sample(params: dict, p, dev) -> np.ndarray:
+    """The probed dev sentences (sorted indices), drawn by the probe's seed under the draw's offset."""
     if len(dev.labels) < p.sentences:
         raise ParamsError(params.get("_path", "params.yaml"), "word_information.paper.probe.sentences",
                           f"{p.sentences} exceeds the {len(dev.labels)} sentences of {paper_path('sst2', params) / 'dev.tsv'}")
-    sents = wp.Sentences(dev.words[:p.sentences], dev.labels[:p.sentences])
+    rng = np.random.default_rng(replicates.sample_seed(params, p.seed))
+    return np.sort(rng.choice(len(dev.labels), p.sentences, replace=False))
+
+
+def _setup(params: dict):
+    """What the probe and the controls share: settings, networks, the probed sentences, their
+    word relevance, the vocabulary, and one (model, state, meta) per network in report order."""
+    cfg = load_word_paper_params(params)
+    p = cfg.probe
+    nets, meta = load_models(models_path(EXPERIMENT))
+    train_set, dev = _splits(params)
+    idx = _sample(params, p, dev)
+    sents = wp.Sentences(tuple(dev.words[i] for i in idx), dev.labels[idx])
     sentiment = load_phrase_sentiment(paper_path("sst", params))
     relevant = [word_relevance(list(w), sentiment, cfg.relevance.low, cfg.relevance.high) for w in sents.words]
     known = [r for s in relevant for r in s if r is not None]
@@ -141,10 +167,9 @@ def probe(params: dict) -> int:
                         f"irrelevant words (band ({cfg.relevance.low}, {cfg.relevance.high}]); found {sum(known)} "
                         f"relevant of {len(known)} annotated")
     vocab = wp.build_vocab(train_set)
-    pc = PerturbationConfig(p.noise_scale, p.lam, p.lr, p.iterations, p.projections)
     order = {m: i for i, m in enumerate(cfg.models)}
     keys = sorted((k for k in nets if meta[k]["model"] in order), key=lambda k: (order[meta[k]["model"]], meta[k]["seed"]))
-    jobs = []
+    entries = {}
     for k in keys:
         m = dict(meta[k])
         if m["model"] == "transformer_pretrained":
@@ -152,14 +177,41 @@ def probe(params: dict) -> int:
         elif m["vocab_size"] != len(vocab):
             raise DataError(f"{models_path(EXPERIMENT)}: network {k} was trained with {m['vocab_size']} words, "
                             f"SST-2 train.tsv now gives {len(vocab)}; re-run train_word_information")
-        jobs.append((m["model"], nets[k], m, cfg, sents, relevant, vocab, pc, replicates.sample_seed(params, p.seed, m["seed"])))
+        entries[k] = (m["model"], nets[k], m)
+    return cfg, meta, sents, relevant, known, vocab, entries
+
+
+def probe(params: dict) -> int:
+    t0 = time.perf_counter()
+    cfg, meta, sents, relevant, known, vocab, entries = _setup(params)
+    p, pc = cfg.probe, cfg.probe.perturbation()
+    jobs = [(model, state, m, cfg, sents, relevant, vocab, pc, replicates.sample_seed(params, p.seed, m["seed"]))
+            for model, state, m in entries.values()]
     tables = map_ordered(_probe_job, jobs, params.get("workers", 1), desc="word_information probe (paper)")
-    intro = (f"SST-2 (GLUE), the first {p.sentences} dev sentences; a word is relevant when its own Stanford Sentiment "
-             f"Treebank sentiment lies outside ({cfg.relevance.low}, {cfg.relevance.high}] (the SST-5 neutral class), "
-             f"irrelevant inside it, left out when the treebank has no entry for it ({len(known)} annotated words, "
-             f"{sum(known)} relevant). BERT (transformer_pretrained) measured per word piece and averaged over "
-             "each word's pieces. ")
-    layers = write_outputs(keys, meta, tables, p.model_dump(), intro=intro)
+    intro = (f"SST-2 (GLUE), {p.sentences} dev sentences drawn by the probe's seed; a word is relevant when its own "
+             f"Stanford Sentiment Treebank sentiment lies outside ({cfg.relevance.low}, {cfg.relevance.high}] (the "
+             f"SST-5 neutral class), irrelevant inside it, left out when the treebank has no entry for it "
+             f"({len(known)} annotated words, {sum(known)} relevant). BERT (transformer_pretrained) measured per word "
+             "piece and averaged over each word's pieces. ")
+    layers = write_outputs(list(entries), meta, tables, p.model_dump(), intro=intro)
     print(layers.groupby(["model", "layer"]).mean(numeric_only=True).drop(columns="seed").round(3).to_string())
-    print(f"probed {len(keys)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
+    print(f"probed {len(entries)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
+    return 0
+
+
+def controls(params: dict) -> int:
+    """The family's controls on the SST-2 networks (the first controls.networks seeds of each model,
+    the first controls.sentences probed sentences)."""
+    t0 = time.perf_counter()
+    cfg, meta, sents, relevant, known, vocab, entries = _setup(params)
+    cc, pc = cfg.controls, cfg.probe.perturbation()
+    keys = control_networks({k: e[1] for k, e in entries.items()}, meta, cfg.models, cc.networks)
+    few = wp.Sentences(sents.words[:cc.sentences], sents.labels[:cc.sentences])
+    jobs = [(*entries[k], cfg, few, relevant[:cc.sentences], vocab, pc,
+             replicates.sample_seed(params, cc.seed, meta[k]["seed"]), params, cc.seed) for k in keys]
+    per_net = map_ordered(_controls_job, jobs, params.get("workers", 1), desc="word_information controls (paper)")
+    results = decide_and_write(params, per_net, cc.seed)
+    for r in results:
+        print(f"{r.control.id:36s} {r.outcome:12s} {r.estimate:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] n {r.n}")
+    print(f"{len(results)} controls on {len(keys)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
     return 0

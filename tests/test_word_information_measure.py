@@ -10,8 +10,9 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from benchmark.probes.word_information import (HALF_LOG_2PIE, PerturbationConfig, auc, claim_tables, gradient_measures,
-                                               layer_summary, perturbation_entropy, slope)
+from benchmark.families.word_information.measure import (HALF_LOG_2PIE, PerturbationConfig, auc, claim_tables,
+                                                         gradient_measures, layer_summary, perturbation_entropy,
+                                                         rank_agreement, scale_of, slope, within_sentence_spearman)
 
 CFG = PerturbationConfig(lr=0.05, iterations=120)  # a larger step than the authors' 0.01: same fixed point, fewer steps
 TOP = math.log(CFG.noise_scale) + HALF_LOG_2PIE  # entropy of the largest noise: the word is lost

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.data.sst2 import load_tsv
+from benchmark.families.word_information.sst2 import load_tsv
 from benchmark.errors import DataError
-from benchmark.probes.word_information import PerturbationConfig, gradient_measures, perturbation_entropy
+from benchmark.families.word_information.measure import PerturbationConfig, gradient_measures, perturbation_entropy
 
 
 def test_sst2_tsv(tmp_path):
@@ -72,7 +72,7 @@ def _fixture(tmp_path):
 
 
 def test_sst_phrase_sentiment_and_relevance_band(tmp_path):
-    from benchmark.data.sst2 import load_phrase_sentiment, word_relevance
+    from benchmark.families.word_information.sst2 import load_phrase_sentiment, word_relevance
     from benchmark.paper.fixtures import SST_NEGATIVE, SST_NEUTRAL, SST_POSITIVE
 
     root = _fixture(tmp_path) / "sst"
@@ -85,7 +85,7 @@ def test_sst_phrase_sentiment_and_relevance_band(tmp_path):
 @pytest.mark.parametrize("labels, where", [("phrase ids|sentiment values\n0|1.5\n", "line 2"),
                                            ("phrase ids|sentiment values\nx|0.5\n", "line 2")])
 def test_sst_bad_sentiment_file_names_line(tmp_path, labels, where):
-    from benchmark.data.sst2 import load_phrase_sentiment
+    from benchmark.families.word_information.sst2 import load_phrase_sentiment
 
     (tmp_path / "dictionary.txt").write_text("good|0\n", encoding="utf-8")
     (tmp_path / "sentiment_labels.txt").write_text(labels, encoding="utf-8")
@@ -94,7 +94,7 @@ def test_sst_bad_sentiment_file_names_line(tmp_path, labels, where):
 
 
 def test_sst_dictionary_id_without_value_is_an_error(tmp_path):
-    from benchmark.data.sst2 import load_phrase_sentiment
+    from benchmark.families.word_information.sst2 import load_phrase_sentiment
 
     (tmp_path / "dictionary.txt").write_text("good|0\nbad|7\n", encoding="utf-8")
     (tmp_path / "sentiment_labels.txt").write_text("phrase ids|sentiment values\n0|0.9\n", encoding="utf-8")
@@ -104,11 +104,11 @@ def test_sst_dictionary_id_without_value_is_an_error(tmp_path):
 
 def test_paper_models_train_deterministically_and_probe_per_word(tmp_path):
     pytest.importorskip("transformers")
-    from benchmark.data.sst2 import load_phrase_sentiment, word_relevance
-    from benchmark.experiments import word_information_paper as wp
-    from benchmark.experiments.word_information_config import FinetuneParams, PaperTrainParams
+    from benchmark.families.word_information.sst2 import load_phrase_sentiment, word_relevance
+    from benchmark.families.word_information import paper_models as wp
+    from benchmark.families.word_information.config import FinetuneParams, PaperTrainParams
     from benchmark.paper import fixtures
-    from benchmark.probes.word_information import PerturbationConfig, claim_tables, layer_summary, piece_table
+    from benchmark.families.word_information.measure import PerturbationConfig, claim_tables, layer_summary, piece_table
 
     root = _fixture(tmp_path)
     assert fixtures.tiny_bert(root / "bert")
@@ -128,7 +128,7 @@ def test_paper_models_train_deterministically_and_probe_per_word(tmp_path):
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
 
     from benchmark.models.hf_encoder import load_classifier
-    from benchmark.probes.word_information import gradient_measures, perturbation_entropy
+    from benchmark.families.word_information.measure import gradient_measures, perturbation_entropy
 
     values = load_phrase_sentiment(root / "sst")
     sents = [["a", "charming", "film"], ["boring", "plot", "and", "zzz"]]

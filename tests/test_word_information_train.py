@@ -9,8 +9,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from benchmark.data import sentiment_corpus as S
-from benchmark.experiments.word_information import MODELS, TrainConfig, train_all
-from benchmark.probes.word_information import PerturbationConfig, probe_network
+from benchmark.families.word_information.training import MODELS, TrainConfig, train_all
+from benchmark.families.word_information.measure import PerturbationConfig, probe_network
 
 
 def _label_from_relevant(tokens, length, relevant) -> int:
@@ -75,7 +75,7 @@ def test_same_seed_same_bytes_whatever_the_workers(corpus):
 
 
 def test_probe_of_a_trained_network_is_deterministic(corpus):
-    from benchmark.experiments.word_information import network, train_one
+    from benchmark.families.word_information.training import network, train_one
 
     train, test, unlabeled = corpus
     state, _ = train_one("lstm", 5, TINY, train, test, None)

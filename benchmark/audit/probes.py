@@ -9,7 +9,7 @@ machinery; only the adapters to a network read through hooks are here.
                                                                                      ablation_curves
     dissection           the streaming two-pass dissection (probes.dissection + streaming) of every
                          spatial unit layer against the user's masks              -> dissection
-    word_information     guan2019's perturbation entropy and gradient baselines (probes.word_information)
+    word_information     guan2019's perturbation entropy and gradient baselines (families/word_information/measure.py)
                          per word and layer of a text encoder                      -> word_measures,
                          layer_measures, consistency, gap_trend, final_gap
     feature_vis          olah2017's visualizations (families/feature_vis: the stage's probe and tables) of an image
@@ -308,12 +308,13 @@ def feature_vis(nets: list[UserNet], data: ArrayData, cfg, class_index: tuple[in
 def word_information(net: UserNet, data: TextData, settings: dict) -> pd.DataFrame:
     """Per network and layer: the guan2019 measures' AUCs and the entropy gap (layer_summary),
     from every word's entropy, saliency and grad x input (the suite's functions)."""
-    from benchmark.probes.word_information import (PerturbationConfig, gradient_measures, layer_summary,
-                                                   perturbation_entropy, piece_table)
+    from benchmark.families.word_information.measure import (PerturbationConfig, gradient_measures, layer_summary,
+                                                             perturbation_entropy, piece_table, scale_of)
 
     enc = net.model
     pc = PerturbationConfig(float(settings["noise_scale"]), float(settings["lam"]), float(settings["lr"]),
-                            int(settings["iterations"]), int(settings["projections"]))
+                            int(settings["iterations"]), int(settings["projections"]), bool(settings["relative_scale"]),
+                            str(settings["init"]), str(settings["keep"]))
     max_len = int(getattr(enc.model.config, "max_position_embeddings", 512) or 512)
     ids, mask, piece_word = enc.tokenize_words(data.sentences, min(max_len, 512))
     for p in enc.model.parameters():
@@ -321,7 +322,7 @@ def word_information(net: UserNet, data: TextData, settings: dict) -> pd.DataFra
     with torch.no_grad():
         x = enc.embed(ids)
     seed = int(settings["seed"]) + int(net.meta["seed"])
-    h = perturbation_entropy(enc.features, x, mask, pc, seed)
+    h = perturbation_entropy(enc.features, x, mask, pc, seed, scale=scale_of(pc, enc))
     sal, gxi = gradient_measures(enc.features, x, mask, pc, seed + 1)
     words = piece_table(h, sal, gxi, piece_word.numpy(), data.sentences, data.relevant)
     acc = float("nan")
@@ -333,7 +334,7 @@ def word_information(net: UserNet, data: TextData, settings: dict) -> pd.DataFra
 
 
 def word_tables(words: list[pd.DataFrame], layers: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    from benchmark.probes.word_information import claim_tables
+    from benchmark.families.word_information.measure import claim_tables
 
     lay = pd.concat(layers, ignore_index=True)
     out = {"word_measures": pd.concat(words, ignore_index=True), "layer_measures": lay}

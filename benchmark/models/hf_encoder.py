@@ -1,5 +1,5 @@
 """A HuggingFace-format encoder (e.g. BERT-base fine-tuned on SST-2) read from a local directory,
-behind the interface the guan2019 probe reads: `embed(ids)`, `features(x, mask)` (every hidden
+behind the interface the guan2019 probe reads: `embed(ids)`, `embedding_table()`, `features(x, mask)` (every hidden
 layer's output, the embedding layer excluded); `load_classifier` adds the two-class head that
 fine-tuning trains. Needs the optional extra `paper` (transformers);
 offline only: HF_HUB_OFFLINE is set and nothing is fetched.
@@ -37,6 +37,10 @@ class HfEncoder(torch.nn.Module):
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         return self.model.get_input_embeddings()(ids)
+
+    def embedding_table(self) -> torch.Tensor:
+        """The word-piece embedding weights (guan2019's noise scale is relative to their SD)."""
+        return self.model.get_input_embeddings().weight
 
     def features(self, x: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
         out = self.model(inputs_embeds=x, attention_mask=mask.long(), output_hidden_states=True)

@@ -55,8 +55,10 @@ EMBEDDED_INTRO = ("Synthetic sentiment sentences (benchmark/data/sentiment_corpu
                   "filler are not. ")
 
 
-def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: dict, intro: str = EMBEDDED_INTRO) -> str:
+def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: dict, intro: str = EMBEDDED_INTRO,
+            agreement: pd.DataFrame | None = None) -> str:
     """Per model and layer, the mean over networks of each measure's AUC for relevance and the gap;
+    with `agreement` (measure.rank_agreement), each measure's rank agreement per stratum (G4);
     `intro` says what the data and the relevance are (the embedded corpus by default)."""
     mean = layers.groupby(["model", "layer"], sort=False).mean(numeric_only=True).reset_index()
     acc = training.groupby("model", sort=False).test_accuracy.agg(["mean", "min"])
@@ -65,7 +67,9 @@ def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: d
         intro
         + f"Networks: {nets}, "
         f"{training.seed.nunique()} seeds each. The perturbation measure (guan2019) ran {probe['iterations']} Adam "
-        f"iterations (lr {probe['lr']}, lambda {probe['lam']}, noise scale {probe['noise_scale']}) on "
+        f"iterations (lr {probe['lr']:.4g}, lambda {probe['lam']}, largest sigma {probe['noise_scale']:g}"
+        f"{' x the embedding SD' if probe.get('relative_scale') else ''}, start {probe.get('init', 'zeros')}, "
+        f"read-out {probe.get('keep', 'last')}) on "
         f"{probe['sentences']} test sentences per network, all layers and sentences at once.\n\n"
         f"![Per-layer word entropy, one network per model; relevant words red with *]({figure})\n\n"
         "Mean over networks, per layer: AUC of each measure for telling relevant from irrelevant words (entropy "
@@ -74,4 +78,14 @@ def section(layers: pd.DataFrame, training: pd.DataFrame, figure: Path, probe: d
         + md_table(["model", "layer", "AUC perturbation", "AUC saliency", "AUC grad x input", "gap", "gap normalized"],
                    [[r.model, int(r.layer), r.auc_perturbation, r.auc_saliency, r.auc_grad_input, r.gap, r.gap_norm]
                     for r in mean.itertuples()]))
+    if agreement is not None and len(agreement):
+        agree = agreement.groupby("stratum", sort=True)[["perturbation", "saliency", "y"]].agg(["mean", "std", "count"])
+        text += ("\n\nRank agreement (G4): the mean over sentences of the within-sentence Spearman correlation of two "
+                 "word rankings, across adjacent layers of a network and across the paper's models' last layers; "
+                 "mean (SD) over seeds.\n\n"
+                 + md_table(["stratum", "perturbation", "saliency", "difference", "seeds"],
+                            [[s, f"{r[('perturbation', 'mean')]:.3f} ({r[('perturbation', 'std')]:.3f})",
+                              f"{r[('saliency', 'mean')]:.3f} ({r[('saliency', 'std')]:.3f})",
+                              f"{r[('y', 'mean')]:.3f} ({r[('y', 'std')]:.3f})", int(r[('y', 'count')])]
+                             for s, r in agree.iterrows()]))
     return text

@@ -1,6 +1,6 @@
 """guan2019 at paper scale: BERT fine-tuned on SST-2 once per seed (or fine-tuned directories you
 supply), and the LSTM / CNN comparison models trained on SST-2 by seed; the word-level relevance
-comes from the Stanford Sentiment Treebank's own phrase sentiments (benchmark.data.sst2).
+comes from the Stanford Sentiment Treebank's own phrase sentiments (the family's sst2 module).
 
 Seeds fix everything a network draws: BERT's classifier-head init, dropout masks and data order;
 the small models' init and data order. Training runs on the paper-scale device (benchmark.devices:
@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmark.data.sst2 import Sst2
 from benchmark.determinism import seed_everything
 from benchmark.devices import max_epochs, set_deterministic, training_autocast
-from benchmark.models.word_information import build
+from benchmark.families.word_information.networks import build
+from benchmark.families.word_information.sst2 import Sst2
 from benchmark.parallel import progress
 
 PAD, UNK = "<pad>", "<unk>"
@@ -74,7 +74,7 @@ def small_accuracy(net, tokens: np.ndarray, lengths: np.ndarray, labels: np.ndar
 
 def train_small(model: str, seed: int, cfg, vocab: tuple[str, ...], train: Sentences, dev: Sentences,
                 device, amp: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-    """The LSTM or CNN (benchmark.models.word_information, randomly initialized embeddings) on
+    """The LSTM or CNN (the family's networks, randomly initialized embeddings) on
     SST-2: Adam, cross-entropy, mini-batches padded to their longest sentence."""
     device = torch.device(device)
     seed_everything(seed)

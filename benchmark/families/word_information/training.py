@@ -1,4 +1,8 @@
-"""Training the guan2019 family's networks, one per (model, seed), deterministically.
+"""Training the guan2019 family's networks, one per (model, seed), deterministically: the `networks`
+step of the family (stage train_word_information).
+
+    python -m benchmark.stages.train word_information networks
+        -> models/word_information.safetensors, evidence/word_information/training.csv
 
 Models: `transformer_pretrained` (masked-language-model pretraining on the unlabeled corpus, then
 fine-tuning: the embedded stand-in for BERT), `transformer_scratch` (the same network and seed
@@ -9,6 +13,7 @@ same bytes whatever the worker count; the two transformers of one seed share ini
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
 
@@ -16,10 +21,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from benchmark import replicates
+from benchmark.config import load_params
+from benchmark.data import sentiment_corpus
 from benchmark.data.sentiment_corpus import INDEX, MASK, VOCAB, Corpus
+from benchmark.data.store import data_dir
 from benchmark.determinism import seed_everything
-from benchmark.models.word_information import build
+from benchmark.families.word_information.config import load_word_params, network_seeds
+from benchmark.families.word_information.networks import build
 from benchmark.parallel import map_ordered, progress
+from benchmark.steps import cli, publish_training
 
 MODELS = ("transformer_pretrained", "transformer_scratch", "lstm", "cnn")
 
@@ -115,3 +126,42 @@ def train_all(jobs: list[tuple[str, int]], cfg: TrainConfig, train: Corpus, test
     """One network per (model, seed), each in its own single-threaded process when workers > 1."""
     return map_ordered(_job, [(m, s, cfg, train, test, unlabeled if m == "transformer_pretrained" else None)
                               for m, s in jobs], workers, desc="word_information train")
+
+
+EXPERIMENT = "word_information"
+
+
+def network_key(model: str, seed: int) -> str:
+    """The network's name in the model store and the evidence tables ('lstm,seed=3')."""
+    return replicates.name(("seed", seed), head=model)
+
+
+@cli
+def main(argv=None) -> int:
+    """The `networks` step: every (model, seed) of the params' scale trained and published."""
+    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    params = load_params()
+    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: the paper-scale adapter
+        from benchmark.families.word_information import paper_scale
+
+        return paper_scale.train(params)
+    cfg = load_word_params(params)
+    root = data_dir() / cfg.dataset
+    train, test, unlabeled = (sentiment_corpus.load(root, s) for s in sentiment_corpus.SPLITS)
+    tc = TrainConfig(**cfg.train.model_dump())
+    jobs = [(m, s) for m in cfg.models for s in network_seeds(params, cfg)]
+    t0 = time.perf_counter()
+    results = train_all(jobs, tc, train, test, unlabeled, params.get("workers", 1))
+    nets, meta, rows = {}, {}, []
+    for (model, seed), (state, metrics) in zip(jobs, results):
+        key = network_key(model, seed)
+        nets[key] = state
+        meta[key] = {"model": model, "arch": arch_of(model), "seed": seed, "max_len": int(train.tokens.shape[1]),
+                     **cfg.train.model_dump()}
+        rows.append({"model": model, "seed": seed, **{k: v for k, v in metrics.items() if k != "train_seconds"}})
+    publish_training(EXPERIMENT, nets, meta, rows, ("model", "seed"), params,
+                     {**cfg.train.model_dump(), "seed_offset": replicates.offset(params)})
+    for r in rows:
+        print(f"{r['model']:>22} seed {r['seed']}: test accuracy {r['test_accuracy']:.3f}")
+    print(f"trained {len(rows)} networks in {time.perf_counter() - t0:.1f} s")
+    return 0

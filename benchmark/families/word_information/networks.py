@@ -2,7 +2,7 @@
 
 Each has a word embedding (the input the perturbation measure adds noise to) and `layers`
 stacked blocks whose outputs [batch, words, width] are the features it reads. They share one
-interface: `embed(tokens) -> x`, `features(x, mask) -> [layer 1 .. layer L]`,
+interface: `embed(tokens) -> x`, `embedding_table()`, `features(x, mask) -> [layer 1 .. layer L]`,
 `classify(last, mask) -> logits`; the transformer adds `mlm(last)` for masked-language-model
 pretraining (the embedded stand-in for BERT's).
 """
@@ -24,6 +24,10 @@ class _Base(nn.Module):
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.emb(tokens)
+
+    def embedding_table(self) -> torch.Tensor:
+        """The word-embedding weights (the perturbation measure's noise scale is relative to their SD)."""
+        return self.emb.weight
 
     def classify(self, last: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean over the sentence's words (pads excluded)."""

@@ -123,7 +123,7 @@ def _strata(t, levels=None) -> list:
 
 def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0, scale: str = "embedded") -> pd.DataFrame:
     t, p = spec.test, spec.test.params
-    levels = spec.strata_levels_at(scale)
+    strata_levels = spec.strata_levels_at(scale)
     rng = np.random.default_rng(seed)
     e = effect(spec, scenario)
     rep = p.get("replicate", "seed")
@@ -131,7 +131,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0, scale: str = "e
     s = _scale(spec)
     rows: list[dict] = []
     if t.kind == "replicate_correlation":
-        strata = _strata(t, levels)
+        strata = _strata(t, strata_levels)
         e = max(-0.9, min(0.9, e))
         for r in range(n_rep):
             for st in strata:
@@ -148,7 +148,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0, scale: str = "e
         hi = lo + 1.0 if hi is None else float(hi)
         levels = np.linspace(lo, hi, 6)
         per_level = max(1, math.ceil(n_rep / len(levels))) if scenario != "scarce" else 0
-        strata = _strata(t, levels)
+        strata = _strata(t, strata_levels)
         work = np.arange(len(levels), dtype=float) if p.get("x_scale") == "rank" else levels
         if scenario == "scarce":  # fewer networks in all than required
             pairs = [(i % len(levels), i) for i in range(max(1, t.min_replicates - 1))]
@@ -164,7 +164,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0, scale: str = "e
         # several rows per replicate only where the declared key has a column to tell them apart
         own = {rep, p.get("strata"), *(p.get("where") or {})}
         per_rep = 3 if (not spec.evidence.key or any(c not in own for c in spec.evidence.key)) else 1
-        for st in _strata(t, levels):
+        for st in _strata(t, strata_levels):
             for r in range(n_rep):
                 for _ in range(per_rep):
                     row = {rep: r, p["y"]: e + rng.normal(0, 0.2 * s)}
@@ -175,7 +175,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0, scale: str = "e
         treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
         ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
         per_arm = max(1, (t.min_replicates - 1) // 2) if scenario == "scarce" else n_rep  # n counts both arms
-        for st in _strata(t, levels):
+        for st in _strata(t, strata_levels):
             for r in range(per_arm):
                 for g, shift in ((treat[0], e), (ctrl[0], 0.0)):
                     row = {rep: r, p["group"]: g, p["y"]: shift + rng.normal(0, 0.2 * s)}
@@ -190,7 +190,7 @@ def planted_table(spec: ClaimSpec, scenario: str, seed: int = 0, scale: str = "e
         # several rows per side only where the declared key has a column to tell them apart
         own = {rep, p["group"], p.get("strata")}
         per_side = 2 if (not spec.evidence.key or any(c not in own for c in spec.evidence.key)) else 1
-        for st in _strata(t, levels):
+        for st in _strata(t, strata_levels):
             for r in range(n_rep):
                 level = rng.normal(0, 5 * s)
                 for g, shift in [(v, e) for v in treat] + [(v, 0.0) for v in ctrl]:

@@ -102,5 +102,5 @@ def test_validate_checks_the_params_of_the_project(project, capsys):
 def test_validate_checks_pilots_against_the_projects_seeds(project, tmp_path, capsys):
     from tests.badinput import claim_data, mutate
 
-    path = write(tmp_path / L1.name, mutate(claim_data(L1), "scales.embedded.pilot.seeds", "250-265"))
-    refused(["validate", path], capsys, "scales.embedded.pilot.seeds", "250, 251")
+    path = write(tmp_path / L1.name, mutate(claim_data(L1), "scales.embedded.pilot.seeds", "600-615"))
+    refused(["validate", path], capsys, "scales.embedded.pilot.seeds", "600, 601")

@@ -150,7 +150,10 @@ def test_params_as_a_directory_is_refused(project, capsys):
 
 def test_the_real_params_validate_and_dvc_exponent_floats_read_as_numbers(project, capsys):
     """What `dvc exp run -S ...lr=0.00001` writes (1e-05, a string in YAML 1.1) is a number."""
-    text = (REPO / "params.yaml").read_text().replace("lr: 0.001\n", "lr: 1e-05\n", 1)
+    import re
+
+    text, n = re.subn(r"(\n  morcos_selectivity:\n(?:    .*\n)*?      lr: )[0-9.e-]+", r"\g<1>1e-05", (REPO / "params.yaml").read_text(), count=1)
+    assert n == 1, "experiments.morcos_selectivity.embedded.lr not found in params.yaml"
     write(project / "params.yaml", text)
     from benchmark.config import MLPExperiment, load_params, section
 

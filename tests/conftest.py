@@ -34,6 +34,26 @@ def _no_mlflow(monkeypatch):
     monkeypatch.setenv("INTERP_CLAIMS_MLFLOW", "off")
 
 
+def instruments_pass(ids, root=None):
+    """Every named control passed (stands in for `benchmark.controls.outcomes`): tests of the
+    statistics on planted evidence need the claim's instrument to have passed its controls; whether an
+    instrument passes them is tested beside it (tests/test_controls.py, the families' tests)."""
+    from benchmark import controls
+
+    row = {"instrument": "planted", "kind": "positive", "expected": "planted", "rule": "at_least", "threshold": 0.0,
+           "alpha": 0.05, "estimate": 1.0, "ci_low": 1.0, "ci_high": 1.0, "n": 1, "passed": 1, "outcome": "pass",
+           "claims_note": ""}
+    return tuple(controls.ControlOutcome(i, {"control": i.split("/", 1)[1], **row}) for i in ids)
+
+
+@pytest.fixture
+def controls_pass(monkeypatch):
+    """The claims' named controls read as passed (see `instruments_pass`)."""
+    from benchmark import controls
+
+    monkeypatch.setattr(controls, "outcomes", instruments_pass)
+
+
 @pytest.fixture
 def repo() -> Path:
     return REPO

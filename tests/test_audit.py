@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from benchmark import controls
 from benchmark.atomic import read_json
 from benchmark.audit import audit, load_user_models, wrap_units
 from benchmark.audit.arch import resolve_arch
@@ -26,7 +27,7 @@ from benchmark.audit.units import HookedEncoder
 from benchmark.audit_example import make_example
 from benchmark.claims.registry import load_claims
 from benchmark.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, instruments_pass
 
 CLAIM = "morcos2018.selectivity-not-importance"
 GENERALIZATION = "morcos2018.generalizers-resist-ablation"
@@ -77,8 +78,15 @@ def test_audit_the_example(example, tmp_path, monkeypatch, capsys):
 
 
 def test_one_network_says_so(example, tmp_path, monkeypatch, capsys):
+    """With the suite's controls of the instrument passed, one network is too little evidence. The
+    audit measures with the suite's instruments, so their controls are the suite's own
+    (evidence/controls/): without them the verdict is inconclusive for that reason first."""
     src, cmd = example
     one = cmd[:2] + ["--model", str(src / "net0.safetensors")] + cmd[cmd.index("--arch"):]
+    monkeypatch.setattr(controls, "outcomes", lambda ids, root=None: tuple(controls.ControlOutcome(i, None) for i in ids))
+    printed = _run(one, tmp_path / "no-controls", monkeypatch, capsys)
+    assert f"inconclusive  {CLAIM}: instrument failed its control: morcos/" in printed
+    monkeypatch.setattr(controls, "outcomes", instruments_pass)
     printed = _run(one, tmp_path / "one", monkeypatch, capsys)
     assert f"inconclusive (1 replicate)  {CLAIM}" in printed
     md = (tmp_path / "one" / "report.md").read_text()

@@ -83,7 +83,7 @@ def test_claim_designs_without_evidence_match_the_claims_structure(cid):
     design = design_for_claim(claim, None, params)
     truth = truths(claim.test, design)["design"]
     frame = simulate(design, truth, np.random.default_rng(SEED), list(claim.evidence.columns),
-                     claim.test.params.get("where"))
+                     claim.test.params.get("where"), claim.test.params.get("range"))
     res = run_test(frame, claim, "<claim>", "<simulated>")
     expected = claim.scales[params["scale"]].replicates
     if claim.test.kind == "trend":  # one row per network, in every declared stratum

@@ -37,7 +37,7 @@ def test_list_and_kinds(capsys):
     assert "replicate_correlation" in capsys.readouterr().out
 
 
-def test_bring_your_own_evidence(tmp_path, capsys):
+def test_bring_your_own_evidence(tmp_path, capsys, controls_pass):
     table = m2_table(tmp_path / "mine.csv", slope=-0.3)
     fig = tmp_path / "fig.png"
     assert main(["test", M2, "--evidence", str(table), "--figure", str(fig)]) == 0
@@ -74,8 +74,9 @@ def test_power_from_pilot(tmp_path, capsys):
     assert needed2 == "> 2000" or int(needed2) > needed
 
 
-def test_m2_networks_that_did_not_fit_make_it_inconclusive(tmp_path, capsys):
-    """M2's precondition: a strong slope is no verdict while one network is short of its fit."""
+def test_m2_networks_that_did_not_fit_make_it_inconclusive(tmp_path, capsys, controls_pass):
+    """M2's precondition: a strong slope is no verdict while one network is short of its fit (its
+    instrument's controls passed, so the precondition is the one reason)."""
     table = m2_table(tmp_path / "unfit.csv", slope=-0.3)
     frame = pd.read_csv(table)
     frame.loc[3, "train_acc"] = 0.9

@@ -27,6 +27,7 @@ M1_PATH = REPO / "claims" / "morcos2018-selectivity-not-importance.yaml"
 M1 = str(M1_PATH)  # `claims test` takes an id or a file; the file skips parsing every claim
 M2 = str(REPO / "claims" / "morcos2018-generalizers-resist-ablation.yaml")
 M1_SPEC = load_claim(M1_PATH)
+SEL = "selectivity_excess"  # M1's x column (selectivity above its permuted-label level), domain [-1, 1]
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +39,9 @@ def m1_table(seeds: int = 6, layers: int = 2, units: int = 5, seed: int = 0) -> 
     rng = np.random.default_rng(seed)
     idx = pd.MultiIndex.from_product([range(seeds), range(layers), range(units)], names=["seed", "layer", "unit"])
     frame = idx.to_frame(index=False)
-    frame["selectivity"] = rng.uniform(0, 1, len(frame))
-    frame["importance"] = 0.02 * frame["selectivity"] + rng.normal(0, 0.01, len(frame))
+    frame[SEL] = rng.uniform(-0.2, 0.8, len(frame))
+    frame["importance"] = 0.02 * frame[SEL] + rng.normal(0, 0.01, len(frame))
+    frame["active_fraction"] = rng.uniform(0.05, 1, len(frame))  # every unit fires: the claim's range keeps it
     return frame
 
 
@@ -78,7 +80,7 @@ def _variants():
         for row in (0, 17):
             out.append((M1, f"seed-{name}-row{row}", _csv(_set(m1, row, "seed", value)), "seed", row + 2))
         out.append((M2, f"m2-seed-{name}", _csv(_set(m2, 5, "seed", value)), "seed", 7))
-    for col in ("seed", "layer", "unit", "selectivity", "importance"):
+    for col in ("seed", "layer", "unit", SEL, "importance", "active_fraction"):
         out.append((M1, f"header-{col}-twice", _dup_header(m1, col), col, 1))
     for col in ("label_noise", "auc"):
         out.append((M2, f"m2-header-{col}-twice", _dup_header(m2, col), col, 1))
@@ -87,7 +89,8 @@ def _variants():
     changed = m1.iloc[[3]].assign(importance=0.5)  # same unit, other measurement
     out.append((M1, "one-unit-two-values", _csv(pd.concat([m1, changed], ignore_index=True)), "seed, layer, unit", 5))
     out.append((M2, "m2-every-row-twice", _csv(pd.concat([m2, m2], ignore_index=True)), "seed, label_noise", 2))
-    for col, value in (("selectivity", -5), ("selectivity", 1.5), ("importance", 3.0), ("importance", -1.01),
+    for col, value in ((SEL, -5), (SEL, 1.5), ("importance", 3.0), ("importance", -1.01),
+                       ("active_fraction", -0.1), ("active_fraction", 1.2),
                        ("layer", 0.5), ("unit", -0.25), ("layer", "first")):
         out.append((M1, f"{col}={value}", _csv(_set(m1, 11, col, value)), col, 13))
     for col, value in (("label_noise", 1.5), ("label_noise", -0.1), ("auc", 7.0), ("accuracy_unablated", -1)):
@@ -136,7 +139,7 @@ def _refused(frame: pd.DataFrame) -> EvidenceError:
 def _check(frame: pd.DataFrame) -> pd.DataFrame:
     """What `claims test` and the pipeline apply to a table (benchmark.evaluate)."""
     check_integrity(frame, M1_SPEC, "t.csv")
-    return validate(frame, M1_SPEC, "t.csv", ["selectivity", "importance"])
+    return validate(frame, M1_SPEC, "t.csv", [SEL, "importance"])
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -169,10 +172,10 @@ def test_a_duplicated_row_is_refused_naming_both_rows(frame, data):
 
 
 @settings(max_examples=30, deadline=None)
-@given(tables, st.data(), st.sampled_from(["selectivity", "importance"]),
+@given(tables, st.data(), st.sampled_from([SEL, "importance", "active_fraction"]),
        st.one_of(st.floats(1.0001, 1e6), st.floats(-1e6, -1.0001), st.just(np.nan)))
 def test_values_outside_the_declared_domain_are_refused(frame, data, col, value):
-    if col == "selectivity" and value < 0:
+    if col == "active_fraction" and value < 0:
         value = value / 1e6  # anything below 0
     row = data.draw(st.integers(0, len(frame) - 1))
     err = _refused(_set(frame, row, col, value))
@@ -180,7 +183,7 @@ def test_values_outside_the_declared_domain_are_refused(frame, data, col, value)
 
 
 @settings(max_examples=30, deadline=None)
-@given(tables, st.sampled_from(["seed", "layer", "unit", "selectivity", "importance"]))
+@given(tables, st.sampled_from(["seed", "layer", "unit", SEL, "importance", "active_fraction"]))
 def test_a_duplicated_header_is_refused(tmp_path_factory, frame, col):
     path = tmp_path_factory.mktemp("dup") / "t.csv"
     path.write_text(_dup_header(frame, col))
@@ -216,7 +219,7 @@ def test_the_pipeline_path_applies_the_checks(tmp_path):
 def test_simulated_tables_skip_only_the_file_declarations():
     """Calibration simulates the statistics (values on the working scale, outside the declared
     domains): the test kind still needs complete replicates, but not the file's key or domains."""
-    frame = m1_table().assign(selectivity=lambda f: f["selectivity"] - 5)
+    frame = m1_table().assign(**{SEL: lambda f: f[SEL] - 5})
     assert run_test(frame, M1_SPEC, M1_PATH, "<simulated>").n == 6
     with pytest.raises(EvidenceError, match="replicate id"):
         run_test(_set(frame, 3, "seed", np.nan), M1_SPEC, M1_PATH, "<simulated>")

@@ -9,25 +9,16 @@ import pytest
 from benchmark import controls
 from benchmark.claims.registry import claim_files, load_claim
 from benchmark.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, instruments_pass
 from tests.planted import SCENARIOS, expected, planted_table
 
 CASES = [(p, s) for p in claim_files(REPO / "claims") for s in SCENARIOS]
 
 
-def _instruments_pass(ids, root=None):
-    """Every named control passed: known answers test the statistics on planted evidence; whether an
-    instrument passes its controls is tested beside it (tests/test_controls.py, the families' tests)."""
-    row = {"instrument": "planted", "kind": "positive", "expected": "planted", "rule": "at_least", "threshold": 0.0,
-           "alpha": 0.05, "estimate": 1.0, "ci_low": 1.0, "ci_high": 1.0, "n": 1, "passed": 1, "outcome": "pass",
-           "claims_note": ""}
-    return tuple(controls.ControlOutcome(i, {"control": i.split("/", 1)[1], **row}) for i in ids)
-
-
 @pytest.mark.parametrize("path, scenario", CASES, ids=[f"{p.stem}:{s}" for p, s in CASES])
 def test_planted_evidence_gives_the_known_verdict(path, scenario, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(REPO))
-    monkeypatch.setattr(controls, "outcomes", _instruments_pass)
+    monkeypatch.setattr(controls, "outcomes", instruments_pass)
     spec = load_claim(path)
     table = tmp_path / f"{scenario}.csv"
     scale = "paper" if spec.scales["embedded"].undecidable else "embedded"

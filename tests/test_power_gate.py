@@ -31,12 +31,13 @@ def eight_networks(rho: float = 0.84, sd_z: float = 0.05, units: int = 64, seed:
             x = rng.normal(size=units)
             y = r * x + math.sqrt(1 - r * r) * rng.normal(size=units)
             sel, imp = 1 / (1 + np.exp(-x)), 0.05 / (1 + np.exp(-y)) - 0.01  # in their declared domains
-            rows += [{"seed": net, "layer": layer, "unit": u, "selectivity": a, "importance": b}
-                     for u, (a, b) in enumerate(zip(sel, imp))]
+            fires = np.linspace(0.05, 1, units)  # every unit fires: the claim's active_fraction range keeps all
+            rows += [{"seed": net, "layer": layer, "unit": u, "selectivity_excess": a, "importance": b,
+                      "active_fraction": f} for u, (a, b, f) in enumerate(zip(sel, imp, fires))]
     return pd.DataFrame(rows)
 
 
-def test_eight_networks_far_beyond_the_bound_are_falsified(tmp_path, capsys, monkeypatch):
+def test_eight_networks_far_beyond_the_bound_are_falsified(tmp_path, capsys, monkeypatch, controls_pass):
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(REPO))
     path = tmp_path / "eight.csv"
     eight_networks().to_csv(path, index=False)

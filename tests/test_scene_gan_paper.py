@@ -82,14 +82,15 @@ def test_generators_from_a_folder_are_probed_as_replicates_deterministically(tmp
     assert table.loc["removal.planted_tree_units", "passed"] == 1 and table.loc["insertion.no_context_gate", "passed"] == 1
 
 
-def test_one_generator_reads_inconclusive_one_replicate(tmp_path, files, monkeypatch):
+def test_one_generator_reads_inconclusive_one_replicate(tmp_path, files, monkeypatch, controls_pass):
     from benchmark.stages import test_claim
 
     root = _project(tmp_path, files, monkeypatch, "proggan_churchoutdoor.safetensors")
     _run_family(root)
     claim = root / "claims" / "bau2020-tree-units-remove-trees.yaml"
     spec = yaml.safe_load(claim.read_text())
-    for pre in spec["preconditions"]:  # let the instrument checks pass so the replicate rule decides
+    # let the instrument checks pass (its controls: the controls_pass fixture) so the replicate rule decides
+    for pre in spec["preconditions"]:
         pre["threshold"] = -1.0
     claim.write_text(yaml.safe_dump(spec, sort_keys=False))
     monkeypatch.chdir(root)

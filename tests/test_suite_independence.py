@@ -70,18 +70,21 @@ def test_adding_an_unrelated_claim_leaves_the_others(records, extra):
 
 
 def test_requires_is_the_one_link():
-    """A dependant's decisive raw result is voided when its manipulation check is not reproduced."""
-    dependants = [(c, s.requires[0]) for c, s in CLAIMS.items() if s.requires]
+    """A dependant's decisive raw result is voided when any one of its manipulation checks is not
+    reproduced (a claim may require several: every one must be reproduced)."""
+    dependants = [(c, s.requires) for c, s in CLAIMS.items() if s.requires]
     if not dependants:
         return
-    cid, req = dependants[0]
+    cid, reqs = dependants[0]
     recs = {c: _record(0.5, 0.5, 30, c) for c in IDS}
     recs[cid] = _record(1e-9, 1.0, 30, cid)
-    recs[req] = _record(1e-9, 1.0, 30, req)
+    for req in reqs:
+        recs[req] = _record(1e-9, 1.0, 30, req)
     assert finalize(CLAIMS, recs)[cid]["verdict"] == "reproduced"
-    recs[req] = _record(0.5, 0.5, 30, req)
-    assert finalize(CLAIMS, recs)[cid]["verdict"] == "inconclusive"
-    assert finalize(CLAIMS, recs)[cid]["reason_code"] == "manipulation_failed"
+    for req in reqs:
+        failed = {**recs, req: _record(0.5, 0.5, 30, req)}
+        assert finalize(CLAIMS, failed)[cid]["verdict"] == "inconclusive", req
+        assert finalize(CLAIMS, failed)[cid]["reason_code"] == "manipulation_failed", req
 
 
 def test_decisive_verdicts_marked_when_they_do_not_survive_multiplicity():

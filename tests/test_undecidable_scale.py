@@ -48,7 +48,7 @@ def test_declaration_is_accepted_when_the_pilot_needs_more_replicates():
     assert not check_design(with_embedded(spec, pilot=noisy), "embedded").ok
 
 
-def test_verdict_at_an_undecidable_scale_is_inconclusive(tmp_path, monkeypatch):
+def test_verdict_at_an_undecidable_scale_is_inconclusive(tmp_path, monkeypatch, controls_pass):
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(REPO))
     table = tmp_path / "eight.csv"
     eight_networks(rho=0.0).to_csv(table, index=False)

@@ -119,12 +119,14 @@ def _split(data: ArrayData, y_train: np.ndarray | None):
 
 @torch.no_grad()
 def unit_ablation(net: UserNet, data: ArrayData, settings: dict) -> list[dict]:
-    """Per unit: selectivity on the test set and the test-accuracy drop when it alone is zeroed."""
+    """Per unit on the test set: the suite's instrument (selectivity, its level under permuted labels
+    and the excess over it, mutual information with the class, active fraction) and the test-accuracy
+    drop when the unit alone is zeroed."""
     from benchmark.config import UnitAblationProbe
     from benchmark.models.mlp import MLP
     from benchmark.probes import registry
     from benchmark.probes.ablation import single_unit_importance_naive
-    from benchmark.probes.selectivity import selectivity_index
+    from benchmark.probes.selectivity import class_information, selectivity_index, selectivity_null
 
     model, meta = net.model, {"seed": net.meta["seed"], "label_noise": net.meta.get("label_noise")}
     if isinstance(model, MLP):  # the suite's own probe, with its fast path
@@ -136,6 +138,8 @@ def unit_ablation(net: UserNet, data: ArrayData, settings: dict) -> list[dict]:
     rows = []
     for layer, a in enumerate(torch.cat(parts) for parts in zip(*chunks)):
         si = selectivity_index(a, y, data.n_classes).numpy()
+        null = selectivity_null(a, y, data.n_classes, seed=int(net.meta["seed"]) * 10 + layer).numpy()  # as the suite's probe
+        mi = class_information(a, y, data.n_classes).numpy()
         units = np.arange(a.shape[1])
         if settings["max_units"] and len(units) > settings["max_units"]:
             units = np.sort(rng.choice(len(units), settings["max_units"], replace=False))
@@ -144,7 +148,9 @@ def unit_ablation(net: UserNet, data: ArrayData, settings: dict) -> list[dict]:
         active = a.gt(0).float().mean(0).numpy()
         for j, unit in enumerate(units):
             rows.append({**meta, "layer": layer, "unit": int(unit), "selectivity": float(si[unit]),
-                         "importance": float(imp[j]), "active_fraction": float(active[unit])})
+                         "importance": float(imp[j]), "active_fraction": float(active[unit]),
+                         "mutual_information": float(mi[unit]), "selectivity_null": float(null[unit]),
+                         "selectivity_excess": float(si[unit] - null[unit])})
     return rows
 
 

@@ -117,7 +117,7 @@ def run_job(job: Job) -> dict:
     support_sig, sds = 0, []
     kind = check_params(claim, "<calibration>")
     for i in range(job.n_sims):
-        frame = simulate(job.design, truth, rng, columns, spec.params.get("where"))
+        frame = simulate(job.design, truth, rng, columns, spec.params.get("where"), spec.params.get("range"))
         if i == 0:  # the simulated tables are what the pipeline's tables are: the first is checked in full
             res = run_test(frame, claim, "<calibration>", f"<simulated {job.name}>", job.scale)
         else:  # the rule as implemented: the kind's test and decision (table checks are not part of it)

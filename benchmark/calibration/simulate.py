@@ -2,8 +2,8 @@
 
 `simulate(design, effect_w, rng, columns)` returns a table for the design's test kind in which
 the kind's estimand equals `effect_w` on the working scale (per stratum for stratified trends).
-Declared columns the simulation does not model are filled with 0 so the table passes the same
-validation as real evidence. Every draw comes from the Generator passed in.
+Declared columns the simulation does not model are filled with 0, or with a value the claim's
+`where` / `range` filters keep, so the table passes the same validation as real evidence. Every draw comes from the Generator passed in.
 """
 
 from __future__ import annotations
@@ -17,13 +17,19 @@ from benchmark.calibration.designs import (CorrelationDesign, DifferenceDesign, 
                                            StratifiedDesign, TrendDesign, psd_root)
 
 
-def _complete(frame: pd.DataFrame, columns: list[str], where: dict | None = None) -> pd.DataFrame:
-    """Declared columns the simulation does not model: a value the claim's `where` filter keeps
-    (else 0), so the simulated rows are the rows the test reads."""
+def _complete(frame: pd.DataFrame, columns: list[str], where: dict | None = None,
+              ranges: dict | None = None) -> pd.DataFrame:
+    """Declared columns the simulation does not model: a value the claim's `where` filter keeps,
+    else the value nearest 0 inside its `range` (0 when unfiltered), so the simulated rows are the
+    rows the test reads."""
     for col in columns:
         if col not in frame.columns:
             allowed = (where or {}).get(col)
-            frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0] if allowed is not None else 0.0
+            if allowed is not None:
+                frame[col] = (allowed if isinstance(allowed, list) else [allowed])[0]
+            else:
+                lo, hi = (ranges or {}).get(col) or (None, None)
+                frame[col] = lo if lo is not None and lo > 0 else hi if hi is not None and hi < 0 else 0.0
     return frame
 
 
@@ -92,7 +98,8 @@ def paired_table(d: PairedDesign, effects: dict, rng: np.random.Generator) -> pd
     return pd.concat(parts, ignore_index=True)
 
 
-def simulate(design, truth, rng: np.random.Generator, columns: list[str], where: dict | None = None) -> pd.DataFrame:
+def simulate(design, truth, rng: np.random.Generator, columns: list[str], where: dict | None = None,
+             ranges: dict | None = None) -> pd.DataFrame:
     """One table. `truth`: working-scale effect (a float), or stratum -> slope for trends."""
     if isinstance(design, StratifiedDesign):
         parts = []
@@ -114,7 +121,7 @@ def simulate(design, truth, rng: np.random.Generator, columns: list[str], where:
         frame = paired_table(design, effects, rng)
     else:
         raise TypeError(f"no simulator for {type(design).__name__}")
-    return _complete(frame, columns, where)
+    return _complete(frame, columns, where, ranges)
 
 
 def per_replicate_sd(design, result) -> float:

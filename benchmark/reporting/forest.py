@@ -83,13 +83,14 @@ def forest_png(entries: list[dict[str, Any]], path: Path, report_id: str) -> Pat
             if not math.isnan(r["paper"]):
                 ax.plot([clip(r["paper"])], [i], marker="D", mfc="none", mec="k", ms=6, mew=1)
             ax.text(hi_x + 0.08, i, {"bound": "reproduced if all < 1, falsified if all > 1",
-                                      "directional": "reproduced if all > 0, falsified if all < 1"}[r["form"]],
+                                      "directional": "reproduced if all > 0, falsified if all < 1",
+                                      "equivalence": "reproduced if all in (-1, 1), falsified if all > 1 or all < -1"}[r["form"]],
                     va="center", fontsize=6.5, color="#555555")
         ax.set_yticks(range(len(rows)), [r["claim_id"] for r in rows])
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.set_xlim(lo_x, hi_x)
         ax.set_xlabel("standardized effect: 0 = the null, 1 = the smallest effect of interest (directional) "
-                      "or the bound (bound claims)")
+                      "or the bound (bound claims) or the margin (equivalence claims)")
         handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=v) for v, c in COLORS.items()]
         handles.append(plt.Line2D([], [], color="k", marker="D", mfc="none", lw=0, label="paper's figure"))
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False, fontsize=7)

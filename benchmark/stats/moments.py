@@ -31,10 +31,14 @@ def moments(values) -> Moments:
 
 
 def welch(a: Moments, b: Moments) -> tuple[float, float]:
-    """(standard error of the mean difference, Satterthwaite df), as CompareMeans computes them."""
-    sem1, sem2 = a.var0 / (a.nobs - 1), b.var0 / (b.nobs - 1)
-    se = float(np.sqrt(a.var0 / (a.nobs - 1) + b.var0 / (b.nobs - 1)))
-    semsum = sem1 + sem2
-    z1 = (sem1 / semsum) ** 2 / (a.nobs - 1)
-    z2 = (sem2 / semsum) ** 2 / (b.nobs - 1)
-    return se, float(1.0 / (z1 + z2))
+    """(standard error of the mean difference, Satterthwaite df), as CompareMeans computes them:
+    in numpy floats, so constant groups (0/0) or one-replicate groups give nan/inf as statsmodels
+    does, for the decision rule to read as inconclusive, not a ZeroDivisionError."""
+    f = np.float64
+    with np.errstate(all="ignore"):
+        sem1, sem2 = f(a.var0) / (f(a.nobs) - 1), f(b.var0) / (f(b.nobs) - 1)
+        se = np.sqrt(sem1 + sem2)
+        semsum = sem1 + sem2
+        z1 = (sem1 / semsum) ** 2 / (f(a.nobs) - 1)
+        z2 = (sem2 / semsum) ** 2 / (f(b.nobs) - 1)
+        return float(se), float(f(1.0) / (z1 + z2))

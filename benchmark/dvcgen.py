@@ -1,9 +1,11 @@
 """`claims dvc-yaml`: write dvc.yaml from the pipeline's declarations (benchmark/pipeline/) and the
 claim files, so that no stage can miss a code dep and no claim needs a hand-written stage.
 
-Each stage's deps are its declared data deps, then every project file its command can import
-(benchmark/pipeline/closure.py), sorted. The file is committed; `claims dvc-yaml --check` exits 1
-with a diff when the committed file is not what this writes (tests/test_dvcgen.py runs that check).
+Each stage's deps are its declared data deps, then its code: the manifest `codehash/<stage>.sha256`
+that the first stage, `code_hashes`, writes from the import closure of its command
+(benchmark/pipeline/closure.py, benchmark/pipeline/code_hashes.py); dvc.yaml's comment says how
+many files it holds. The file is committed; `claims dvc-yaml --check` exits 1 with a diff when the
+committed file is not what this writes (tests/test_dvcgen.py runs that check).
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ import yaml
 
 from benchmark.atomic import write_text
 from benchmark.errors import BenchmarkError, ClaimFileError
-from benchmark.pipeline import pipeline, plots
-from benchmark.pipeline.closure import ImportGraph
+from benchmark.pipeline import code_hashes, pipeline, plots
 from benchmark.pipeline.core import ClaimItem, claim_items
 from benchmark.pipeline.spec import Family, Out, Stage
 
@@ -35,8 +36,9 @@ HEADER = """\
 #
 # The suite as a DAG: data -> train (experiments) -> probes (evidence tables) -> claim tests
 # (verdicts) -> report. `dvc dag` reads as the design. Each stage lists the data it reads, its
-# params by key and, as code, the import closure of its command over benchmark/ (every project file
-# it can import, imports inside functions included), so a change re-runs whatever it can reach.
+# params by key and, as code, the manifest of the import closure of its command over benchmark/
+# (every project file it can import, imports inside functions included; stage code_hashes writes
+# codehash/<stage>.sha256), so a change re-runs whatever it can reach.
 """
 
 PLOTS_COMMENT = """\
@@ -72,8 +74,10 @@ def _out(o: Out) -> Any:
 
 
 def _body(stage: Stage, code: tuple[str, ...]) -> dict[str, Any]:
+    """`code`: the stage's import closure; it is one dep, its manifest (none for code_hashes itself)."""
     data = [d.path for d in stage.deps]
-    body: dict[str, Any] = {"cmd": stage.cmd, "deps": data + [c for c in code if c not in data]}
+    manifest = [] if stage.name == code_hashes.STAGE else [code_hashes.manifest_path(stage.name)]
+    body: dict[str, Any] = {"cmd": stage.cmd, "deps": data + manifest}
     if stage.params:
         body["params"] = list(stage.params)
     for field in ("outs", "metrics", "plots"):
@@ -121,25 +125,19 @@ def _check(families: tuple[Family, ...], claims: tuple[ClaimItem, ...]) -> None:
                                          "written by no stage")
 
 
-def _code_key(stage) -> tuple[str, ...]:
-    return (stage.module, *stage.code)
-
-
-def _union(closures) -> tuple[str, ...]:
-    return tuple(sorted(set().union(*map(set, closures))))
-
-
 def build(root: Path, claims_dir: Path | None = None) -> tuple[tuple[Family, ...], dict[str, tuple[str, ...]], dict]:
-    """(families, code deps per module, the dvc.yaml mapping) for the project at `root`."""
+    """(families, the import closure per stage name, the dvc.yaml mapping) for the project at `root`;
+    the first family is the code-hash stage's own."""
     claims = claim_items(root, claims_dir)
     families = pipeline(claims)
     _check(families, claims)
-    graph = ImportGraph(root)
-    code = {_code_key(s): _union(graph.closure(m) for m in (s.module, *s.code)) for f in families for s in f.stages}
+    code = code_hashes.closures(root, families)
+    families = (Family("code", "the code each stage runs, hashed", (code_hashes.stage(families),)), *families)
+    code[code_hashes.STAGE] = ()
     stages: dict[str, Any] = {}
     for fam in families:
         for s in fam.stages:
-            body = _body(s, code[_code_key(s)])
+            body = _body(s, code[s.name])
             stages[s.name] = {"foreach": _foreach(s), "do": body} if s.foreach else body
     top = [{p.name: {"title": p.title, "template": p.template, "x": p.x, "y": {p.y_file: p.y_column}}}
            for p in plots(families)]
@@ -191,7 +189,7 @@ def _list(field: str, items: list[Any], indent: int, notes: dict[str, str] | Non
     return out
 
 
-def _stage_lines(stage: Stage, body: dict) -> list[str]:
+def _stage_lines(stage: Stage, body: dict, n_files: int) -> list[str]:
     lines = _comment(stage.comment, 2) if stage.comment else []
     lines.append(f"  {stage.name}:" + (f"   # {stage.note}" if stage.note else ""))
     ind = 4
@@ -212,22 +210,23 @@ def _stage_lines(stage: Stage, body: dict) -> list[str]:
     lines += _cmd(body["cmd"], ind)
     data, code = body["deps"][: len(stage.deps)], body["deps"][len(stage.deps):]
     lines += _list("deps", data, ind, {d.path: d.note for d in stage.deps if d.note})
-    what = " and ".join((stage.module, *stage.code))
-    lines.append(f"{pad}  # code: the import closure of {what} ({len(code)} files)")
-    lines += [f"{pad}  - {_scalar(p)}" for p in code]
+    if code:
+        what = " and ".join((stage.module, *stage.code))
+        lines.append(f"{pad}  # code: the import closure of {what} ({n_files} files), as their hashes (stage code_hashes)")
+        lines += [f"{pad}  - {_scalar(p)}" for p in code]
     for field in ("params", "outs", "metrics", "plots"):
         if field in body:
             lines += _list(field, body[field], ind)
     return lines
 
 
-def render(families: tuple[Family, ...], data: dict) -> str:
+def render(families: tuple[Family, ...], data: dict, code: dict[str, tuple[str, ...]]) -> str:
     lines = HEADER.splitlines() + ["stages:"]
     for fam in families:
         lines += ["", f"  # ==== {fam.name}: {fam.title} ===="]
         for stage in fam.stages:
             body = data["stages"][stage.name]
-            lines += ["", *_stage_lines(stage, body["do"] if stage.foreach else body)]
+            lines += ["", *_stage_lines(stage, body["do"] if stage.foreach else body, len(code[stage.name]))]
     lines += ["", PLOTS_COMMENT, "plots:"]
     for entry in data["plots"]:
         (name, p), = entry.items()
@@ -242,8 +241,8 @@ def render(families: tuple[Family, ...], data: dict) -> str:
 
 def generate(root: Path, claims_dir: Path | None = None) -> str:
     """The dvc.yaml text for the project at `root`."""
-    families, _, data = build(root, claims_dir)
-    return render(families, data)
+    families, code, data = build(root, claims_dir)
+    return render(families, data, code)
 
 
 def check(root: Path) -> list[str]:
@@ -265,7 +264,7 @@ def main(root: Path, check_only: bool) -> int:
         print(f"{root / 'dvc.yaml'} is what `claims dvc-yaml` writes")
         return 0
     families, code, data = build(root)
-    write_text(root / "dvc.yaml", render(families, data))
+    write_text(root / "dvc.yaml", render(families, data, code))
     n = sum(len(s.foreach) or 1 for f in families for s in f.stages)
     print(f"wrote {root / 'dvc.yaml'}: {len(data['stages'])} stages ({n} with foreach items), code deps from "
           f"{len({p for c in code.values() for p in c})} files")

@@ -1,7 +1,8 @@
 """dvc.yaml is generated (`claims dvc-yaml`): the committed file is the generator's, every stage's
-deps hold every project file its command can import (checked with the standard library's
-modulefinder, independently of the generator's ast walk), a source edit the old hand-kept deps
-missed makes `dvc status` report the stage, and a new claim file is a new claim test."""
+code manifest (codehash/<stage>.sha256, written by the code_hashes stage) holds every project file
+its command can import (checked with the standard library's modulefinder, independently of the
+generator's ast walk), a source edit makes DVC re-run exactly the stages that can import it, and a
+new claim file is a new claim test."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import yaml
 
 from benchmark import cli
 from benchmark.dvcgen import generate
+from benchmark.pipeline import code_hashes, pipeline
 from benchmark.errors import ClaimFileError
 from tests.conftest import REPO
 
@@ -59,11 +61,18 @@ def _imports(module: str) -> set[str]:
     return _CLOSURES[module]
 
 
-def missing_deps(stages: dict) -> dict[str, list[str]]:
-    """Stage name -> imported project files its deps do not cover (a dep may be a folder)."""
+def _manifests() -> dict[str, tuple[str, ...]]:
+    """codehash/<stage>.sha256 -> the files the code_hashes stage hashes into it."""
+    closures = code_hashes.closures(REPO, pipeline(()))
+    return {code_hashes.manifest_path(name): files for name, files in closures.items()}
+
+
+def missing_deps(stages: dict, manifests: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Stage name -> imported project files its deps do not cover (a dep may be a folder, or a code
+    manifest, which covers the files it lists)."""
     bad = {}
     for name, st in _expand(stages).items():
-        deps = [str(d) for d in st.get("deps", [])]
+        deps = [f for d in st.get("deps", []) for f in manifests.get(str(d), (str(d),))]
         modules = re.findall(r"python -m (benchmark(?:\.\w+)+)", st["cmd"])
         generic = re.search(r"python -m benchmark\.stages\.(?:train|probe) (\w+) (\w+)", st["cmd"])
         if generic:  # a generic stage runs the family step its arguments name (benchmark.families.run)
@@ -89,10 +98,10 @@ def test_cli_check_prints_the_diff_of_a_stale_file_and_the_command_repairs_it(tm
     (root / "benchmark").symlink_to(REPO / "benchmark", target_is_directory=True)
     shutil.copytree(REPO / "claims", root / "claims")
     committed = (REPO / "dvc.yaml").read_text(encoding="utf-8")
-    (root / "dvc.yaml").write_text(re.sub(r"\n *- benchmark/models/mlp\.py(?=\n)", "", committed, count=1))
+    (root / "dvc.yaml").write_text(re.sub(r"\n *- codehash/probe_unit_ablation\.sha256(?=\n)", "", committed, count=1))
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(root))
     assert cli.main(["dvc-yaml", "--check"]) == 1
-    assert re.search(r"^\+ *- benchmark/models/mlp\.py$", capsys.readouterr().out, re.M)
+    assert re.search(r"^\+ *- codehash/probe_unit_ablation\.sha256$", capsys.readouterr().out, re.M)
     assert cli.main(["dvc-yaml"]) == 0
     assert (root / "dvc.yaml").read_text(encoding="utf-8") == committed
 
@@ -101,39 +110,61 @@ def test_every_stage_lists_every_file_its_command_imports():
     stages = _committed()["stages"]
     expanded = _expand(stages)
     assert len(expanded) >= 57 and all("python -m benchmark." in s["cmd"] for s in expanded.values())
-    assert missing_deps(stages) == {}
+    manifests = _manifests()
+    assert set(manifests) == {code_hashes.manifest_path(n) for n in stages if n != code_hashes.STAGE}
+    assert {code_hashes.manifest_path(n) for n in stages if n != code_hashes.STAGE} == {
+        next(iter(o)) for o in stages[code_hashes.STAGE]["outs"]}
+    assert missing_deps(stages, manifests) == {}
     assert MLP in _imports("benchmark.probes.runner")  # the masked forward pass that is the ablation
 
 
-def test_dropping_one_dep_by_hand_is_caught():
-    stages = copy.deepcopy(_committed()["stages"])
-    stages["probe_unit_ablation"]["deps"].remove(MLP)
-    assert missing_deps(stages) == {"probe_unit_ablation": [MLP]}
+def test_a_file_left_out_of_a_manifest_is_caught():
+    manifests = _manifests()
+    key = code_hashes.manifest_path("probe_unit_ablation")
+    manifests[key] = tuple(f for f in manifests[key] if f != MLP)
+    assert missing_deps(_committed()["stages"], manifests) == {"probe_unit_ablation": [MLP]}
 
 
-def test_ablation_disabled_in_mlp_makes_dvc_status_report_the_probe(tmp_path, monkeypatch):
-    """The issue's mutation in a throw-away git + DVC project holding the generated
-    probe_unit_ablation stage (its code deps copied in) and, for contrast, the same stage with the
-    old hand-kept deps (no mlp.py): after `dvc commit`, disabling the ablation in mlp.py leaves the
-    hand-kept stage up to date and makes the generated one changed, naming mlp.py."""
+def test_a_manifest_is_sha256sum_of_its_files(tmp_path):
+    files = ("benchmark/a.py", "benchmark/b/c.py")
+    for i, f in enumerate(files):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text(f"x = {i}\n")
+    text = code_hashes.manifest(tmp_path, files)
+    done = subprocess.run(["sha256sum", "-c", "-"], input=text, text=True, cwd=tmp_path, capture_output=True)
+    assert done.returncode == 0 and done.stdout.count(": OK") == 2
+    (tmp_path / files[1]).write_text("x = 2\n")
+    assert code_hashes.manifest(tmp_path, files) != text
+
+
+def test_ablation_disabled_in_mlp_re_runs_the_probe_and_no_stage_that_cannot_import_it(tmp_path, monkeypatch):
+    """The mutation in a throw-away git + DVC project holding a copy of the package, the code_hashes
+    stage, probe_unit_ablation (which can import mlp.py) and a stage that cannot: after `dvc commit`,
+    disabling the ablation in mlp.py changes code_hashes' dep; once its manifests are rewritten (what
+    its command does), probe_unit_ablation's manifest has changed, naming no other stage."""
     from dvc.repo import Repo
 
-    stage = _committed()["stages"]["probe_unit_ablation"]
-    handkept = {**copy.deepcopy(stage), "outs": ["evidence/handkept.csv"]}
-    handkept["deps"] = [d for d in stage["deps"] if d != MLP]
+    committed = _committed()["stages"]
+    manifests = _manifests()
+    other = next(n for n, st in committed.items() if n not in (code_hashes.STAGE, "probe_unit_ablation")
+                 and "foreach" not in st and MLP not in manifests[code_hashes.manifest_path(n)])
     root = tmp_path / "proj"
-    for dep in stage["deps"]:
-        dst = root / dep
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if dep.startswith("benchmark/"):
-            shutil.copy(REPO / dep, dst)
-        else:
-            dst.write_bytes(b"a trained model")
-    for out in (*stage["outs"], *handkept["outs"]):
-        (root / out).parent.mkdir(parents=True, exist_ok=True)
-        (root / out).write_text("seed,unit,importance\n")
-    (root / "params.yaml").write_text(yaml.safe_dump({"probes": {"unit_ablation": {"split": "test"}}}))
-    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"probe_unit_ablation": stage, "handkept": handkept}}))
+    shutil.copytree(REPO / "benchmark", root / "benchmark", ignore=shutil.ignore_patterns("__pycache__"))
+    stages = {n: copy.deepcopy(committed[n]) for n in (code_hashes.STAGE, "probe_unit_ablation", other)}
+    for name in ("probe_unit_ablation", other):
+        st = stages[name]
+        st.pop("params", None)
+        for dep in st["deps"]:
+            if not dep.startswith(code_hashes.DIR + "/") and not (root / dep).exists():
+                (root / dep).parent.mkdir(parents=True, exist_ok=True)
+                (root / dep).write_bytes(b"a trained model")
+        for out in (*st.get("outs", []), *st.get("metrics", []), *st.get("plots", [])):
+            path = root / (next(iter(out)) if isinstance(out, dict) else out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("seed,unit,importance\n")
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": stages}))
+    (root / ".dvcignore").write_text("__pycache__/\n")
+    code_hashes.write(root, pipeline(()))
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
     monkeypatch.chdir(root)  # dvc resolves stage paths against the working directory
     Repo.init(str(root))
@@ -145,9 +176,12 @@ def test_ablation_disabled_in_mlp_makes_dvc_status_report_the_probe(tmp_path, mo
     assert "h = h * masks[i]" in text
     mlp.write_text(text.replace("h = h * masks[i]", "h = h"))
     with Repo(str(root)) as repo:
+        assert set(repo.status()) == {code_hashes.STAGE}
+    code_hashes.write(root, pipeline(()))
+    with Repo(str(root)) as repo:
         status = repo.status()
-    assert set(status) == {"probe_unit_ablation"}
-    assert {"changed deps": {MLP: "modified"}} in status["probe_unit_ablation"]
+    assert set(status) == {code_hashes.STAGE, "probe_unit_ablation"}
+    assert {"changed deps": {code_hashes.manifest_path("probe_unit_ablation"): "modified"}} in status["probe_unit_ablation"]
 
 
 def test_a_new_claim_on_existing_evidence_is_a_new_claim_test(tmp_path):

@@ -1,8 +1,9 @@
 """The pipeline's parts as frozen data: a stage, its outputs, a report section, a plot, a family.
 
 A stage declares what it runs (a `python -m benchmark...` module and its arguments), the data it
-reads, its params by key and what it writes. Its code deps are never declared: `claims dvc-yaml`
-(benchmark/dvcgen.py) computes them as the import closure of `module`, so they cannot go stale.
+reads, its params by key and what it writes. Its code deps are never declared: they are the import
+closure of `module` (and of `code`), which the first stage hashes into the stage's manifest
+(benchmark/pipeline/code_hashes.py) when it runs, so they cannot go stale.
 Strings are accepted wherever a `Dep` or `Out` is expected.
 """
 

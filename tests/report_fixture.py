@@ -41,3 +41,28 @@ def fixture_project(root: Path, figures: bool = True) -> Path:
         record["scale"] = "embedded"
         write_json(verdict_path(cid, root), record)
     return root
+
+
+def _png_1x1() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\x80")) + chunk(b"IEND", b""))
+
+
+def placeholder_figures(records: dict, claims: dict, out: Path) -> dict[str, Path]:
+    """In place of benchmark.reporting.report.draw_figures where a test reads the report's other
+    outputs: a 1x1 PNG per claim. The drawn figures are test_report_outputs' subject (checked in a
+    real browser); drawing 44 of them per render was most of these modules' time."""
+    png = _png_1x1()
+    figures = {}
+    for cid in sorted(records):
+        dst = out / "figures" / f"{cid}.png"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(png)
+        figures[cid] = dst
+    return figures

@@ -8,7 +8,14 @@ import pytest
 import yaml
 
 from benchmark.controls import Control, decide, write
-from tests.report_fixture import fixture_project
+from tests.report_fixture import fixture_project, placeholder_figures
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _placeholder_figures():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("benchmark.reporting.report.draw_figures", placeholder_figures)
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,16 @@ from benchmark.atomic import dumps_json, read_json, write_json
 from benchmark.cli import main as claims
 from benchmark.claims.registry import load_claims
 from tests.conftest import REPO
-from tests.report_fixture import fixture_project
+from tests.report_fixture import fixture_project, placeholder_figures
 
 SECTION = "## Figures from a stage\n\nA stage's own figure:\n\n![scenes](sections/demo.png)\n"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _placeholder_figures():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("benchmark.reporting.report.draw_figures", placeholder_figures)
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -50,6 +50,16 @@ PIPELINE = Family(
                   "evidence/classifier_dissection/removal_curves.png",
                   "evidence/classifier_dissection/rotation_curve.png"),
         ),
+        Stage(
+            "controls_classifier_dissection", "benchmark.stages.probe", "classifier_dissection controls",
+            code=(f"{PACKAGE}.controls",),
+            comment="the instruments' positive and negative controls (benchmark/families/classifier_dissection/\n"
+                    "controls.py): dissection IoU, rotation, unit importance and removal, attacks",
+            deps=("models/scene_classifier.safetensors", "data/scene_classes",
+                  "evidence/classifier_dissection/detectors.csv"),
+            params=("scale", "seed_offset", "scene_classifier", "classifier_dissection"),
+            outs=("evidence/controls/classifier_dissection.csv",),
+        ),
     ),
     sections=(
         Section("Dissecting scene classifiers (bau2020 B1-B3, B7; bau2017 vs szegedy2013 O3)",
@@ -63,4 +73,5 @@ FAMILY = FamilySpec("classifier_dissection", PIPELINE, {
     "scene_classifiers": f"{PACKAGE}.shared_classifiers:main",   # train_scene_classifier (shared with feature_vis)
     "replicates": f"{PACKAGE}.replicate_classifiers:main",       # train_classifier_dissection
     "probe": f"{PACKAGE}.run_probe:main",                        # probe_classifier_dissection
+    "controls": f"{PACKAGE}.controls:main",                      # controls_classifier_dissection
 })

@@ -46,8 +46,8 @@ from benchmark.families.feature_vis.measures import (activation_cost, concept_sh
 from benchmark.families.feature_vis.optimization import Job, seed_for, visualize
 from benchmark.families.feature_vis.probe import FOURIER_T, SOFTMAX, optim_config, top_units
 from benchmark.parallel import map_ordered
+from benchmark.probes.attacks import pgd_targeted
 from benchmark.paths import evidence_path
-from benchmark.families.classifier_dissection.probes import pgd_targeted
 from benchmark.steps import cli
 
 FAMILY = "feature_vis"

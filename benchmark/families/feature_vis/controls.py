@@ -24,7 +24,6 @@ control function (default: the family's own), so a test can hand a broken one in
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 import time
@@ -37,10 +36,8 @@ import torch.nn.functional as F
 from benchmark import controls as core
 from benchmark import replicates
 from benchmark.atomic import write_csv
-from benchmark.config import load_params
-from benchmark.determinism import pin_threads
-from benchmark.families.feature_vis.config import base_seed, load_feature_vis_params
-from benchmark.families.feature_vis.inputs import Inputs, random_init_nets, scale_inputs
+from benchmark.families.feature_vis.config import base_seed
+from benchmark.families.feature_vis.inputs import Inputs, random_init_nets, step_inputs
 from benchmark.families.feature_vis.measures import (activation_cost, concept_share, hf_share, label_distance,
                                                      softmax_gain_split, transfer)
 from benchmark.families.feature_vis.optimization import Job, seed_for, visualize
@@ -296,12 +293,7 @@ def run_controls(params: dict, cfg, inp: Inputs) -> tuple[dict[str, list[float]]
 
 @cli
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    cfg = load_feature_vis_params(params)
-    pin_threads(1)
-    t0 = time.perf_counter()
-    inp = scale_inputs(params, cfg)
+    params, cfg, inp, t0 = step_inputs(argv, __doc__)
     values, success = run_controls(params, cfg, inp)
     results = decide_all(values)
     core.write(FAMILY, results)

@@ -261,13 +261,6 @@ def transfer_values(nets: list, real: dict[int, torch.Tensor], transfer_fn=trans
 
 
 # ------------------------------------------------------------------ the step
-def decide_all(values: dict[str, list[float]]) -> list[core.ControlResult]:
-    missing = [c.id for c in CONTROLS if c.id not in values]
-    if missing:
-        raise ValueError(f"controls without values: {missing}")
-    return [core.decide(c, values[c.id]) for c in CONTROLS]
-
-
 def run_controls(params: dict, cfg, inp: Inputs) -> tuple[dict[str, list[float]], list[float]]:
     """Every control's per-replicate values (and the attacks' success rates)."""
     rng = np.random.default_rng(replicates.sample_seed(params, SEED))
@@ -295,14 +288,11 @@ def run_controls(params: dict, cfg, inp: Inputs) -> tuple[dict[str, list[float]]
 def main(argv=None) -> int:
     params, cfg, inp, t0 = step_inputs(argv, __doc__)
     values, success = run_controls(params, cfg, inp)
-    results = decide_all(values)
-    core.write(FAMILY, results)
+    results, _ = core.decide_and_write(FAMILY, CONTROLS, values)
     rows = [{"control": cid, "replicate": i, "value": v} for cid, vals in values.items() for i, v in enumerate(vals)]
     rows += [{"control": "transfer.adversarial_one_network:attack_success", "replicate": i, "value": v}
              for i, v in enumerate(success)]
     write_csv(evidence_path(FAMILY, "controls_values"), pd.DataFrame(rows))
-    for r in results:
-        print(f"{r.outcome:12s} {r.control.id:40s} {r.estimate:9.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] n {r.n}")
     print(f"attack success on the attacked network: {np.mean(success):.3f}")
     print(f"ran {len(results)} controls in {time.perf_counter() - t0:.1f} s")
     return 0

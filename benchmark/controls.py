@@ -15,7 +15,9 @@ a non-significant result:
 
 A control whose interval straddles its threshold is inconclusive, and an inconclusive control
 counts as failed. One value without spread (a deterministic construction) is compared directly.
-Each family writes its controls to `evidence/controls/<family>.csv` (one row per control); a claim
+Each family measures its controls' values and hands them to `decide_and_write` (`collect` gathers
+per-replicate values), which decides them in declaration order and writes
+`evidence/controls/<family>.csv` (one row per control); a claim
 names the controls its instrument relies on (`controls: [<family>/<control>]`), and
 `benchmark.evaluate` makes its verdict `inconclusive (instrument failed its control)` when one
 failed or is missing.
@@ -26,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,6 +101,40 @@ def decide(control: Control, values: Iterable[float]) -> ControlResult:
         ok, bad = (lo > -t and hi < t), (lo > t or hi < -t)
     outcome = "pass" if ok else ("fail" if bad else "inconclusive")
     return ControlResult(control, est, lo, hi, int(v.size), bool(ok), outcome)
+
+
+def collect(per_replicate: Iterable[Mapping[str, float]],
+            values: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
+    """Each replicate's value of each control appended to that control's list, in replicate order
+    (into `values` when given, which keeps the controls that got none)."""
+    values = {} if values is None else values
+    for r in per_replicate:
+        for cid, v in r.items():
+            values.setdefault(cid, []).append(v)
+    return values
+
+
+def decide_all(declared: Iterable[Control], values: Mapping[str, Sequence[float]]) -> list[ControlResult]:
+    """Every declared control decided on its values, in declaration order. A control with no entry
+    in `values` is an error (a family that forgot to measure it), not a silent inconclusive; an
+    empty list (no replicate ran) is decided, as inconclusive."""
+    declared = list(declared)
+    missing = [c.id for c in declared if c.id not in values]
+    if missing:
+        raise ValueError(f"controls without values: {missing}")
+    return [decide(c, values[c.id]) for c in declared]
+
+
+def decide_and_write(family: str, declared: Iterable[Control], values: Mapping[str, Sequence[float]],
+                     root: Path | None = None) -> tuple[list[ControlResult], Path]:
+    """The controls step's end, the same for every family: decide every declared control
+    (`decide_all`), write the family's table (`write`) and print one line per control."""
+    results = decide_all(declared, values)
+    path = write(family, results, root)
+    for r in results:
+        print(f"{r.outcome:12s} {r.control.id:40s} {r.estimate:9.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] n {r.n}")
+    print(f"wrote {len(results)} controls to {path}")
+    return results, path
 
 
 def controls_path(family: str, root: Path | None = None) -> Path:

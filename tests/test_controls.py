@@ -10,7 +10,7 @@ import pytest
 
 from benchmark.atomic import write_json
 from benchmark.claims.registry import load_claim
-from benchmark.controls import Control, decide, outcomes, write
+from benchmark.controls import Control, collect, decide, decide_all, decide_and_write, outcomes, write
 from benchmark.evaluate import evaluate
 from benchmark.gate import run_gate, write_baseline
 from tests.conftest import REPO
@@ -34,6 +34,23 @@ M2 = REPO / "claims" / "morcos2018-generalizers-resist-ablation.yaml"
 def test_a_control_is_decided_on_its_interval(rule, values, outcome):
     r = decide(Control("x.y", "instrument", "positive", "expected", rule, 0.5 if rule == "at_least" else 0.05), values)
     assert r.outcome == outcome and r.passed == (outcome == "pass")
+
+
+def test_every_family_decides_its_controls_the_same_way(tmp_path):
+    """collect keeps replicate order; decide_all decides in declaration order, a control that ran no
+    replicate is inconclusive, one never measured is an error; decide_and_write writes the table."""
+    a = Control("a.pos", "x", "positive", "above 0.5", "at_least", 0.5)
+    b = Control("b.neg", "x", "negative", "below 0.1", "at_most", 0.1)
+    values = collect([{"a.pos": 0.9}, {"a.pos": 0.95}, {"a.pos": 0.92}], {"b.neg": []})
+    assert values == {"b.neg": [], "a.pos": [0.9, 0.95, 0.92]}
+    results = decide_all([b, a], values)
+    assert [(r.control.id, r.outcome, r.n) for r in results] == [("b.neg", "inconclusive", 0), ("a.pos", "pass", 3)]
+    with pytest.raises(ValueError, match="a.pos"):
+        decide_all([a, b], {"b.neg": [0.0]})
+    written, path = decide_and_write("fam", [a, b], values, tmp_path)
+    assert path == tmp_path / "evidence" / "controls" / "fam.csv" and path.is_file()
+    assert [o.passed for o in outcomes(["fam/a.pos", "fam/b.neg"], tmp_path)] == [True, False]
+    assert [r.outcome for r in written] == ["pass", "inconclusive"]
 
 
 def test_a_failed_or_missing_control_makes_the_claim_inconclusive(tmp_path, monkeypatch):

@@ -378,15 +378,11 @@ def random_init_note(det: pd.DataFrame, p: DissectionParams) -> str:
             + "; ".join(parts) + f"; bau2017's random AlexNet conv5: 9 of 256 ({BAU2017_RANDOM:.1%})")
 
 
-def decide_all(values: dict[str, list[float]], notes: dict[str, str] | None = None) -> list[C.ControlResult]:
-    notes = notes or {}
-    out = []
-    for cid, v in values.items():
-        c = DECLARED[cid]
-        if cid in notes:  # a measured context beside the declared note; rule and margin unchanged
-            c = dataclasses.replace(c, note=f"{c.note}. {notes[cid]}")
-        out.append(C.decide(c, v))
-    return out
+def declared_with(notes: dict[str, str]) -> list[C.Control]:
+    """The declared controls, in declaration order, with a measured context appended to some
+    notes (the random-init detector rate); rule and margin unchanged."""
+    return [dataclasses.replace(c, note=f"{c.note}. {notes[c.id]}") if c.id in notes else c
+            for c in DECLARED.values()]
 
 
 @cli
@@ -409,10 +405,7 @@ def main(argv=None) -> int:
     det = pd.read_csv(evidence_path(FAMILY, "detectors"))
     values = run_controls(trained, random, data, random_init_shares(det, p.quantiles[-1]), p,
                           replicates.sample_seed(params, SEED))
-    results = decide_all(values, {"iou.random_init": random_init_note(det, p)})
-    C.write(FAMILY, results)
-    for r in results:
-        print(f"{r.control.id:28s} {r.outcome:12s} {r.estimate:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}] n={r.n}")
+    C.decide_and_write(FAMILY, declared_with({"iou.random_init": random_init_note(det, p)}), values)
     print(random_init_note(det, p))
-    print(f"{len(results)} controls in {time.perf_counter() - t0:.1f} s")
+    print(f"{len(DECLARED)} controls in {time.perf_counter() - t0:.1f} s")
     return 0

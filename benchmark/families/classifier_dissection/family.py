@@ -2,7 +2,7 @@
 feature-visualization family) and their random-init controls, dissected, edited, attacked and
 rotated (benchmark/families/__init__.py: the protocol)."""
 
-from benchmark.families import FamilySpec
+from benchmark.families.declare import declare
 from benchmark.pipeline.spec import Family, Section, Stage
 
 PACKAGE = "benchmark.families.classifier_dissection"
@@ -69,9 +69,10 @@ PIPELINE = Family(
     ),
 )
 
-FAMILY = FamilySpec("classifier_dissection", PIPELINE, {
-    "scene_classifiers": f"{PACKAGE}.shared_classifiers:main",   # train_scene_classifier (shared with feature_vis)
-    "replicates": f"{PACKAGE}.replicate_classifiers:main",       # train_classifier_dissection
-    "probe": f"{PACKAGE}.run_probe:main",                        # probe_classifier_dissection
-    "controls": f"{PACKAGE}.controls:main",                      # controls_classifier_dissection
-})
+FAMILY = declare(
+    PIPELINE,
+    scene_classifiers=f"{PACKAGE}.shared_classifiers",   # train_scene_classifier (shared with feature_vis)
+    replicates=f"{PACKAGE}.replicate_classifiers",       # train_classifier_dissection
+    probe=f"{PACKAGE}.run_probe",                        # probe_classifier_dissection
+    controls=f"{PACKAGE}.controls",                      # controls_classifier_dissection
+)

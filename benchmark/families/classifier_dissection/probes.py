@@ -4,7 +4,8 @@ A scale is an adapter (benchmark.families.classifier_dissection.embedded: the VG
 on procedural scenes; .paper: Places365 VGG16s on Broden) that hands these functions what differs
 between networks: the dissected maps and concept masks, a unit-importance matrix, predictions with
 units zeroed, peak activations, and how a rotation of the last layer is undone. Everything else
-(the tables' rows, the random unit sets, the attack, the rotation's draw) is here, so both scales
+(the tables' rows, the random unit sets, the attack's targets, the rotation's draw) is here (the
+attack itself is the shared benchmark.probes.attacks.pgd_targeted), so both scales
 measure the same thing the same way, drawing from the network's own `numpy.random.Generator` in the
 same order: dissection, removal, attacks, rotation.
 """
@@ -22,6 +23,7 @@ from torch import nn
 from benchmark.families.classifier_dissection.params import DissectionParams
 from benchmark.families.classifier_dissection.rotation import fractional_power, random_rotation
 from benchmark.probes import dissection
+from benchmark.probes.attacks import pgd_targeted
 
 
 def units_for(width: int, paper_k: int, paper_width: int = 512) -> int:
@@ -136,22 +138,6 @@ def importance_rows(seed: int, imp: np.ndarray, iou_last: np.ndarray, p: Dissect
 
 
 # ---------------------------------------------------------------------------------- B7: attacks
-def pgd_targeted(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float, step: float,
-                 steps: int) -> torch.Tensor:
-    """Targeted L-inf PGD (Madry et al. 2018) in the [-1, 1] input range: descend the target's
-    cross-entropy by signed steps, projected to the eps ball and the valid range."""
-    loss_fn = nn.CrossEntropyLoss()
-    adv = x.clone()
-    for _ in range(steps):
-        adv.requires_grad_(True)
-        loss = loss_fn(model(adv), target)
-        (grad,) = torch.autograd.grad(loss, adv)
-        with torch.no_grad():
-            adv = adv - step * grad.sign()
-            adv = torch.max(torch.min(adv, x + eps), x - eps).clamp(-1, 1)
-    return adv.detach()
-
-
 def attack_rows(seed: int, model: nn.Module, xs: torch.Tensor, idx: np.ndarray, src: np.ndarray, imp: np.ndarray,
                 peaks: Callable[[torch.Tensor], np.ndarray], p: DissectionParams, rng: np.random.Generator,
                 classes: Sequence[str]) -> list[dict]:

@@ -24,7 +24,6 @@ control function (default: the family's own), so a test can hand a broken one in
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 import time
@@ -37,17 +36,15 @@ import torch.nn.functional as F
 from benchmark import controls as core
 from benchmark import replicates
 from benchmark.atomic import write_csv
-from benchmark.config import load_params
-from benchmark.determinism import pin_threads
-from benchmark.families.feature_vis.config import base_seed, load_feature_vis_params
-from benchmark.families.feature_vis.inputs import Inputs, random_init_nets, scale_inputs
+from benchmark.families.feature_vis.config import base_seed
+from benchmark.families.feature_vis.inputs import Inputs, random_init_nets, step_inputs
 from benchmark.families.feature_vis.measures import (activation_cost, concept_share, hf_share, label_distance,
                                                      softmax_gain_split, transfer)
 from benchmark.families.feature_vis.optimization import Job, seed_for, visualize
 from benchmark.families.feature_vis.probe import FOURIER_T, SOFTMAX, optim_config, top_units
 from benchmark.parallel import map_ordered
+from benchmark.probes.attacks import pgd_targeted
 from benchmark.paths import evidence_path
-from benchmark.families.classifier_dissection.probes import pgd_targeted
 from benchmark.steps import cli
 
 FAMILY = "feature_vis"
@@ -264,13 +261,6 @@ def transfer_values(nets: list, real: dict[int, torch.Tensor], transfer_fn=trans
 
 
 # ------------------------------------------------------------------ the step
-def decide_all(values: dict[str, list[float]]) -> list[core.ControlResult]:
-    missing = [c.id for c in CONTROLS if c.id not in values]
-    if missing:
-        raise ValueError(f"controls without values: {missing}")
-    return [core.decide(c, values[c.id]) for c in CONTROLS]
-
-
 def run_controls(params: dict, cfg, inp: Inputs) -> tuple[dict[str, list[float]], list[float]]:
     """Every control's per-replicate values (and the attacks' success rates)."""
     rng = np.random.default_rng(replicates.sample_seed(params, SEED))
@@ -296,21 +286,13 @@ def run_controls(params: dict, cfg, inp: Inputs) -> tuple[dict[str, list[float]]
 
 @cli
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    cfg = load_feature_vis_params(params)
-    pin_threads(1)
-    t0 = time.perf_counter()
-    inp = scale_inputs(params, cfg)
+    params, cfg, inp, t0 = step_inputs(argv, __doc__)
     values, success = run_controls(params, cfg, inp)
-    results = decide_all(values)
-    core.write(FAMILY, results)
+    results, _ = core.decide_and_write(FAMILY, CONTROLS, values)
     rows = [{"control": cid, "replicate": i, "value": v} for cid, vals in values.items() for i, v in enumerate(vals)]
     rows += [{"control": "transfer.adversarial_one_network:attack_success", "replicate": i, "value": v}
              for i, v in enumerate(success)]
     write_csv(evidence_path(FAMILY, "controls_values"), pd.DataFrame(rows))
-    for r in results:
-        print(f"{r.outcome:12s} {r.control.id:40s} {r.estimate:9.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] n {r.n}")
     print(f"attack success on the attacked network: {np.mean(success):.3f}")
     print(f"ran {len(results)} controls in {time.perf_counter() - t0:.1f} s")
     return 0

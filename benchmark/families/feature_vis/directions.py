@@ -17,7 +17,6 @@ evidence/feature_vis/section_directions.md and directions_grid.png.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import time
@@ -27,11 +26,9 @@ import pandas as pd
 import torch
 
 from benchmark.atomic import write_csv, write_text
-from benchmark.config import load_params
-from benchmark.determinism import pin_threads
 from benchmark.families.feature_vis import section as rep
-from benchmark.families.feature_vis.config import base_seed, load_feature_vis_params
-from benchmark.families.feature_vis.inputs import scale_inputs
+from benchmark.families.feature_vis.config import base_seed
+from benchmark.families.feature_vis.inputs import step_inputs
 from benchmark.families.feature_vis.measures import label_distance
 from benchmark.families.feature_vis.optimization import Arm, ColourDecorrelation, Job, seed_for, visualize
 from benchmark.families.feature_vis.probe import optim_config, top_units
@@ -146,12 +143,7 @@ def section_text(table: pd.DataFrame, cfg, fig: str) -> str:
 
 @cli
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    cfg = load_feature_vis_params(params)
-    pin_threads(1)
-    t0 = time.perf_counter()
-    inp = scale_inputs(params, cfg)
+    params, cfg, inp, t0 = step_inputs(argv, __doc__)
     ctx = Context(cfg, inp.reference, base_seed(params, cfg), inp.colour)
     results = map_ordered(functools.partial(_visualize_one, ctx), inp.nets, params.get("workers", 1),
                           desc="random directions")

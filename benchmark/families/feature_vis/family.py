@@ -2,7 +2,7 @@
 dissection's train_scene_classifier) visualized per arm, scored by the scene GAN family's segmenter
 (benchmark/families/__init__.py: the protocol)."""
 
-from benchmark.families import FamilySpec
+from benchmark.families.declare import declare
 from benchmark.pipeline.spec import Family, Section, Stage
 
 VISUALIZE = "benchmark.families.feature_vis.visualize"
@@ -56,8 +56,9 @@ PIPELINE = Family(
     ),
 )
 
-FAMILY = FamilySpec("feature_vis", PIPELINE, {
-    "visualize": f"{VISUALIZE}:main",   # probe_feature_vis
-    "directions": f"{DIRECTIONS}:main", # probe_feature_vis_directions
-    "controls": f"{CONTROLS}:main",     # controls_feature_vis
-})
+FAMILY = declare(
+    PIPELINE,
+    visualize=VISUALIZE,     # probe_feature_vis
+    directions=DIRECTIONS,   # probe_feature_vis_directions
+    controls=CONTROLS,       # controls_feature_vis
+)

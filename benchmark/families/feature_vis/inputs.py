@@ -4,17 +4,22 @@ classes; at scale paper the same from the adapter (benchmark.families.feature_vi
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import time
 
 import numpy as np
 import pandas as pd
 import torch
 
+from benchmark.config import load_params
 from benchmark.data import scene_classes
 from benchmark.data.scenes import CID, CONCEPTS
 from benchmark.data.store import data_dir
 from benchmark.experiments.scene_classifier import accuracy, load_random_classifiers, load_scene_classifiers
 from benchmark.experiments.store import load_models
+from benchmark.determinism import pin_threads
+from benchmark.families.feature_vis.config import FeatureVisParams, load_feature_vis_params
 from benchmark.families.feature_vis.optimization import ColourDecorrelation
 from benchmark.models.scene_gan import Segmenter
 from benchmark.paths import evidence_path, models_path
@@ -71,6 +76,19 @@ def scale_inputs(params: dict, cfg) -> Inputs:
 
         return Inputs(*inputs(params, cfg))
     return embedded_inputs(cfg)
+
+
+def step_inputs(argv, description: str) -> tuple[dict, FeatureVisParams, Inputs, float]:
+    """What every step of the family starts with, in one order: its command line (no options:
+    `description` is the step's docstring), params.yaml and the family's params, one thread per
+    worker, the clock (started before the inputs load, as each step reports it) and the scale's
+    inputs. Returns (params, cfg, inputs, t0)."""
+    argparse.ArgumentParser(description=description).parse_args(argv)
+    params = load_params()
+    cfg = load_feature_vis_params(params)
+    pin_threads(1)
+    t0 = time.perf_counter()
+    return params, cfg, scale_inputs(params, cfg), t0
 
 
 def random_init_nets(params: dict, k: int) -> list:

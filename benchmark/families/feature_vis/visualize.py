@@ -14,7 +14,6 @@ its own process on one thread, so the tables do not depend on `workers`.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 
@@ -23,11 +22,9 @@ import pandas as pd
 import torch
 
 from benchmark.atomic import write_csv, write_text
-from benchmark.config import load_params
-from benchmark.determinism import pin_threads
 from benchmark.families.feature_vis import section as rep
-from benchmark.families.feature_vis.config import base_seed, load_feature_vis_params
-from benchmark.families.feature_vis.inputs import Inputs, scale_inputs
+from benchmark.families.feature_vis.config import base_seed
+from benchmark.families.feature_vis.inputs import Inputs, step_inputs
 from benchmark.families.feature_vis.measures import hf_share, radial_spectrum
 from benchmark.families.feature_vis.probe import (FOURIER_T, REGULARIZATION_ARMS, SOFTMAX, UNIT, UNIT_DIVERSE, Context,
                                                   probe_network, tables_at)
@@ -123,12 +120,7 @@ def arm_summary(images: pd.DataFrame) -> pd.DataFrame:
 
 @cli
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    cfg = load_feature_vis_params(params)
-    pin_threads(1)
-    t0 = time.perf_counter()
-    inp = scale_inputs(params, cfg)
+    params, cfg, inp, t0 = step_inputs(argv, __doc__)
     seeds, models = [s for s, _ in inp.nets], [m for _, m in inp.nets]
     real_hf = {i: float(np.mean(hf_share(v))) for i, v in inp.real.items()}
     ctx = Context(cfg, inp.colour, inp.segmenter, inp.class_index, inp.concepts, inp.reference, base_seed(params, cfg))

@@ -257,10 +257,6 @@ def measure(sweep: SelectivitySweep, splits: dict[str, Split], tables: dict[str,
     return values
 
 
-def decide_all(values: dict[str, list[float]]) -> list[core.ControlResult]:
-    return [core.decide(c, values[c.id]) for c in DECLARED]
-
-
 TABLES = ("layer_selectivity", "corruption", "attack", "dimensionality")
 
 
@@ -276,9 +272,5 @@ def main(argv=None) -> int:
     pin_threads(1)
     splits = {n.dataset: load_dataset(n.dataset, params) for n in sweep.nets}
     tables = {t: read_table(evidence_path(args.experiment, t)) for t in TABLES}
-    results = decide_all(measure(sweep, splits, tables))
-    path = core.write("leavitt", results)
-    for r in results:
-        print(f"{r.control.id}: {r.outcome} ({r.estimate:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}], n {r.n})")
-    print(f"wrote {path}")
+    core.decide_and_write("leavitt", DECLARED, measure(sweep, splits, tables))
     return 0

@@ -5,7 +5,7 @@ One selectivity-regularization sweep (and L2 v3's extension), probed for selecti
 and attack robustness and dimensionality without retraining.
 """
 
-from benchmark.families import FamilySpec
+from benchmark.families.declare import declare
 from benchmark.pipeline.spec import Dep, Family, Plot, Section, Stage
 
 SWEEP = "benchmark.families.leavitt.sweep"
@@ -76,10 +76,11 @@ PIPELINE = Family(
     ),
 )
 
-FAMILY = FamilySpec("leavitt", PIPELINE, {
-    "sweep": f"{SWEEP}:main",            # train_selectivity_sweep
-    "extension": f"{EXTENSION}:main",    # train_selectivity_extension
-    "registry": f"{RUNNER}:main",        # probe_selectivity_sweep: the probe registry's probes on saved networks
-    "overview": f"{OVERVIEW}:main",      # sweep_overview: the family's report section
-    "controls": f"{CONTROLS}:main",      # controls_leavitt: the instruments' positive and negative controls
-})
+FAMILY = declare(
+    PIPELINE,
+    sweep=SWEEP,            # train_selectivity_sweep
+    extension=EXTENSION,    # train_selectivity_extension
+    registry=RUNNER,        # probe_selectivity_sweep: the probe registry's probes on saved networks
+    overview=OVERVIEW,      # sweep_overview: the family's report section
+    controls=CONTROLS,      # controls_leavitt: the instruments' positive and negative controls
+)

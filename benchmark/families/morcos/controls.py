@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from benchmark import replicates
-from benchmark.controls import Control, ControlResult, decide, write
+from benchmark.controls import Control, ControlResult, decide_all, decide_and_write
 from benchmark.families.morcos.noise import noise_area, noisy_accuracy_curve
 from benchmark.families.morcos.planted import class_signal_split, redundant_copies, selective_units_decide
 from benchmark.families.morcos.reliance import chance_corrected_area, kink
@@ -211,8 +211,8 @@ def group_of(control_id: str) -> str:
         "ablation" if control_id.split(".")[0] in ("cumulative", "course", "noise") else "units")
 
 
-def run(params: dict | None = None, groups: tuple[str, ...] = GROUPS) -> list[ControlResult]:
-    """The controls of `groups` (all by default), decided (benchmark.controls.decide), in declaration order."""
+def measure(params: dict | None = None, groups: tuple[str, ...] = GROUPS) -> dict[str, list[float]]:
+    """The values of the controls of `groups` (all by default), by control id."""
     params = params or {}
     seeds = [replicates.sample_seed(params, 1000, i) for i in range(SEEDS)]
     permuted = [replicates.sample_seed(params, 2000, i) for i in range(SEEDS_PERMUTED)]
@@ -223,7 +223,12 @@ def run(params: dict | None = None, groups: tuple[str, ...] = GROUPS) -> list[Co
         values.update(ablation_measures(seeds))
     if "kink" in groups:
         values.update(kink_measures())
-    return [decide(c, values[VALUES[c.id]]) for c in CONTROLS if group_of(c.id) in groups]
+    return {c.id: values[VALUES[c.id]] for c in CONTROLS if group_of(c.id) in groups}
+
+
+def run(params: dict | None = None, groups: tuple[str, ...] = GROUPS) -> list[ControlResult]:
+    """The controls of `groups` (all by default), decided (benchmark.controls.decide), in declaration order."""
+    return decide_all([c for c in CONTROLS if group_of(c.id) in groups], measure(params, groups))
 
 
 @cli
@@ -234,8 +239,7 @@ def main(argv=None) -> int:
     if argv:
         raise SystemExit(f"the controls step takes no arguments, got {argv}")
     pin_threads(1)
-    results = run(load_params())
-    path = write("morcos", results)
+    results, _ = decide_and_write("morcos", CONTROLS, measure(load_params()))
     failed = [r.control.id for r in results if not r.passed]
-    print(f"wrote {len(results)} controls to {path}; " + (f"FAILED: {', '.join(failed)}" if failed else "all pass"))
+    print(f"FAILED: {', '.join(failed)}" if failed else "all pass")
     return 0

@@ -2,7 +2,7 @@
 directions over an ensemble, over training, with batch norm and dropout (benchmark/families/__init__.py:
 the protocol). The declarations only: the steps' code is in this folder's other modules."""
 
-from benchmark.families import FamilySpec
+from benchmark.families.declare import declare
 from benchmark.pipeline.spec import Family, Plot, Section, Stage
 
 PIPELINE = Family(
@@ -138,14 +138,15 @@ PIPELINE = Family(
 )
 
 
-FAMILY = FamilySpec("morcos", PIPELINE, {
-    "mlp": "benchmark.families.morcos.mlp_training:main",                  # train@morcos_selectivity, @morcos_generalization
-    "reliance": "benchmark.families.morcos.reliance_training:main",        # train_morcos_reliance (M3/M4)
-    "registry": "benchmark.probes.runner:main",                            # the probe registry's probes on saved networks
-    "summary": "benchmark.families.morcos.summary:main",                   # summary_reliance (M3a, M3b tables)
-    "section_curves": "benchmark.families.morcos.section_curves:main",     # section_ablation_curves (M2)
-    "section_reliance": "benchmark.families.morcos.section_reliance:main",  # section_morcos_reliance (M3/M4)
-    "section_units": "benchmark.families.morcos.section_units:main",       # section_morcos_units (M1, proxies, noise)
-    "reference": "benchmark.families.morcos.reference:main",               # train_morcos_reference (mnist1d authors' MLP)
-    "controls": "benchmark.families.morcos.controls:main",                 # controls_morcos (evidence/controls/morcos.csv)
-})
+FAMILY = declare(
+    PIPELINE,
+    mlp="benchmark.families.morcos.mlp_training",                  # train@morcos_selectivity, @morcos_generalization
+    reliance="benchmark.families.morcos.reliance_training",        # train_morcos_reliance (M3/M4)
+    registry="benchmark.probes.runner",                            # the probe registry's probes on saved networks
+    summary="benchmark.families.morcos.summary",                   # summary_reliance (M3a, M3b tables)
+    section_curves="benchmark.families.morcos.section_curves",     # section_ablation_curves (M2)
+    section_reliance="benchmark.families.morcos.section_reliance",  # section_morcos_reliance (M3/M4)
+    section_units="benchmark.families.morcos.section_units",       # section_morcos_units (M1, proxies, noise)
+    reference="benchmark.families.morcos.reference",               # train_morcos_reference (mnist1d authors' MLP)
+    controls="benchmark.families.morcos.controls",                 # controls_morcos (evidence/controls/morcos.csv)
+)

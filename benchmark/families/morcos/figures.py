@@ -100,9 +100,9 @@ def regularization_figure(bn: pd.DataFrame, dropout: pd.DataFrame) -> bytes:
         return _png(fig)
 
 
-def ablation_curves_figure(stats: pd.DataFrame) -> bytes:
-    """M2: mean cumulative-ablation curve per label-corruption level (over networks; band +-1 SD);
-    `stats` has label_noise, fraction, mean, std."""
+def _curves_by_corruption(stats: pd.DataFrame, x: str, xlabel: str) -> bytes:
+    """Mean training accuracy (band +-1 SD) against `x`, one viridis curve per label-corruption
+    level; `stats` has label_noise, x, mean, std. The M2 panels differ only in their x."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5, 3.4))
         cmap = plt.get_cmap("viridis")
@@ -110,12 +110,18 @@ def ablation_curves_figure(stats: pd.DataFrame) -> bytes:
         for i, level in enumerate(levels):
             s = stats[stats["label_noise"] == level]
             color = cmap(i / max(1, len(levels) - 1))
-            ax.plot(s["fraction"], s["mean"], color=color, label=f"{level:g}")
-            ax.fill_between(s["fraction"], s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.2, lw=0)
-        ax.set_xlabel("fraction of hidden units ablated (random order)")
+            ax.plot(s[x], s["mean"], color=color, label=f"{level:g}")
+            ax.fill_between(s[x], s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.2, lw=0)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("training accuracy (labels trained on)")
         ax.legend(title="corrupted labels", fontsize=7, frameon=False)
         return _png(fig)
+
+
+def ablation_curves_figure(stats: pd.DataFrame) -> bytes:
+    """M2: mean cumulative-ablation curve per label-corruption level (over networks; band +-1 SD);
+    `stats` has label_noise, fraction, mean, std."""
+    return _curves_by_corruption(stats, "fraction", "fraction of hidden units ablated (random order)")
 
 
 def unit_correlations_figure(per: pd.DataFrame, bound: float = 0.1) -> bytes:
@@ -147,16 +153,4 @@ def unit_correlations_figure(per: pd.DataFrame, bound: float = 0.1) -> bytes:
 def noise_curves_figure(stats: pd.DataFrame) -> bytes:
     """M2's noise: mean training accuracy (over networks; band +-1 SD) vs the noise level, one curve per
     label-corruption level; `stats` has label_noise, level, mean, std."""
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5, 3.4))
-        cmap = plt.get_cmap("viridis")
-        levels = sorted(stats["label_noise"].unique())
-        for i, lv in enumerate(levels):
-            s = stats[stats["label_noise"] == lv]
-            color = cmap(i / max(1, len(levels) - 1))
-            ax.plot(s["level"], s["mean"], color=color, label=f"{lv:g}")
-            ax.fill_between(s["level"], s["mean"] - s["std"], s["mean"] + s["std"], color=color, alpha=0.2, lw=0)
-        ax.set_xlabel("noise SD on every hidden unit (multiple of the unit's own SD)")
-        ax.set_ylabel("training accuracy (labels trained on)")
-        ax.legend(title="corrupted labels", fontsize=7, frameon=False)
-        return _png(fig)
+    return _curves_by_corruption(stats, "level", "noise SD on every hidden unit (multiple of the unit's own SD)")

@@ -29,7 +29,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from benchmark.controls import Control, ControlResult, decide
+from benchmark.controls import Control, collect
 from benchmark.data import scenes
 from benchmark.data.scenes import CID, CONCEPTS, SIZE
 from benchmark.families.scene_gan.probes import (EMBEDDED, Vocab, balanced_accuracy_evidence, best_threshold,
@@ -262,11 +262,12 @@ def generator_values(g, seg, p, n: int, latent_seed: int, rng: np.random.Generat
     return out
 
 
-def run(generators: dict[int, Callable[[], object]], seg, p, c, planted_masks: np.ndarray, planted_seg,
-        planted_paint: bool, offset_seed: Callable[[int], int], vocab: Vocab = EMBEDDED,
-        workers: int = 1) -> tuple[list[ControlResult], pd.DataFrame]:
+def measure(generators: dict[int, Callable[[], object]], seg, p, c, planted_masks: np.ndarray, planted_seg,
+            planted_paint: bool, offset_seed: Callable[[int], int], vocab: Vocab = EMBEDDED,
+            workers: int = 1) -> tuple[dict[str, list[float]], pd.DataFrame]:
     """Every control: per trained generator (seed -> builder) and per planted scene sample; returns
-    the decided controls and the permuted-label null IoUs (generator, unit, concept, iou)."""
+    each control's values (generators first, in seed order, then the planted samples) and the
+    permuted-label null IoUs (generator, unit, concept, iou)."""
     from benchmark.parallel import map_ordered
 
     seeds = sorted(generators)
@@ -277,19 +278,11 @@ def run(generators: dict[int, Callable[[], object]], seg, p, c, planted_masks: n
         per_sample = map_ordered(_one_sample, list(range(c.planted_replicates)), workers, desc="controls: planted scenes")
     finally:
         _JOB.clear()
-    values: dict[str, list[float]] = {k: [] for k in CONTROLS}
-    nulls = []
-    for seed, r in zip(seeds, per_gen):
-        for k, v in r.items():
-            if k == "null_iou":
-                nulls += [{"generator": seed, "unit": u, "concept": name, "iou": float(v[u, j])}
-                          for u in range(v.shape[0]) for j, name in enumerate(vocab.concepts)]
-            else:
-                values[k].append(v)
-    for r in per_sample:
-        for k, v in r.items():
-            values[k].append(v)
-    return [decide(ctl, values[k]) for k, ctl in CONTROLS.items()], pd.DataFrame(nulls)
+    nulls = [{"generator": seed, "unit": u, "concept": name, "iou": float(v[u, j])}
+             for seed, r in zip(seeds, per_gen) if (v := r.get("null_iou")) is not None
+             for u in range(v.shape[0]) for j, name in enumerate(vocab.concepts)]
+    per_replicate = [{k: v for k, v in r.items() if k != "null_iou"} for r in per_gen] + list(per_sample)
+    return collect(per_replicate, {k: [] for k in CONTROLS}), pd.DataFrame(nulls)
 
 
 _JOB: dict = {}

@@ -2,7 +2,7 @@
 independently trained generators -> dissection and interventions (benchmark/families/__init__.py:
 the protocol)."""
 
-from benchmark.families import FamilySpec
+from benchmark.families.declare import declare
 from benchmark.pipeline.spec import Family, Section, Stage
 
 STEPS = "benchmark.families.scene_gan.steps"
@@ -61,9 +61,10 @@ PIPELINE = Family(
     ),
 )
 
-FAMILY = FamilySpec("scene_gan", PIPELINE, {
-    "segmenter": f"{STEPS}:segmenter",   # train_scene_gan_segmenter
-    "gan": f"{STEPS}:gan",               # train_scene_gan
-    "probe": f"{STEPS}:probe",           # probe_scene_gan
-    "controls": f"{STEPS}:controls",     # controls_scene_gan
-})
+FAMILY = declare(
+    PIPELINE,
+    segmenter=f"{STEPS}:segmenter",   # train_scene_gan_segmenter
+    gan=f"{STEPS}:gan",               # train_scene_gan
+    probe=f"{STEPS}:probe",           # probe_scene_gan
+    controls=f"{STEPS}:controls",     # controls_scene_gan
+)

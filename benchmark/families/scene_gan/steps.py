@@ -195,15 +195,13 @@ def controls(argv=None) -> int:
     inputs = paper.probe_inputs(params, p) if paper_scale else embedded_inputs(params)
     seeds = sorted(m["seed"] for m in inputs.meta.values())
     masks = scenes.load(data_dir() / "scenes", "test").masks[: c.planted_replicates * c.planted_scenes]
-    results, null = ctl.run({s: functools.partial(inputs.generator, s) for s in seeds}, inputs.seg, p, c, masks,
-                            ctl.OracleSegmenter() if paper_scale else inputs.seg, not paper_scale,
-                            functools.partial(replicates.sample_seed, params), inputs.vocab, params.get("workers", 1))
-    core.write(EXPERIMENT, results)
+    values, null = ctl.measure({s: functools.partial(inputs.generator, s) for s in seeds}, inputs.seg, p, c, masks,
+                               ctl.OracleSegmenter() if paper_scale else inputs.seg, not paper_scale,
+                               functools.partial(replicates.sample_seed, params), inputs.vocab, params.get("workers", 1))
+    results, _ = core.decide_and_write(EXPERIMENT, ctl.CONTROLS.values(), values)
     write_csv(evidence_path(EXPERIMENT, "controls_null"), null)
     dis = evidence_path(EXPERIMENT, "dissection")
     write_text(evidence_path(EXPERIMENT, "section_controls").with_suffix(".md"),
                controls_section(results, null, pd.read_csv(dis) if dis.is_file() else None, ctl.CUTOFF))
-    for r in results:
-        print(f"{r.control.id:38s} {r.control.kind:8s} {r.estimate:8.4f} [{r.ci_low:.4f}, {r.ci_high:.4f}] n={r.n} {r.outcome}")
     print(f"controls of {len(seeds)} generators and {c.planted_replicates} planted samples in {time.perf_counter() - t0:.1f} s")
     return 0

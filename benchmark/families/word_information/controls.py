@@ -201,11 +201,9 @@ def control_networks(nets: dict, meta: dict, models, k: int) -> list[str]:
 def decide_and_write(params: dict, per_network: list[dict[str, float]], seed: int) -> list[C.ControlResult]:
     """Every declared control decided on its per-network values (the shuffled controls from the
     probe's word table) and written to evidence/controls/word_information.csv."""
-    values = {cid: [v[cid] for v in per_network] for cid in (per_network[0] if per_network else {})}
+    values = C.collect(per_network, {c.id: [] for c in CONTROLS})
     values.update(shuffled_controls(pd.read_csv(evidence_path(EXPERIMENT, "word_measures")), params, seed))
-    results = [C.decide(c, values.get(c.id, [])) for c in CONTROLS]
-    C.write(FAMILY, results)
-    return results
+    return C.decide_and_write(FAMILY, CONTROLS, values)[0]
 
 
 @cli
@@ -231,7 +229,5 @@ def main(argv=None) -> int:
              replicates.sample_seed(params, cc.seed, meta[k]["seed"])) for k in keys]
     per_net = map_ordered(_network_job, jobs, params.get("workers", 1), desc="word_information controls")
     results = decide_and_write(params, per_net, cc.seed)
-    for r in results:
-        print(f"{r.control.id:36s} {r.outcome:12s} {r.estimate:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] n {r.n}")
     print(f"{len(results)} controls on {len(keys)} networks in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -8,7 +8,7 @@ instrument: guan2019's perturbation entropy, gradient baselines, per-network cla
 paper_models, sst2: SST-2, BERT and the treebank's word relevance handed to the same measure).
 """
 
-from benchmark.families import FamilySpec
+from benchmark.families.declare import declare
 from benchmark.pipeline.spec import Family, Section, Stage
 
 TRAINING = "benchmark.families.word_information.training"
@@ -62,8 +62,9 @@ PIPELINE = Family(
     ),
 )
 
-FAMILY = FamilySpec("word_information", PIPELINE, {
-    "networks": f"{TRAINING}:main",   # train_word_information: every (model, seed), both scales
-    "measures": f"{PROBING}:main",    # probe_word_information: the measure and baselines, both scales
-    "controls": f"{CONTROLS}:main",   # controls_word_information: the instruments' controls, both scales
-})
+FAMILY = declare(
+    PIPELINE,
+    networks=TRAINING,   # train_word_information: every (model, seed), both scales
+    measures=PROBING,    # probe_word_information: the measure and baselines, both scales
+    controls=CONTROLS,   # controls_word_information: the instruments' controls, both scales
+)

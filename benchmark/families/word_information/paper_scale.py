@@ -211,7 +211,5 @@ def controls(params: dict) -> int:
              replicates.sample_seed(params, cc.seed, meta[k]["seed"]), params, cc.seed) for k in keys]
     per_net = map_ordered(_controls_job, jobs, params.get("workers", 1), desc="word_information controls (paper)")
     results = decide_and_write(params, per_net, cc.seed)
-    for r in results:
-        print(f"{r.control.id:36s} {r.outcome:12s} {r.estimate:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}] n {r.n}")
     print(f"{len(results)} controls on {len(keys)} networks in {time.perf_counter() - t0:.1f} s (paper scale)")
     return 0

@@ -19,6 +19,7 @@ import yaml
 from benchmark import cli
 from benchmark.dvcgen import generate
 from benchmark.pipeline import code_hashes, pipeline
+from benchmark.claims.registry import load_claims
 from benchmark.errors import ClaimFileError
 from tests.conftest import REPO
 
@@ -193,9 +194,31 @@ def test_a_new_claim_on_existing_evidence_is_a_new_claim_test(tmp_path):
     items = yaml.safe_load(generate(REPO, claims))["stages"]["test_claim"]["foreach"]
     assert items["morcos2018.selectivity-not-importance-again"] == {
         "file": str(claims / "morcos2018-selectivity-not-importance-again.yaml"),
-        "evidence": "evidence/morcos_selectivity/unit_ablation.csv"}
+        "evidence": "evidence/morcos_selectivity/unit_ablation.csv",
+        "controls": "evidence/controls/morcos.csv"}
     assert set(items) - set(_committed()["stages"]["test_claim"]["foreach"]) == {
         "morcos2018.selectivity-not-importance-again"}
+
+
+def test_a_claim_test_reads_the_controls_of_its_instruments_family_only(tmp_path):
+    """Each claim test depends on the controls table of the family its controls name (so one
+    family's controls re-run only that family's claim tests); a claim naming none, or controls of
+    two families, depends on the whole folder."""
+    committed = _committed()["stages"]["test_claim"]
+    assert "${item.controls}" in committed["do"]["deps"]
+    for cid, (_, spec) in load_claims(REPO / "claims").items():
+        families = {c.split("/", 1)[0] for c in spec.controls}
+        want = f"evidence/controls/{families.pop()}.csv" if len(families) == 1 else "evidence/controls"
+        assert committed["foreach"][cid]["controls"] == want, cid
+    claims = tmp_path / "claims"
+    shutil.copytree(REPO / "claims", claims)
+    path = claims / "morcos2018-selectivity-not-importance.yaml"
+    data = yaml.safe_load(path.read_text())
+    for controls, want in (([], "evidence/controls"),
+                           ([*data["controls"], "leavitt/" + data["controls"][0].split("/", 1)[1]], "evidence/controls")):
+        path.write_text(yaml.safe_dump({**data, "controls": controls}))
+        items = yaml.safe_load(generate(REPO, claims))["stages"]["test_claim"]["foreach"]
+        assert items["morcos2018.selectivity-not-importance"]["controls"] == want
 
 
 def test_a_claim_on_evidence_no_stage_writes_is_refused_naming_its_file(tmp_path):

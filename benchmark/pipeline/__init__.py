@@ -33,8 +33,8 @@ def pipeline(claims: Iterable[core.ClaimItem]) -> tuple[Family, ...]:
     """Every family in pipeline order, then the core: a test per claim, the report over every section."""
     fams = families()
     sections = [s for f in fams for s in f.sections] + list(core.SECTIONS)
-    controls = any((o if isinstance(o, str) else o.path).startswith(core.CONTROLS + "/")
-                   for f in fams for st in f.stages for o in st.outs)
+    controls = sorted(p for f in fams for st in f.stages for p in (o if isinstance(o, str) else o.path for o in st.outs)
+                      if p.startswith(core.CONTROLS + "/"))
     return (*fams, core.family(claims, sections, [p for f in fams for p in f.plots], controls))
 
 

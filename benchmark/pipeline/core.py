@@ -39,11 +39,13 @@ PLOTS = (
 
 @dataclasses.dataclass(frozen=True)
 class ClaimItem:
-    """One claim test: the claim id (the stage key), its file and its evidence table, relative paths."""
+    """One claim test: the claim id (the stage key), its file and its evidence table, relative paths,
+    and the families whose controls it names (their tables are what its test reads of evidence/controls)."""
 
     id: str
     file: str
     evidence: str
+    control_families: tuple[str, ...] = ()
 
 
 def claim_items(root: Path, claims_dir: Path | None = None) -> tuple[ClaimItem, ...]:
@@ -51,7 +53,8 @@ def claim_items(root: Path, claims_dir: Path | None = None) -> tuple[ClaimItem, 
     items = []
     for cid, (path, spec) in load_claims(claims_dir or root / "claims").items():
         table = evidence_path(spec.evidence.experiment, spec.evidence.table, root)
-        items.append(ClaimItem(cid, _rel(path, root), _rel(table, root)))
+        families = tuple(sorted({c.split("/", 1)[0] for c in spec.controls}))
+        items.append(ClaimItem(cid, _rel(path, root), _rel(table, root), families))
     return tuple(items)
 
 
@@ -66,13 +69,30 @@ def _rel(path: Path, root: Path) -> str:
 CONTROLS = "evidence/controls"  # every family's controls table, evidence/controls/<family>.csv
 
 
-def claim_test_stage(claims: Iterable[ClaimItem], controls: bool = False) -> Stage:
-    """One test per claim file; with `controls`, every test reads the families' controls tables (a
-    claim's verdict depends on its instrument's controls)."""
+def controls_table(family: str) -> str:
+    return f"{CONTROLS}/{family}.csv"
+
+
+def _controls_dep(claim: ClaimItem, tables: frozenset[str]) -> str:
+    """The controls a claim's test reads: its one family's table where a stage writes it, else the
+    whole folder (a claim naming none, several families, or a table no stage writes: its test then
+    reads the control as not run)."""
+    if len(claim.control_families) == 1 and controls_table(claim.control_families[0]) in tables:
+        return controls_table(claim.control_families[0])
+    return CONTROLS
+
+
+def claim_test_stage(claims: Iterable[ClaimItem], tables: Iterable[str] = ()) -> Stage:
+    """One test per claim file; where families write controls tables (`tables`), each test reads the
+    table of its instrument's family (a claim's verdict depends on its instrument's controls), so a
+    family's controls re-run only its own claims' tests."""
+    tables = frozenset(tables)
     return Stage(
         "test_claim", "benchmark.stages.test_claim", "${item.file}",
-        foreach=tuple((c.id, (("file", c.file), ("evidence", c.evidence))) for c in claims),
-        deps=("${item.file}", "${item.evidence}", *((Dep(CONTROLS, "the instruments' controls"),) if controls else ())),
+        foreach=tuple((c.id, (("file", c.file), ("evidence", c.evidence),
+                              *((("controls", _controls_dep(c, tables)),) if tables else ())))
+                      for c in claims),
+        deps=("${item.file}", "${item.evidence}", *((Dep("${item.controls}", "its instrument's controls"),) if tables else ())),
         params=("scale",),
         outs=("verdicts/${key}.json",),
     )
@@ -104,10 +124,10 @@ def report_stage(sections: Iterable[Section], claims: Iterable[ClaimItem] = (), 
 
 
 def family(claims: Iterable[ClaimItem], sections: Iterable[Section], plots: Iterable[Plot] = (),
-           controls: bool = False) -> Family:
+           controls: Iterable[str] = ()) -> Family:
     """The core's stages, run after every family's: calibration, the claim tests, the report.
-    `controls`: some family writes a controls table (evidence/controls/<family>.csv)."""
-    claims = tuple(claims)
+    `controls`: the controls tables the families write (evidence/controls/<family>.csv)."""
+    claims, controls = tuple(claims), tuple(controls)
     return Family("core", "calibration, one test per claim file, the report",
-                  (CALIBRATE, claim_test_stage(claims, controls), report_stage(sections, claims, plots, controls)),
+                  (CALIBRATE, claim_test_stage(claims, controls), report_stage(sections, claims, plots, bool(controls))),
                   SECTIONS, PLOTS)

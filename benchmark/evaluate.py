@@ -16,7 +16,11 @@ from benchmark.tracking.provenance import sha256_files
 
 
 def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
-             figure_path: Path | None = None, scale: str = "embedded") -> tuple[TestResult, dict[str, Any]]:
+             figure_path: Path | None = None, scale: str = "embedded",
+             controls_root: Path | None = None) -> tuple[TestResult, dict[str, Any]]:
+    """The claim's test on its evidence table, its instrument's controls applied (read from
+    `controls_root`/evidence/controls/, default the project's; `claims verify` passes the published
+    report's), its scale's declarations last."""
     table_path = Path(table_path) if table_path else evidence_path(spec.evidence.experiment, spec.evidence.table)
     frame = read_table(table_path)
     check_integrity(frame, spec, table_path)
@@ -24,7 +28,7 @@ def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
     if spec.controls:
         from benchmark.controls import outcomes
 
-        result = with_controls(result, outcomes(spec.controls))
+        result = with_controls(result, outcomes(spec.controls, controls_root))
     setting = spec.scales.get(scale)
     result = at_scale(result, setting.undecidable if setting else None, scale)
     if figure_path is not None:

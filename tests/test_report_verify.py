@@ -80,6 +80,36 @@ def test_verify_passes_on_the_published_report(project, capsys):
     assert "verify: OK" in out and read_json(project / "reports" / "claims.json")["report_id"] in out
 
 
+def test_verify_on_a_clone_re_derives_the_controls_from_the_published_tables(project, capsys):
+    """A verdict that rests on its instrument's controls re-derives on a clone (no evidence/): the
+    report publishes the controls tables it read; without them every such claim would re-derive as
+    `control not run` and mismatch."""
+    from benchmark.controls import Control, decide, write
+    from benchmark.evaluate import evaluate
+    from benchmark.paths import verdict_path
+    from benchmark.reporting.report import main
+
+    cid, (_, spec) = next((c, ps) for c, ps in sorted(load_claims().items()) if ps[1].controls)
+    family = spec.controls[0].split("/", 1)[0]
+    users = {c: ps for c, ps in load_claims().items() if any(x.startswith(family + "/") for x in ps[1].controls)}
+    ids = sorted({x.split("/", 1)[1] for _, s in users.values() for x in s.controls if x.startswith(family + "/")})
+    write(family, [decide(Control(i, "instrument", "positive", "built in, recovered", "at_least", 0.5),
+                          [0.9, 0.8, 0.95]) for i in ids])
+    for c, (path, s) in users.items():  # every claim that reads the table is tested again on it
+        _, record = evaluate(path, s, project / "evidence" / f"{c}.csv")
+        write_json(verdict_path(c, project), {**record, "scale": "embedded"})
+    assert all(c["outcome"] == "pass" for c in record["result"]["controls"] if c["id"].startswith(family + "/"))
+    assert main([]) == 0
+    published = project / "reports" / "evidence" / "controls" / f"{family}.csv"
+    assert published.read_bytes() == (project / "evidence" / "controls" / f"{family}.csv").read_bytes()
+    _fresh_clone(project)
+    capsys.readouterr()
+    assert claims(["verify"]) == 0, capsys.readouterr().out
+    published.unlink()
+    assert claims(["verify"]) == 1
+    assert f"{cid}: result." in capsys.readouterr().out
+
+
 def test_verify_names_the_claim_and_field_of_each_mismatch(project, capsys):
     _fresh_clone(project)
     reports = project / "reports"

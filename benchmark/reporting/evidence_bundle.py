@@ -156,6 +156,10 @@ def publish_evidence(records: dict[str, dict[str, Any]], claims: dict, root: Pat
             raise BenchmarkError(f"{dst}: two claims would publish different bytes here")
         written[dst] = data
         published[cid] = Published(dst.relative_to(out).as_posix(), sha256_bytes(data), form)
+    for family in sorted({c.split("/", 1)[0] for cid in records if cid in claims for c in claims[cid][1].controls}):
+        src = root / "evidence" / "controls" / f"{family}.csv"  # what the verdicts' controls were read from
+        if src.is_file():  # published as they are, so that `claims verify` re-derives every control on a clone
+            written[out / "evidence" / "controls" / f"{family}.csv"] = src.read_bytes()
     for dst, data in written.items():
         if not dst.is_file() or dst.read_bytes() != data:
             write_bytes(dst, data)

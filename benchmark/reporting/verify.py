@@ -49,7 +49,7 @@ def _claim_checks(cid: str, rec: dict[str, Any], pub: dict[str, Any], claims: di
     if not table.is_file():
         return problems  # reported by check_published
     try:
-        derived, derived_rec = evaluate(path, spec, table, scale=scale)
+        derived, derived_rec = evaluate(path, spec, table, scale=scale, controls_root=out)  # the published controls
     except BenchmarkError as exc:
         return problems + [f"{cid}: evidence: the claim's test refuses {table}: {exc}"]
     result = derived.to_dict()

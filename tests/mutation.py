@@ -54,3 +54,25 @@ def gate(tmp_path, spec: ClaimSpec, base: TestResult, current: TestResult, desig
     ok, lines = compare(baseline, claims)
     assert f"gate mode: {mode}" in lines[0], lines[0]
     return ok, lines
+
+
+def verdicts_with_control(family: str, path, passing: list, good, bad, tmp_path) -> tuple[ClaimSpec, TestResult, TestResult]:
+    """The claim at `path` tested twice on planted 'claimed' evidence: with one control passing
+    (`good`) and failing (`bad`), every other control of the family passing (`passing`). Its embedded
+    scale's `undecidable` is lifted so that the control's path alone decides. The controls table is
+    written under `tmp_path` (the test points INTERP_CLAIMS_ROOT there). Returns (spec, base, current)."""
+    from benchmark.claims.registry import load_claim
+    from benchmark.controls import write
+    from benchmark.evaluate import evaluate
+    from tests.planted import planted_table
+
+    spec = load_claim(path)
+    spec = spec.model_copy(update={"scales": {**spec.scales, "embedded": spec.scales["embedded"].model_copy(
+        update={"undecidable": None})}})
+    table = tmp_path / f"{spec.id}.csv"
+    planted_table(spec, "claimed").to_csv(table, index=False)
+    write(family, [*passing, good], tmp_path)
+    base, _ = evaluate(path, spec, table)
+    write(family, [*passing, bad], tmp_path)
+    current, _ = evaluate(path, spec, table)
+    return spec, base, current

@@ -12,17 +12,15 @@ import pytest
 import torch
 
 from benchmark.claims.registry import load_claim
-from benchmark.controls import decide, write
+from benchmark.controls import decide
 from benchmark.data import scene_classes
-from benchmark.evaluate import evaluate
 from benchmark.experiments.scene_classifier import ClassifierConfig, random_classifier
 from benchmark.families.classifier_dissection import controls as ctl
 from benchmark.families.classifier_dissection import embedded as E
 from benchmark.families.classifier_dissection.params import DissectionParams
 from benchmark.probes import dissection, streaming
 from tests.conftest import REPO
-from tests.mutation import gate, mutant
-from tests.planted import planted_table
+from tests.mutation import gate, mutant, verdicts_with_control
 
 P = DissectionParams(quantiles=[0.01, 0.005], iou_cutoff=0.04, dissect_samples=60, importance_samples=60, paper_width=512,
                      paper_ks=[4, 20], random_draws=2, attack_samples=5, attack_steps=2, attack_eps=0.25,
@@ -70,16 +68,7 @@ def test_a_broken_iou_fails_the_planted_detector_and_its_claims_turn_inconclusiv
     relying = [c for c, name in CLAIMS.items() if f"classifier_dissection/{CID}" in load_claim(REPO / "claims" / name).controls]
     assert len(relying) == 5
     for claim_id in relying:
-        path = REPO / "claims" / CLAIMS[claim_id]
-        spec = load_claim(path)
-        spec = spec.model_copy(update={"scales": {**spec.scales, "embedded": spec.scales["embedded"].model_copy(
-            update={"undecidable": None})}})  # an embedded scale that never decides: test the control's path alone
-        table = tmp_path / f"{claim_id}.csv"
-        planted_table(spec, "claimed").to_csv(table, index=False)
-        write("classifier_dissection", [*passing, good], tmp_path)
-        base, _ = evaluate(path, spec, table)
-        write("classifier_dissection", [*passing, bad], tmp_path)
-        cur, _ = evaluate(path, spec, table)
+        spec, base, cur = verdicts_with_control("classifier_dissection", REPO / "claims" / CLAIMS[claim_id], passing, good, bad, tmp_path)
         assert base.verdict.value == "reproduced", (claim_id, base.reason)
         assert cur.verdict.value == "inconclusive" and cur.reason_code.value == "control_failed", (claim_id, cur.reason)
         assert f"classifier_dissection/{CID}" in cur.reason

@@ -14,16 +14,14 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.claims.registry import load_claim
-from benchmark.controls import decide, write
+from benchmark.controls import decide
 from benchmark.data import scenes
-from benchmark.evaluate import evaluate
 from benchmark.families.scene_gan import controls as ctl, probes
 from benchmark.families.scene_gan.params import ProbeParams
 from benchmark.models import scene_gan as models
 from benchmark.probes import dissection, streaming
 from tests.conftest import REPO
-from tests.mutation import gate, mutant
-from tests.planted import planted_table
+from tests.mutation import gate, mutant, verdicts_with_control
 
 P = ProbeParams(layer=1, quantile=0.99, iou_cutoff=0.04, paper_k=20, paper_width=512, quality_samples=10,
                 dissect_samples=10, removal_samples=10, insertion_samples=10, insertion_cells=2, insertion_min_pixels=4,
@@ -112,16 +110,7 @@ def test_a_broken_instrument_fails_its_control_and_its_claims_turn_inconclusive(
     relying = [c for c in CLAIMS if f"scene_gan/{cid}" in ctl.claim_controls(c)]
     assert relying
     for claim_id in relying:
-        path = REPO / "claims" / CLAIMS[claim_id]
-        spec = load_claim(path)
-        spec = spec.model_copy(update={"scales": {**spec.scales, "embedded": spec.scales["embedded"].model_copy(
-            update={"undecidable": None})}})  # B5's embedded scale never decides: test the control's path alone
-        table = tmp_path / f"{claim_id}.csv"
-        planted_table(spec, "claimed").to_csv(table, index=False)
-        write("scene_gan", [*passing, good], tmp_path)
-        base, _ = evaluate(path, spec, table)
-        write("scene_gan", [*passing, bad], tmp_path)
-        cur, _ = evaluate(path, spec, table)
+        spec, base, cur = verdicts_with_control("scene_gan", REPO / "claims" / CLAIMS[claim_id], passing, good, bad, tmp_path)
         assert base.verdict.value == "reproduced", base.reason
         assert cur.verdict.value == "inconclusive" and cur.reason_code.value == "control_failed"
         assert f"scene_gan/{cid}" in cur.reason

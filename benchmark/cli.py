@@ -129,10 +129,15 @@ def _validate(args) -> int:
 
 def _test(args) -> int:
     from benchmark.claims.registry import find_claim
-    from benchmark.evaluate import evaluate
+    from benchmark.evaluate import evaluate, table_of
 
     path, spec = find_claim(args.claim)
-    result, record = evaluate(path, spec, args.evidence, figure_path=args.figure, scale=args.scale)
+    result, record = evaluate(path, spec, args.evidence, scale=args.scale)
+    if args.figure:
+        from benchmark.reporting.figures import claim_figure
+        from benchmark.stats.evidence import read_table
+
+        claim_figure(read_table(table_of(spec, args.evidence)), spec, result, args.figure)
     final, notes = _suite_step(spec, record, args.scale)
     unpaired = result.details.get("unpaired")
     if args.json:

@@ -1,5 +1,6 @@
-"""Claim file + evidence table -> verdict record (+ figure). Used by the DVC stage and by
-`claims test`, so bring-your-own evidence takes exactly the pipeline's code path."""
+"""Claim file + evidence table -> verdict record. Used by the DVC stage and by `claims test`, so
+bring-your-own evidence takes exactly the pipeline's code path. It decides and draws nothing: a
+claim's figure is the report's (benchmark.reporting.figures), drawn from the same table."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ from benchmark.stats.result import TestResult
 from benchmark.tracking.provenance import sha256_files
 
 
-def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
-             figure_path: Path | None = None, scale: str = "embedded",
+def table_of(spec: ClaimSpec, table_path: Path | None = None) -> Path:
+    """The evidence table a claim is tested on: `table_path`, or the one its claim file names."""
+    return Path(table_path) if table_path else evidence_path(spec.evidence.experiment, spec.evidence.table)
+
+
+def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None, scale: str = "embedded",
              controls_root: Path | None = None) -> tuple[TestResult, dict[str, Any]]:
     """The claim's test on its evidence table, its instrument's controls applied (read from
     `controls_root`/evidence/controls/, default the project's; `claims verify` passes the published
     report's), its scale's declarations last."""
-    table_path = Path(table_path) if table_path else evidence_path(spec.evidence.experiment, spec.evidence.table)
+    table_path = table_of(spec, table_path)
     frame = read_table(table_path)
     check_integrity(frame, spec, table_path)
     result = run_test(frame, spec, claim_path, table_path, scale)
@@ -31,10 +36,6 @@ def evaluate(claim_path: Path, spec: ClaimSpec, table_path: Path | None = None,
         result = with_controls(result, outcomes(spec.controls, controls_root))
     setting = spec.scales.get(scale)
     result = at_scale(result, setting.undecidable if setting else None, scale)
-    if figure_path is not None:
-        from benchmark.reporting.figures import claim_figure
-
-        claim_figure(frame, spec, result, figure_path)
     rep = spec.test.params.get("replicate", "seed")
     root = project_root().resolve()
     shown = table_path.resolve()

@@ -13,6 +13,8 @@ from benchmark.atomic import write_json
 from benchmark.claims.registry import load_claims
 from benchmark.evaluate import evaluate
 from benchmark.paths import figure_path, verdict_path
+from benchmark.reporting.figures import claim_figure
+from benchmark.stats.evidence import read_table
 from tests.planted import planted_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +39,9 @@ def fixture_project(root: Path, figures: bool = True) -> Path:
         table = root / "evidence" / f"{cid}.csv"
         table.parent.mkdir(parents=True, exist_ok=True)
         planted_table(spec, ROTATION[i % len(ROTATION)], seed=i).to_csv(table, index=False)
-        _, record = evaluate(path, spec, table, figure_path=figure_path(cid, root) if figures else None)
+        result, record = evaluate(path, spec, table)
+        if figures:
+            claim_figure(read_table(table), spec, result, figure_path(cid, root))
         record["scale"] = "embedded"
         write_json(verdict_path(cid, root), record)
     return root

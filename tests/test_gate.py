@@ -264,7 +264,7 @@ def test_mutation_selectivity_index_sign(tmp_path, monkeypatch):
     """leavitt2021 L0 (selectivity sweep, manipulation check): the index computed as
     (mu_rest - mu_max) instead of (mu_max - mu_rest): selectivity falls where it rises."""
     from benchmark.families.leavitt import probes as robustness
-    from benchmark.probes import selectivity
+    from benchmark.measures import selectivity
 
     spec = fixture_claim("leavitt2021.fixture-manipulation-check", "experiment", "layer_selectivity",
                          ["seed", "alpha", "dataset", "layer", "stratum", "mean_selectivity"], {

@@ -20,7 +20,7 @@ from benchmark.evaluate import evaluate
 from benchmark.families.leavitt import controls as C
 from benchmark.families.leavitt import corruptions, dimensionality, probes, regularizer
 from benchmark.gate import run_gate, write_baseline
-from benchmark.probes import selectivity
+from benchmark.measures import selectivity
 from tests.conftest import REPO
 from tests.mutation import MACHINES, entry, mutant
 from tests.planted import planted_table

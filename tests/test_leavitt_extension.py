@@ -11,7 +11,7 @@ import torch
 from benchmark.config import LayerSelectivityProbe, SelectivitySweep, SweepExtension
 from benchmark.data.splits import Split
 from benchmark.errors import ParamsError
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.families.leavitt.probes import layer_selectivity
 from benchmark.families.leavitt import extension as ext_stage, sweep as train_sweep
 

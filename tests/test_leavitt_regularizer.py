@@ -10,8 +10,8 @@ from hypothesis.extra.numpy import arrays
 from benchmark.data.splits import Split
 from benchmark.families.leavitt.regularizer import SelectivityRegularizer, forward_with_activations, mean_selectivity
 from benchmark.experiments.train import TrainConfig, train_network
-from benchmark.models.mlp import build
-from benchmark.probes.selectivity import selectivity_index
+from benchmark.models.factory import build
+from benchmark.measures.selectivity import selectivity_index
 
 
 def _toy(seed: int = 0, n: int = 60, classes: int = 3):

@@ -13,7 +13,7 @@ from benchmark.data.splits import Split
 from benchmark.families.leavitt.regularizer import SelectivityRegularizer
 from benchmark.experiments.stacked import Member, stacked_selectivity, train_stacked
 from benchmark.experiments.train import TrainConfig, train_network
-from benchmark.probes.selectivity import selectivity_index
+from benchmark.measures.selectivity import selectivity_index
 from benchmark.families.leavitt import sweep as train_sweep
 
 
@@ -69,7 +69,7 @@ def test_seed_offset_shifts_every_seed_of_the_sweep(monkeypatch):
 def test_stacked_probes_match_one_network_probes(probe):
     from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe
     from benchmark.experiments.stacked import StackedConvNet
-    from benchmark.models.mlp import build
+    from benchmark.models.factory import build
     from benchmark.families.leavitt import probes as robustness
 
     split = _split((12,), n=64)
@@ -116,7 +116,8 @@ def test_probes_run_together_give_the_bytes_each_gives_alone():
     """One stage runs the sweep's probes together (one load, attacks shared per stack): every
     probe's rows must be exactly the rows it gives alone."""
     from benchmark.config import AttackProbe, CorruptionProbe, DimensionalityProbe, LayerSelectivityProbe
-    from benchmark.models.mlp import build
+    from benchmark.models.factory import build
+    from benchmark.families.leavitt import probes as _registered  # noqa: F401
     from benchmark.probes.registry import PROBES
     from benchmark.probes import runner as stage
 

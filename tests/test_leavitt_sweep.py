@@ -8,7 +8,7 @@ import torch
 from benchmark.config import SelectivitySweep
 from benchmark.data.digits_gen import generate as digits
 from benchmark.data.splits import Split
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.families.leavitt import sweep as train_sweep
 
 

@@ -10,7 +10,7 @@ import torch
 from benchmark.experiments.ensemble import Job, train_group
 from benchmark.families.morcos.experiments import RelianceExperiment
 from benchmark.experiments.train import TrainConfig
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.models.morcos_variants import MLPVariant, freeze_batch_norm
 from benchmark.probes.ablation import cumulative_ablation_curve
 from benchmark.families.morcos.reliance import course_summary, ensemble_standardized, window_slope

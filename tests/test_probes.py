@@ -14,8 +14,8 @@ from benchmark.config import UnitAblationProbe
 from benchmark.models.mlp import MLP
 from benchmark.probes.ablation import (area_under_curve, cumulative_ablation_curve, single_unit_importance,
                                        single_unit_importance_naive)
-from benchmark.probes.registry import unit_ablation
-from benchmark.probes.selectivity import selectivity_index
+from benchmark.families.morcos.probes import unit_ablation
+from benchmark.measures.selectivity import selectivity_index
 from benchmark.stats.kinds import run_test
 from benchmark.stats.result import Verdict
 from tests.conftest import REPO

@@ -289,7 +289,9 @@ def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path,
     from benchmark.claims.registry import load_claims
     from benchmark.evaluate import evaluate
     from benchmark.paths import claims_dir
+    from benchmark.reporting.figures import claim_figure
     from benchmark.reporting.report import build_report, write_report
+    from benchmark.stats.evidence import read_table
 
 
     here = claims_dir()
@@ -303,8 +305,9 @@ def audit(model_paths: list[Path], arch: str | None, data_path: Path, out: Path,
         write_csv(out / "evidence" / f"{name}.csv", frame)
     for cid, (path, spec) in tested.items():
         spec = _own_layers(spec, frames.get(spec.evidence.table))
-        _, record = evaluate(path, spec, out / "evidence" / f"{spec.evidence.table}.csv",
-                             figure_path=out / "verdicts" / f"{cid}.png")
+        table = out / "evidence" / f"{spec.evidence.table}.csv"
+        result, record = evaluate(path, spec, table)
+        claim_figure(read_table(table), spec, result, out / "verdicts" / f"{cid}.png")
         record["scale"] = "audit"
         write_json(out / "verdicts" / f"{cid}.json", record)
     relevant = tested

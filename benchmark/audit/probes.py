@@ -1,9 +1,9 @@
 """The suite's probes on the user's networks, with the user's inputs. Each calls the suite's own
 machinery; only the adapters to a network read through hooks are here.
 
-    unit_ablation        selectivity (probes.selectivity) and single-unit ablation (probes.ablation:
+    unit_ablation        selectivity (measures.selectivity) and single-unit ablation (probes.ablation:
                          the MLP fast path, or one masked forward per unit)        -> unit_ablation
-    cumulative_ablation  the suite's probe (probes.registry.cumulative_ablation): random cumulative
+    cumulative_ablation  the suite's probe (families/morcos/probes.cumulative_ablation): random cumulative
                          ablation on the training rows with the labels each network was trained
                          on, and train_acc (the fit) when training labels are given -> ablation_auc,
                                                                                      ablation_curves
@@ -124,9 +124,9 @@ def unit_ablation(net: UserNet, data: ArrayData, settings: dict) -> list[dict]:
     drop when the unit alone is zeroed."""
     from benchmark.config import UnitAblationProbe
     from benchmark.models.mlp import MLP
-    from benchmark.probes import registry
+    from benchmark.families.morcos import probes as registry  # the suite's own morcos2018 probes
     from benchmark.probes.ablation import single_unit_importance_naive
-    from benchmark.probes.selectivity import class_information, selectivity_index, selectivity_null
+    from benchmark.measures.selectivity import class_information, selectivity_index, selectivity_null
 
     model, meta = net.model, {"seed": net.meta["seed"], "label_noise": net.meta.get("label_noise")}
     if isinstance(model, MLP):  # the suite's own probe, with its fast path
@@ -167,7 +167,7 @@ def _importance(model, x, y, layer: int, units: np.ndarray) -> np.ndarray:
 
 def cumulative_ablation(net: UserNet, data: ArrayData, cfg: CumulativeAblationProbe) -> tuple[list[dict], list[dict]]:
     """The suite's probe; train_acc only when the networks' training labels were given."""
-    from benchmark.probes import registry
+    from benchmark.families.morcos import probes as registry  # the suite's own morcos2018 probes
 
     key = net.meta.get("train_labels") or ("y_train" if "y_train" in data.labels else None)
     y_train = data.labels[key] if key else None

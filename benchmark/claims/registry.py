@@ -4,7 +4,7 @@ Discovery is a sorted glob of claims/*.yaml and claims/*.yml; files starting wit
 defaults that others pull in with `include:`. Every problem fails loudly, naming the file and field:
 the YAML itself (benchmark.yamlfile: UTF-8, no duplicated key, bounded size), the schema
 (benchmark.claims.spec, read in strict JSON mode: `version: true` or `1.0` is not an integer, a
-string is not a number), and the test kind's params (benchmark.stats.kinds.check_params).
+string is not a number), and the test kind's params (benchmark.claims.kinds).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from benchmark.claims.kinds import check_params
 from benchmark.claims.spec import ClaimSpec
 from benchmark.errors import ClaimFileError
 from benchmark.paths import claims_dir, project_root
@@ -50,8 +51,6 @@ def _read_yaml(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 def load_claim(path: str | Path) -> ClaimSpec:
     """The claim file at `path`, validated: schema and test-kind params."""
-    from benchmark.stats.kinds import check_params
-
     path = Path(path)
     data = _read_yaml(path)
     try:

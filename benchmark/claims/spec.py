@@ -414,3 +414,12 @@ class ClaimSpec(Frozen):
                 raise ValueError(f"scales.{scale}.replicates ({setting.replicates}) must be one stratum's count "
                                  f"(the one the design is sized on), not {setting.strata}")
         return self
+
+
+def thresholds(spec: TestSpec) -> tuple[float, float, str, str]:
+    """(support threshold, against threshold, support side, against side), report scale."""
+    sign = 1.0 if spec.direction == "greater" else -1.0
+    other = "less" if spec.direction == "greater" else "greater"
+    if spec.form == "directional":
+        return spec.null, spec.null + sign * spec.sesoi, spec.direction, other
+    return spec.bound, spec.bound, spec.direction, other

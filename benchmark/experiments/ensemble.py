@@ -21,7 +21,7 @@ Determinism: the same jobs with the same grouping give the same bytes, whatever 
 group (batched kernels may round differently from unbatched ones), which is why the grouping is a
 param. Results match the per-network loop up to float rounding (tests/test_ensemble.py).
 
-Architectures: any module built by `benchmark.models.mlp.build` without buffers (MLP, ConvNet).
+Architectures: any module built by `benchmark.models.factory.build` without buffers (MLP, ConvNet).
 An optional regularizer (e.g. leavitt2021's selectivity term) is shared by a whole group: its
 Python control flow must not depend on data, and all jobs of a group must share its settings.
 """
@@ -40,7 +40,7 @@ from torch.func import functional_call, vmap
 
 from benchmark.data.splits import Split
 from benchmark.experiments.train import TrainConfig, Trained, corrupt_labels
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.parallel import progress
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from torch.nn import functional as F
 from benchmark.data.splits import Split
 from benchmark.determinism import seed_everything
 from benchmark.devices import max_epochs, set_deterministic, training_autocast
-from benchmark.experiments.train import Trained, TrainConfig, corrupt_labels
-from benchmark.models.mlp import build
+from benchmark.experiments.recipe import Trained, TrainConfig, corrupt_labels
+from benchmark.models.factory import build
 from benchmark.parallel import progress
 
 EVAL_BATCH = 500

@@ -27,9 +27,9 @@ from torch.nn import functional as F
 from benchmark.data.splits import Split
 from benchmark.determinism import seed_everything
 from benchmark.models.convnet import ConvNet
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.parallel import progress
-from benchmark.probes.selectivity import EPS
+from benchmark.measures.selectivity import EPS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +86,7 @@ class StackedConvNet(nn.Module):
 
 def stacked_selectivity(act: torch.Tensor, y: torch.Tensor, n_classes: int, eps: float = EPS) -> torch.Tensor:
     """Mean unit selectivity per network, (G,), for act (N, G, C, *space) and labels y (N, G);
-    the batched twin of `benchmark.probes.selectivity.selectivity_index(...).mean()` (classes
+    the batched twin of `benchmark.measures.selectivity.selectivity_index(...).mean()` (classes
     absent from a network's batch are left out of its mu_rest)."""
     a = act.flatten(3).mean(-1) if act.dim() > 3 else act           # (N, G, C)
     onehot = F.one_hot(y.long(), n_classes).to(a.dtype)              # (N, G, K)

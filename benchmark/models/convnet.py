@@ -2,7 +2,7 @@
 
 Same interface as the MLP (`activations`, `forward_from`), so probes and the selectivity
 regularizer treat both alike. A unit is a channel; its selectivity averages it over space
-(benchmark.probes.selectivity), as leavitt2021 does for conv layers.
+(benchmark.measures.selectivity), as leavitt2021 does for conv layers.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from benchmark.config import load_params, section
 from benchmark.data.registry import load_dataset
 from benchmark.errors import ParamsError
 from benchmark.experiments.store import load_models
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path
 from benchmark.probes.registry import PROBES

@@ -1,6 +1,5 @@
-"""How an evidence table becomes a verdict. Knows nothing of training, probes or MLflow."""
+"""How an evidence table becomes a verdict. Knows nothing of training, probes or MLflow.
 
-from benchmark.stats.result import TestResult, Verdict
-from benchmark.stats.kinds import KINDS, run_test
-
-__all__ = ["TestResult", "Verdict", "KINDS", "run_test"]
+The modules are imported by name (benchmark.stats.kinds, .decide, ...); this package file imports
+none of them, so that a module of the package importing another (`from benchmark.stats import
+tdist`) never runs the whole package first."""

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from benchmark.stats import tdist
-from benchmark.claims.spec import TestSpec
+from benchmark.claims.spec import TestSpec, thresholds  # noqa: F401  (the claim's thresholds, used here and re-exported)
 from benchmark.stats.power import one_sided_t_power, verdict_power
 from benchmark.stats.result import PreconditionResult, Reason, Stratum, TestResult, Verdict
 
@@ -70,15 +70,6 @@ def interval(inf: Inference, alpha: float) -> tuple[float, float, float]:
     q = float(tdist.ppf(1 - alpha, inf.df)) if inf.df > 0 else math.nan
     half = q * inf.se
     return to_r(inf.estimate), to_r(inf.estimate - half), to_r(inf.estimate + half)
-
-
-def thresholds(spec: TestSpec) -> tuple[float, float, str, str]:
-    """(support threshold, against threshold, support side, against side), report scale."""
-    sign = 1.0 if spec.direction == "greater" else -1.0
-    other = "less" if spec.direction == "greater" else "greater"
-    if spec.form == "directional":
-        return spec.null, spec.null + sign * spec.sesoi, spec.direction, other
-    return spec.bound, spec.bound, spec.direction, other
 
 
 def decision_ps(inf: Inference, spec: TestSpec) -> tuple[float, float]:

@@ -1,9 +1,8 @@
-"""The vocabulary of test kinds. Each kind turns a validated table into a TestResult.
+"""The tests behind the test kinds. Each kind turns a validated table into a TestResult.
 
-A kind declares which of its params name numeric columns (validated before it runs), which params
-it requires and which others it accepts: any other key in `test.params` is refused, as is a value
-outside a param's vocabulary (`method: kendall` would otherwise run Pearson under Kendall's name),
-so a claim file never says one thing while the test does another. The replicate is always the
+A kind's params (which it requires and accepts, which name numeric columns, each value's
+vocabulary) are declared in the claim language, benchmark.claims.kinds, and checked when a claim
+file is loaded; a test here registers against that declaration. The replicate is always the
 trained network (or generator): per-unit data are first reduced to one number per replicate, never
 pooled across networks.
 """
@@ -19,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark.stats import tdist
+from benchmark.claims.kinds import PARAMS, KindParams, check_params as check_declared
 from benchmark.claims.spec import ClaimSpec, TestSpec
-from benchmark.errors import ClaimFileError, EvidenceError
+from benchmark.errors import EvidenceError
 from benchmark.stats.decide import (TRANSFORMS, Inference, heterogeneity, interval, observed_power, one_sided_p, stratum,
                                     summarize, thresholds, with_preconditions)
 from benchmark.stats.preconditions import check_preconditions, drop_failing
@@ -31,29 +31,37 @@ from benchmark.stats.result import Stratum, TestResult
 
 @dataclasses.dataclass(frozen=True)
 class Kind:
+    """A test kind: its declaration in the claim language (benchmark.claims.kinds) and the test that runs it."""
     name: str
     run: Callable[[pd.DataFrame, TestSpec], TestResult]
-    numeric_params: tuple[str, ...]  # params whose values are numeric column names
-    required_params: tuple[str, ...]
     doc: str
-    optional_params: tuple[str, ...] = ()  # accepted besides the required ones; nothing else is
-    estimate_range: tuple[float, float] | None = None  # open interval the estimate lives in (rho: -1, 1)
+    declared: KindParams
 
-    @property
-    def accepted_params(self) -> tuple[str, ...]:
-        return self.required_params + self.optional_params
+    numeric_params = property(lambda self: self.declared.numeric)  # params whose values are numeric column names
+    required_params = property(lambda self: self.declared.required)
+    optional_params = property(lambda self: self.declared.optional)
+    accepted_params = property(lambda self: self.declared.accepted_params)
+    estimate_range = property(lambda self: self.declared.estimate_range)
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def register(name: str, numeric: tuple[str, ...], required: tuple[str, ...], optional: tuple[str, ...] = (),
-             estimate_range: tuple[float, float] | None = None):
+def register(name: str):
+    """Attach the test that runs kind `name` to its declaration in the claim language
+    (benchmark.claims.kinds.PARAMS: which params it takes, which name numeric columns)."""
+    decl = PARAMS[name]
+
     def deco(fn):
-        KINDS[name] = Kind(name, fn, numeric, required, (fn.__doc__ or "").strip().splitlines()[0],
-                           optional, estimate_range)
+        KINDS[name] = Kind(name, fn, (fn.__doc__ or "").strip().splitlines()[0], decl)
         return fn
     return deco
+
+
+def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
+    """The claim's test kind, its params checked against the kind's declaration (claims.kinds)."""
+    check_declared(spec, path)
+    return KINDS[spec.test.kind]
 
 
 def _one_sample(values: np.ndarray, transform: str = "identity") -> Inference:
@@ -131,8 +139,7 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
                                estimand="every_stratum", heterogeneity=heterogeneity(strata))
 
 
-@register("replicate_correlation", numeric=("x", "y"), required=("x", "y"),
-          optional=("replicate", "strata", "method", "where", "range"), estimate_range=(-1.0, 1.0))
+@register("replicate_correlation")
 def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Correlation of x and y within each replicate (network), Fisher-z averaged, t-test across replicates.
 
@@ -205,8 +212,7 @@ def trend_frame(frame: pd.DataFrame, p: dict) -> pd.DataFrame:
     return frame.assign(_x=x)
 
 
-@register("trend", numeric=("x", "y"), required=("x", "y"),
-          optional=("replicate", "x_scale", "strata", "where", "range", "aggregate"))
+@register("trend")
 def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """OLS slope of a per-network response y over a factor x, one row per network.
 
@@ -235,7 +241,7 @@ def trend(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     return summarize("trend", inf, spec, (), details)
 
 
-@register("replicate_mean", numeric=("y",), required=("y",), optional=("replicate", "where", "range", "strata"))
+@register("replicate_mean")
 def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Mean of y over replicates (rows first averaged within each replicate), one-sample t-test.
 
@@ -255,8 +261,7 @@ def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     return summarize("replicate_mean", inf, spec, (), {"rows_per_replicate": float(frame.groupby(rep).size().mean()) if len(frame) else 0.0})
 
 
-@register("mean_difference", numeric=("y",), required=("y", "group", "treatment", "control"),
-          optional=("replicate", "strata", "where", "range"))
+@register("mean_difference")
 def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Difference of per-network means, treatment minus control, Welch t (unequal variances).
 
@@ -297,8 +302,7 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
                                                        "mean_control": float(b.mean()) if len(b) else math.nan})
 
 
-@register("paired_difference", numeric=("y",), required=("y", "group", "treatment", "control"),
-          optional=("replicate", "strata", "where", "range"))
+@register("paired_difference")
 def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Within-replicate difference, treatment minus control, one-sample t across replicates.
 
@@ -332,94 +336,6 @@ def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     d, unpaired = diffs(frame)
     return summarize("paired_difference", _one_sample(d.to_numpy()), spec, (),
                      {"unpaired": unpaired, "per_replicate": {str(r): float(v) for r, v in d.items()}})
-
-
-COLUMN_PARAMS = ("x", "y", "replicate", "strata", "group")  # params whose value is one column name
-CHOICES = {"method": ("spearman", "pearson"), "x_scale": ("linear", "rank"), "aggregate": ("mean", "none")}
-
-
-def _scalar(v) -> bool:
-    return isinstance(v, (str, int, float)) and not isinstance(v, bool) and (not isinstance(v, float) or math.isfinite(v))
-
-
-def _values(path, field: str, v) -> list:
-    """A param holding one group value or a list of them (treatment, control, where's values)."""
-    vals = v if isinstance(v, list) else [v]
-    if not vals or not all(_scalar(x) for x in vals):
-        raise ClaimFileError(path, field, f"a value or a non-empty list of values (text or finite numbers), got {v!r}")
-    if len(set(map(repr, vals))) != len(vals):
-        raise ClaimFileError(path, field, f"lists a value twice: {vals}")
-    return vals
-
-
-def _check_column_map(path, field: str, v, declared) -> dict:
-    if not isinstance(v, dict) or not v:
-        raise ClaimFileError(path, field, f"a mapping of column -> values, got {v!r}")
-    for col in v:
-        if col not in declared:
-            raise ClaimFileError(path, f"{field}.{col}", f"column {col!r} is not declared in evidence.columns")
-    return v
-
-
-def check_params(spec: ClaimSpec, path: str | Path) -> Kind:
-    """The test kind exists; its params are the ones it declares (required present, nothing else),
-    column params name declared columns, and every value lies in its vocabulary."""
-    kind = KINDS.get(spec.test.kind)
-    if kind is None:
-        raise ClaimFileError(path, "test.kind", f"unknown test kind {spec.test.kind!r}; known: {sorted(KINDS)}")
-    p = spec.test.params
-    for req in kind.required_params:
-        if req not in p:
-            raise ClaimFileError(path, f"test.params.{req}", f"required by test kind {kind.name!r}")
-    for key in p:
-        if key not in kind.accepted_params:
-            raise ClaimFileError(path, f"test.params.{key}", f"not a param of test kind {kind.name!r}; it takes "
-                                                            f"{', '.join(kind.accepted_params)}")
-    declared = set(spec.evidence.columns)
-    for key in COLUMN_PARAMS:
-        col = p.get(key, "seed" if key == "replicate" else None)
-        if col is None:
-            continue
-        if not isinstance(col, str):
-            raise ClaimFileError(path, f"test.params.{key}", f"one column name, got {col!r}")
-        if col not in declared:
-            raise ClaimFileError(path, f"test.params.{key}", f"column {col!r} is not declared in evidence.columns")
-    for key, choices in CHOICES.items():
-        if key in p and p[key] not in choices:
-            raise ClaimFileError(path, f"test.params.{key}", f"{p[key]!r} is not one of {', '.join(choices)}")
-    for col, allowed in _check_column_map(path, "test.params.where", p["where"], declared).items() if "where" in p else ():
-        _values(path, f"test.params.where.{col}", allowed)
-    for col, bounds in _check_column_map(path, "test.params.range", p["range"], declared).items() if "range" in p else ():
-        ok = (isinstance(bounds, list) and len(bounds) == 2
-              and all(b is None or (_scalar(b) and not isinstance(b, str)) for b in bounds))
-        if not ok or (None not in bounds and bounds[0] > bounds[1]):
-            raise ClaimFileError(path, f"test.params.range.{col}", f"[lo, hi] with lo <= hi (finite numbers or "
-                                                                   f"null for an open end), got {bounds!r}")
-    if "treatment" in kind.accepted_params:
-        treat = _values(path, "test.params.treatment", p["treatment"])
-        ctrl = _values(path, "test.params.control", p["control"])
-        both = [v for v in treat if v in ctrl]
-        if both:
-            raise ClaimFileError(path, "test.params.control", f"{both} also in test.params.treatment: a group "
-                                                              f"cannot be compared with itself")
-    if kind.estimate_range is not None:
-        lo, hi = kind.estimate_range
-        t = spec.test
-        named = {"test.null": ("null", t.null), "test.bound": ("bound", t.bound)}
-        if t.sesoi is not None:
-            named["test.sesoi"] = (f"null {'+' if t.direction == 'greater' else '-'} sesoi", thresholds(t)[1])
-        for field, (name, v) in named.items():
-            if v is not None and not lo < v < hi:
-                raise ClaimFileError(path, field, f"{name} = {v:g} lies outside ({lo:g}, {hi:g}), where a "
-                                                  f"{kind.name} estimate lives")
-    _check_estimand(spec, path)
-    return kind
-
-
-def _check_estimand(spec: ClaimSpec, path: str | Path) -> None:
-    if spec.test.estimand == "pooled" and spec.test.kind != "replicate_correlation":
-        raise ClaimFileError(path, "test.estimand", f"'pooled' is implemented for replicate_correlation only, not "
-                                                    f"{spec.test.kind!r}: declare every_stratum, or pool in the evidence table")
 
 
 def run_test(frame: pd.DataFrame, spec: ClaimSpec, claim_path: str | Path, table_path: str | Path,

@@ -166,8 +166,10 @@ def test_the_schema_pairs_each_name_with_the_model_its_code_reads():
     registries (read there without importing torch); every real section is in the schema."""
     from benchmark import config
     from benchmark.data.registry import EMBEDDED, WRITERS
-    from benchmark.probes.registry import PROBES
+    from benchmark.families.leavitt import probes as _leavitt  # noqa: F401  each family registers its probes
+    from benchmark.families.morcos import probes as _morcos  # noqa: F401
     from benchmark.families.morcos.summary import CourseSummary
+    from benchmark.probes.registry import PROBES
 
     models = {k: config._resolve(v) for k, v in config.PROBES.items()}
     assert {k: m for k, m in models.items() if k in PROBES} == {k: p.config for k, p in PROBES.items()}

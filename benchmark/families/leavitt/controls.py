@@ -31,9 +31,9 @@ from benchmark.data.splits import Split
 from benchmark.determinism import pin_threads, seed_everything
 from benchmark.families.leavitt import dimensionality, probes
 from benchmark.families.leavitt.regularizer import SelectivityRegularizer
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.paths import evidence_path
-from benchmark.probes.selectivity import selectivity_index
+from benchmark.measures.selectivity import selectivity_index
 from benchmark.steps import cli
 
 PLANTED_SI = 0.5        # planted units: preferred class's mean 3x the others' -> (3 - 1) / (3 + 1)

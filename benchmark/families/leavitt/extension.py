@@ -66,7 +66,7 @@ def run_extension(sweep: SelectivitySweep, ext: SweepExtension, params: dict, wo
 
 def selectivity_rows(state: dict, meta: dict, split, cfg: LayerSelectivityProbe) -> list[dict]:
     """The `layer_selectivity` probe's rows (one per layer) for one trained network."""
-    from benchmark.models.mlp import build
+    from benchmark.models.factory import build
 
     model = build(meta["arch"], meta["d_in"], meta["n_classes"], meta["hidden"], in_shape=meta["in_shape"])
     model.load_state_dict(state)

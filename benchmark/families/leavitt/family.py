@@ -14,7 +14,7 @@ OVERVIEW = "benchmark.families.leavitt.overview"
 CONTROLS = "benchmark.families.leavitt.controls"
 SWEEP_TABLES = tuple(f"evidence/leavitt_selectivity/{t}.csv" for t in ("layer_selectivity", "corruption", "attack",
                                                                      "dimensionality"))
-RUNNER = "benchmark.probes.runner"
+RUNNER = "benchmark.families.leavitt.probes"  # its probes registered, then the shared runner
 
 PIPELINE = Family(
     name="leavitt",
@@ -42,7 +42,7 @@ PIPELINE = Family(
         Stage(
             "probe_selectivity_sweep", "benchmark.stages.probe", code=(RUNNER,),
             args="leavitt registry layer_selectivity,corruption,attack,dimensionality leavitt_selectivity",
-            note="the four probes in one process: one load, attacks shared (probes/runner.py)",
+            note="the four probes in one process: one load, attacks shared (benchmark/probes/runner.py)",
             deps=("models/leavitt_selectivity.safetensors",),
             params=("scale", "paper_data", "probes.layer_selectivity", "probes.corruption", "probes.attack",
                     "probes.dimensionality"),

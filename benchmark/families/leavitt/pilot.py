@@ -22,6 +22,7 @@ from benchmark.claims.seeds import parse_seeds
 from benchmark.config import SelectivitySweep, load_params, section
 from benchmark.data.registry import load_dataset
 from benchmark.families.leavitt.sweep import run_sweep
+from benchmark.families.leavitt import probes as _registered  # noqa: F401  the sweep probes, registered
 from benchmark.probes.registry import PROBES
 from benchmark.probes.runner import run_probe
 from benchmark.steps import cli

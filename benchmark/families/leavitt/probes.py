@@ -1,6 +1,9 @@
 """Probes for the selectivity sweep (leavitt2021, leavitt2020): per-layer selectivity, accuracy
 under average-case corruptions and white-box attacks, and PCA dimensionality of representations
-and of the change a perturbation causes. One row per network x condition; no training here.
+and of the change a perturbation causes. One row per network x condition; no training here. As the
+family's `registry` step this module runs the shared probe runner once its probes are registered:
+
+    python -m benchmark.stages.probe leavitt registry <probe>[,<probe>...] <experiment>
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from benchmark.families.leavitt.corruptions import corrupt, kinds_for
 from benchmark.families.leavitt.dimensionality import max_components, n_components
 from benchmark.families.leavitt.paper_corruptions import PAPER_C
 from benchmark.families.leavitt.paper_corruptions import corrupted as paper_corrupted
+from benchmark.measures.selectivity import selectivity_index
 from benchmark.probes.registry import register
-from benchmark.probes.selectivity import selectivity_index
+from benchmark.probes.runner import main  # noqa: F401  the family's `registry` step
 
 
 FLOOR_STREAM = 11  # the label permutation's stream beside the network's seed (layer_selectivity's floor)

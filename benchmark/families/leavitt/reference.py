@@ -32,7 +32,7 @@ from benchmark.atomic import write_csv
 from benchmark.config import SelectivitySweep, load_params, section
 from benchmark.data.registry import load_dataset
 from benchmark.determinism import pin_threads, seed_everything
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.steps import cli
 
 PUBLISHED = {"mnist1d": {"logistic": 0.32, "mlp": 0.68, "cnn": 0.94, "gru": 0.91}}  # the mnist1d README's table

@@ -10,7 +10,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from benchmark.probes.selectivity import EPS, selectivity_index
+from benchmark.measures.selectivity import EPS, selectivity_index
 
 
 def forward_with_activations(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:

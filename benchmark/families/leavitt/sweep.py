@@ -19,7 +19,7 @@ from benchmark.families.leavitt.regularizer import SelectivityRegularizer
 from benchmark.errors import ParamsError
 from benchmark.experiments.stacked import Member, train_stacked
 from benchmark.experiments.train import TrainConfig, train_network
-from benchmark.models.mlp import build
+from benchmark.models.factory import build
 from benchmark.parallel import map_ordered
 from benchmark.steps import cli, experiment_args, publish_training
 

@@ -27,7 +27,7 @@ from benchmark.families.morcos.noise import noise_area, noisy_accuracy_curve
 from benchmark.families.morcos.planted import class_signal_split, redundant_copies, selective_units_decide
 from benchmark.families.morcos.reliance import chance_corrected_area, kink
 from benchmark.probes.ablation import area_under_curve, cumulative_ablation_curve, single_unit_importance
-from benchmark.probes.selectivity import class_information, selectivity_index, selectivity_null
+from benchmark.measures.selectivity import class_information, selectivity_index, selectivity_null
 from benchmark.steps import cli
 
 C = 10        # classes of the planted networks' inputs

@@ -33,21 +33,21 @@ PIPELINE = Family(
             outs=("evidence/controls/morcos.csv",),
         ),
         Stage(
-            "probe_unit_ablation", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            "probe_unit_ablation", "benchmark.stages.probe", code=("benchmark.families.morcos.probes",),
             args="morcos registry unit_ablation morcos_selectivity",
             deps=("models/morcos_selectivity.safetensors",),
             params=("probes.unit_ablation",),
             outs=("evidence/morcos_selectivity/unit_ablation.csv",),
         ),
         Stage(
-            "probe_cumulative_ablation", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            "probe_cumulative_ablation", "benchmark.stages.probe", code=("benchmark.families.morcos.probes",),
             args="morcos registry cumulative_ablation morcos_generalization",
             deps=("models/morcos_generalization.safetensors",),
             params=("probes.cumulative_ablation",),
             outs=("evidence/morcos_generalization/ablation_auc.csv", "evidence/morcos_generalization/ablation_curves.csv"),
         ),
         Stage(
-            "probe_noise_robustness", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            "probe_noise_robustness", "benchmark.stages.probe", code=("benchmark.families.morcos.probes",),
             args="morcos registry noise_robustness morcos_generalization",
             deps=("models/morcos_generalization.safetensors",),
             params=("probes.noise_robustness",),
@@ -84,7 +84,7 @@ PIPELINE = Family(
                   "models/morcos_dropout.safetensors", "evidence/morcos_dropout/training.csv"),
         ),
         Stage(
-            "probe_reliance", "benchmark.stages.probe", code=("benchmark.probes.runner",),
+            "probe_reliance", "benchmark.stages.probe", code=("benchmark.families.morcos.probes",),
             args="morcos registry reliance morcos_ensemble reliance morcos_course reliance_fine morcos_batchnorm reliance_fine morcos_dropout",
             deps=("models/morcos_ensemble.safetensors", "models/morcos_course.safetensors",
                   "models/morcos_batchnorm.safetensors", "models/morcos_dropout.safetensors"),
@@ -142,7 +142,7 @@ FAMILY = declare(
     PIPELINE,
     mlp="benchmark.families.morcos.mlp_training",                  # train@morcos_selectivity, @morcos_generalization
     reliance="benchmark.families.morcos.reliance_training",        # train_morcos_reliance (M3/M4)
-    registry="benchmark.probes.runner",                            # the probe registry's probes on saved networks
+    registry="benchmark.families.morcos.probes",                  # the family's registered probes on saved networks
     summary="benchmark.families.morcos.summary",                   # summary_reliance (M3a, M3b tables)
     section_curves="benchmark.families.morcos.section_curves",     # section_ablation_curves (M2)
     section_reliance="benchmark.families.morcos.section_reliance",  # section_morcos_reliance (M3/M4)

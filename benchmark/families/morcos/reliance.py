@@ -37,7 +37,7 @@ import torch
 from benchmark.data.splits import Split
 from benchmark.models.morcos_variants import MLPVariant, freeze_batch_norm
 from benchmark.probes.ablation import area_under_curve, cumulative_ablation_curve
-from benchmark.probes.selectivity import selectivity_index, selectivity_null
+from benchmark.measures.selectivity import selectivity_index, selectivity_null
 
 
 from benchmark.config import RelianceProbe  # noqa: E402  (params models live in benchmark.config)

@@ -60,7 +60,7 @@ def plan(params: dict, experiment: str):
 
 def checkpoint_losses(exp: RelianceExperiment, split, arch: str, seed: int, lr: float, checkpoints: dict) -> list[dict]:
     """Test accuracy and loss of every checkpoint of one network (the probe's own computation)."""
-    from benchmark.models.mlp import build
+    from benchmark.models.factory import build
     from benchmark.families.morcos.reliance import test_metrics
 
     rows = []

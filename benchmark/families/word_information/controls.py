@@ -26,7 +26,6 @@ Thresholds are declared here, before the controls run (benchmark.controls), with
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -35,7 +34,6 @@ import torch
 
 from benchmark import controls as C
 from benchmark import replicates
-from benchmark.config import load_params
 from benchmark.data import sentiment_corpus as corpus
 from benchmark.data.store import data_dir
 from benchmark.experiments.store import load_models
@@ -46,7 +44,6 @@ from benchmark.families.word_information.probing import load_network, probe_samp
 from benchmark.families.word_information.training import EXPERIMENT
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path
-from benchmark.steps import cli
 
 FAMILY = "word_information"
 PERTURBATION = "perturbation entropy (guan2019)"
@@ -206,15 +203,9 @@ def decide_and_write(params: dict, per_network: list[dict[str, float]], seed: in
     return C.decide_and_write(FAMILY, CONTROLS, values)[0]
 
 
-@cli
-def main(argv=None) -> int:
-    """The `controls` step: every control decided and written (evidence/controls/word_information.csv)."""
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    if params["scale"] == "paper":  # the same controls on the SST-2 networks
-        from benchmark.families.word_information import paper_scale
-
-        return paper_scale.controls(params)
+def run(params: dict) -> int:
+    """Every control decided on the embedded networks and written (evidence/controls/word_information.csv;
+    the `controls` step)."""
     cfg = load_word_params(params)
     cc, p = cfg.controls, cfg.probe
     t0 = time.perf_counter()

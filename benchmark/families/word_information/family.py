@@ -2,25 +2,24 @@
 transformer (pretrained / scratch), BiLSTM and CNN per seed -> perturbation entropy and gradient
 baselines per word and layer (benchmark/families/__init__.py: the protocol).
 
-Modules: config (params), networks (the classifiers), training (the `networks` step), measure (the
-instrument: guan2019's perturbation entropy, gradient baselines, per-network claim tables), probing
-(the `measures` step), section (the report section), and the paper scale's adapter (paper_scale,
-paper_models, sst2: SST-2, BERT and the treebank's word relevance handed to the same measure).
+Modules: steps (the three steps, at either scale), config (params), networks (the classifiers),
+training (the embedded `networks` step), measure (the instrument: guan2019's perturbation entropy,
+gradient baselines, per-network claim tables), probing (the embedded `measures` step), controls,
+section (the report section), and the paper scale's adapter (paper_scale, paper_models, sst2:
+SST-2, BERT and the treebank's word relevance handed to the same measure).
 """
 
 from benchmark.families.declare import declare
 from benchmark.pipeline.spec import Family, Section, Stage
 
-TRAINING = "benchmark.families.word_information.training"
-PROBING = "benchmark.families.word_information.probing"
-CONTROLS = "benchmark.families.word_information.controls"
+STEPS = "benchmark.families.word_information.steps"  # each step at the params' scale (embedded or paper)
 
 PIPELINE = Family(
     name="word_information",
     title="guan2019 G1-G3: word information in NLP models",
     stages=(
         Stage(
-            "train_word_information", "benchmark.stages.train", "word_information networks", code=(TRAINING,),
+            "train_word_information", "benchmark.stages.train", "word_information networks", code=(STEPS,),
             comment="guan2019 G1-G3, the word-information family (benchmark/families/word_information/):\n"
                     "sentiment corpus -> transformer (pretrained / scratch), BiLSTM, CNN x seeds -> perturbation\n"
                     "entropy + gradient baselines per word and layer -> claims",
@@ -33,7 +32,7 @@ PIPELINE = Family(
             outs=("models/word_information.safetensors", "evidence/word_information/training.csv"),
         ),
         Stage(
-            "probe_word_information", "benchmark.stages.probe", "word_information measures", code=(PROBING,),
+            "probe_word_information", "benchmark.stages.probe", "word_information measures", code=(STEPS,),
             deps=("models/word_information.safetensors", "evidence/word_information/training.csv", "data/sentiment"),
             params=("scale", "seed_offset", "word_information.embedded.probe", "word_information.paper.probe",
                     "word_information.paper.relevance", "paper_data"),
@@ -44,7 +43,7 @@ PIPELINE = Family(
                   "evidence/word_information/entropy_heatmaps.png"),
         ),
         Stage(
-            "controls_word_information", "benchmark.stages.probe", "word_information controls", code=(CONTROLS,),
+            "controls_word_information", "benchmark.stages.probe", "word_information controls", code=(STEPS,),
             comment="the perturbation measure, gradient saliency and rank agreement on built-in answers (networks that\n"
                     "read the relevant words only, planted input weights) and on nothing (a feature that ignores its\n"
                     "input, permuted relevance labels and word orders)",
@@ -64,7 +63,7 @@ PIPELINE = Family(
 
 FAMILY = declare(
     PIPELINE,
-    networks=TRAINING,   # train_word_information: every (model, seed), both scales
-    measures=PROBING,    # probe_word_information: the measure and baselines, both scales
-    controls=CONTROLS,   # controls_word_information: the instruments' controls, both scales
+    networks=f"{STEPS}:networks",  # train_word_information: every (model, seed), both scales
+    measures=f"{STEPS}:measures",  # probe_word_information: the measure and baselines, both scales
+    controls=f"{STEPS}:controls",  # controls_word_information: the instruments' controls, both scales
 )

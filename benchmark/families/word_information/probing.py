@@ -12,7 +12,6 @@ probed in its own single-threaded process (workers do not change the tables).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -20,7 +19,6 @@ import pandas as pd
 
 from benchmark import replicates
 from benchmark.atomic import write_csv, write_text
-from benchmark.config import load_params
 from benchmark.data import sentiment_corpus as corpus
 from benchmark.data.store import data_dir
 from benchmark.experiments.store import load_models
@@ -31,7 +29,6 @@ from benchmark.families.word_information.section import heatmaps, section
 from benchmark.families.word_information.training import EXPERIMENT, TrainConfig, network
 from benchmark.parallel import map_ordered
 from benchmark.paths import evidence_path, models_path, project_root
-from benchmark.steps import cli
 
 HEATMAP_SENTENCES = 3
 
@@ -91,14 +88,8 @@ def write_outputs(keys, meta, tables, probe: dict, **section_kwargs) -> pd.DataF
     return layers
 
 
-@cli
-def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: the paper-scale adapter
-        from benchmark.families.word_information import paper_scale
-
-        return paper_scale.probe(params)
+def measure(params: dict) -> int:
+    """The measure and its baselines on every embedded network, and the section (the `measures` step)."""
     cfg = load_word_params(params)
     p = cfg.probe
     t0 = time.perf_counter()

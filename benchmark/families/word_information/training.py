@@ -13,7 +13,6 @@ same bytes whatever the worker count; the two transformers of one seed share ini
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
 
@@ -22,7 +21,6 @@ import torch
 from torch import nn
 
 from benchmark import replicates
-from benchmark.config import load_params
 from benchmark.data import sentiment_corpus
 from benchmark.data.sentiment_corpus import INDEX, MASK, VOCAB, Corpus
 from benchmark.data.store import data_dir
@@ -30,7 +28,7 @@ from benchmark.determinism import seed_everything
 from benchmark.families.word_information.config import load_word_params, network_seeds
 from benchmark.families.word_information.networks import build
 from benchmark.parallel import map_ordered, progress
-from benchmark.steps import cli, publish_training
+from benchmark.steps import publish_training
 
 MODELS = ("transformer_pretrained", "transformer_scratch", "lstm", "cnn")
 
@@ -136,15 +134,8 @@ def network_key(model: str, seed: int) -> str:
     return replicates.name(("seed", seed), head=model)
 
 
-@cli
-def main(argv=None) -> int:
-    """The `networks` step: every (model, seed) of the params' scale trained and published."""
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    if params["scale"] == "paper":  # SST-2 + BERT / LSTM / CNN: the paper-scale adapter
-        from benchmark.families.word_information import paper_scale
-
-        return paper_scale.train(params)
+def train(params: dict) -> int:
+    """Every (model, seed) of the embedded scale trained and published (the `networks` step)."""
     cfg = load_word_params(params)
     root = data_dir() / cfg.dataset
     train, test, unlabeled = (sentiment_corpus.load(root, s) for s in sentiment_corpus.SPLITS)

@@ -9,9 +9,8 @@ collects the results in input order; the stage writes every output itself, as be
 
 Same seeds, same bytes as local execution on the same machine: each Ray task pins torch to one
 thread (as a local worker does) and runs the same function on the same inputs; results come back
-in input order. Job-wide state a job function reads from its module's `_JOB` dict (the suite's
-convention for data shared by all jobs of a stage) is put in Ray's object store once and installed
-in each worker before the job runs. On a cluster this checkout's `benchmark` package travels with
+in input order. What all jobs of a stage share (map_ordered's `job`) is put in Ray's object store
+once and handed to each task with its item. On a cluster this checkout's `benchmark` package travels with
 the tasks (runtime_env py_modules), so its nodes need only the locked environment
 (requirements.lock); a Ray instance started on this machine runs workers in this checkout.
 Each task asks for one CPU, and one GPU when the cluster has GPUs.
@@ -62,30 +61,19 @@ def _ensure_ray():
     return ray
 
 
-def _job_state(fn: Callable):
-    """The `_JOB` dict of fn's module (functools.partial: of its function), or None."""
-    return getattr(getattr(fn, "func", fn), "__globals__", {}).get("_JOB")
-
-
-def _run_job(fn: Callable, item, shared, settings):
+def _run_job(fn: Callable, item, job, settings):
     from benchmark import devices
     from benchmark.determinism import pin_threads
 
     pin_threads(1)
     devices.restore(settings)
-    if shared is not None:
-        job = _job_state(fn)
-        if job is not shared:  # a worker in this driver's own process keeps the same object
-            job.clear()
-            job.update(shared)
-    return fn(item)
+    return fn(item) if job is None else fn(job, item)
 
 
-def ray_map(fn: Callable, items: list) -> list:
-    """fn over items as one Ray task each; results in input order."""
+def ray_map(fn: Callable, items: list, job=None) -> list:
+    """fn over items (fn(job, item) when `job` is given) as one Ray task each; results in input order."""
     ray = _ensure_ray()
-    job = _job_state(fn)
-    shared = ray.put(dict(job)) if isinstance(job, dict) and job else None
+    shared = ray.put(job) if job is not None else None
     gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
     task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(_run_job)
     from benchmark import devices

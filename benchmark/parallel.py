@@ -3,6 +3,12 @@
 Results come back in input order and do not depend on the number of workers. With params.yaml
 `executor: ray` the same jobs run as Ray tasks instead (benchmark.executors), with the same bytes.
 
+What every job of a stage shares (its data, networks, settings) is handed over explicitly:
+`map_ordered(fn, items, workers, job=payload)` calls `fn(payload, item)`. A forked worker receives
+the payload once, through its initializer (fork copies it, nothing is pickled); a Ray task gets it
+once from the object store; in one process it is passed as is. No stage keeps job state in a
+module global, so the same function runs the same way under every executor.
+
 Workers end with their parent: killing a stage's own process (Ctrl-C twice, `kill -9`, a CI
 timeout; not only through dvc) must not leave its pool computing as orphans. On Linux each
 worker asks the kernel for SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG); workers write
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import multiprocessing as mp
 import os
 import signal
@@ -61,10 +68,19 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def _worker_init(threads: int, parent_pid: int) -> None:
+_WORKER: dict = {}  # in a forked worker: the payload its initializer received (`job`)
+
+
+def _worker_init(threads: int, parent_pid: int, job=None) -> None:
     die_with_parent(parent_pid)
     pin_threads(threads)
     keep_freed_memory()
+    _WORKER["job"] = job
+
+
+def _with_job(fn: Callable, item):
+    """In a forked worker: fn(the worker's payload, item)."""
+    return fn(_WORKER["job"], item)
 
 
 def progress_shown() -> bool:
@@ -88,18 +104,22 @@ def progress(iterable, total: int | None = None, desc: str = ""):
     return tqdm(iterable, total=total, desc=desc, disable=not progress_shown(), leave=False)
 
 
-def map_ordered(fn: Callable[[T], R], items: Iterable[T], workers: int, desc: str = "") -> list[R]:
+def map_ordered(fn: Callable, items: Iterable[T], workers: int, desc: str = "", job=None) -> list[R]:
+    """fn(item) for every item (or, given `job`, fn(job, item)), in input order, on up to `workers`
+    single-threaded processes (or Ray tasks); the results do not depend on `workers`."""
     items = list(items)
     pin_threads(1)
     from benchmark import executors
 
     if executors.active() == "ray":  # one Ray task per item (benchmark.executors); `workers` unused
-        return executors.ray_map(fn, items)
+        return executors.ray_map(fn, items, job)
     keep_freed_memory()
     if workers <= 1 or len(items) <= 1:
-        return [fn(it) for it in progress(items, len(items), desc)]
+        call = fn if job is None else functools.partial(fn, job)
+        return [call(it) for it in progress(items, len(items), desc)]
     # fork: workers are forked by this (the calling) thread, which waits for them below, so
     # PDEATHSIG (tied to the forking thread) fires exactly when this process goes away
     with ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=mp.get_context("fork"),
-                             initializer=_worker_init, initargs=(1, os.getpid())) as pool:
-        return list(progress(pool.map(fn, items), len(items), desc))
+                             initializer=_worker_init, initargs=(1, os.getpid(), job)) as pool:
+        call = fn if job is None else functools.partial(_with_job, fn)
+        return list(progress(pool.map(call, items), len(items), desc))

@@ -1,5 +1,5 @@
 """The Ray executor against a local Ray head this test starts and stops itself: the same jobs give
-the same bytes as local execution, including job-wide `_JOB` state shipped to the workers."""
+the same bytes as local execution, including the job payload every task shares (map_ordered's `job`)."""
 
 from __future__ import annotations
 
@@ -43,12 +43,11 @@ def _bytes(results):
 
 def test_ray_results_are_byte_identical_to_local(local_ray):
     sweep, splits, grid = _tiny_job()
-    train_sweep._JOB.clear()
-    train_sweep._JOB.update(sweep=sweep, splits=splits)
+    job = {"sweep": sweep, "splits": splits}
     executors.use("local")
-    local = map_ordered(train_sweep.train_one, grid, workers=1)
+    local = map_ordered(train_sweep.train_one, grid, workers=1, job=job)
     executors.use("ray")
-    remote = map_ordered(train_sweep.train_one, grid, workers=1)
+    remote = map_ordered(train_sweep.train_one, grid, workers=1, job=job)
     executors.use("local")
     assert _bytes(remote) == _bytes(local)
     assert [m for _, m in remote] == [m for _, m in local]

@@ -42,6 +42,21 @@ def test_results_in_order_with_workers():
     assert map_ordered(abs, [-3, 1, -2, 5], workers=2) == [3, 1, 2, 5]
 
 
+def _scaled(job: dict, i: int) -> tuple[int, int]:
+    return job["k"] * i, os.getpid()
+
+
+def test_the_job_payload_reaches_every_worker_explicitly():
+    """fn(job, item) in one process and in forked workers alike: same results, and the workers are
+    other processes (so the payload travelled to them, not through this process's globals)."""
+    job = {"k": 7}
+    serial = map_ordered(_scaled, range(6), workers=1, job=job)
+    forked = map_ordered(_scaled, range(6), workers=2, job=job)
+    assert [v for v, _ in serial] == [v for v, _ in forked] == [0, 7, 14, 21, 28, 35]
+    assert {pid for _, pid in serial} == {os.getpid()}
+    assert os.getpid() not in {pid for _, pid in forked}
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
 def test_killed_parent_takes_its_workers(tmp_path):
     script = tmp_path / "stage.py"

@@ -70,22 +70,16 @@ def random_classifier(cfg: ClassifierConfig, n_classes: int, seed: int) -> Scene
     return SceneClassifier(n_classes, cfg.channels).eval()
 
 
-_JOB: dict = {}
-
-
-def _train_one(seed: int):
-    model, metrics = train_classifier(_JOB["cfg"], _JOB["train"], _JOB["n_classes"], seed)
+def _train_one(job: dict, seed: int):
+    model, metrics = train_classifier(job["cfg"], job["train"], job["n_classes"], seed)
     return model.state_dict(), metrics
 
 
 def train_classifiers(cfg: ClassifierConfig, train: SceneClasses, n_classes: int, seeds: list[int],
                       workers: int) -> list[tuple[dict, dict]]:
     """One classifier per seed, each in its own single-threaded process (bytes independent of workers)."""
-    _JOB.update(cfg=cfg, train=train, n_classes=n_classes)
-    try:
-        return map_ordered(_train_one, seeds, workers, desc="train scene classifiers")
-    finally:
-        _JOB.clear()
+    return map_ordered(_train_one, seeds, workers, desc="train scene classifiers",
+                       job={"cfg": cfg, "train": train, "n_classes": n_classes})
 
 
 def trained_records(cfg: ClassifierConfig, train: SceneClasses, test: SceneClasses, n_classes: int, seeds: list[int],

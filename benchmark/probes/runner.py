@@ -30,11 +30,6 @@ from benchmark.paths import evidence_path, models_path
 from benchmark.probes.registry import PROBES
 from benchmark.steps import cli
 
-# one entry per (probes, experiment) pair: {"nets", "meta", "splits", "probes": [(Probe, cfg)]};
-# set before the pool forks, read by the workers
-RUNS: list[dict] = []
-
-
 def _model(run: dict, name: str):
     meta, state = run["meta"][name], dict(run["nets"][name])
     labels = state.pop("_train_labels", None)
@@ -50,25 +45,25 @@ def _probe_with(run: dict, probe, cfg, name: str):
                     train_labels=labels.numpy() if labels is not None else None)
 
 
-def _probe_one(item: tuple[int, str]) -> list[dict]:
+def _probe_one(runs: list[dict], item: tuple[int, str]) -> list[dict]:
     i, name = item
     tables: dict = {}
-    for probe, cfg in RUNS[i]["probes"]:
-        tables.update(_probe_with(RUNS[i], probe, cfg, name))
+    for probe, cfg in runs[i]["probes"]:
+        tables.update(_probe_with(runs[i], probe, cfg, name))
     return [tables]
 
 
 STACK = 24  # networks per stack for the stacked probes (a fixed chunking of the name order)
 
 
-def _probe_stack(item: tuple[int, tuple[str, ...]]) -> list[dict]:
+def _probe_stack(runs: list[dict], item: tuple[int, tuple[str, ...]]) -> list[dict]:
     """The probes on one stack of same-shape conv nets: stacked where the probe has a stacked form
     (its registry entry's `stacked`, given what the entry's `shared` builds, once per stack), one
     network at a time otherwise."""
     from benchmark.experiments.stacked import StackedConvNet
 
     i, names = item
-    run = RUNS[i]
+    run = runs[i]
     metas = [run["meta"][n] for n in names]
     split = run["splits"][metas[0]["dataset"]]
     stack = StackedConvNet([_model(run, n)[0] for n in names]).eval()
@@ -86,8 +81,9 @@ def _probe_stack(item: tuple[int, tuple[str, ...]]) -> list[dict]:
     return out
 
 
-def _probe_item(item):
-    return _probe_stack(item) if isinstance(item[1], tuple) else _probe_one(item)
+def _probe_item(runs: list[dict], item):
+    """One job: a network, or a stack of them (item[1] a tuple of names), of run item[0]."""
+    return _probe_stack(runs, item) if isinstance(item[1], tuple) else _probe_one(runs, item)
 
 
 def stacked_jobs(names: list[str], meta: dict) -> list[tuple[str, ...]] | None:
@@ -115,8 +111,8 @@ def probe_order(meta: dict) -> list[str]:
 
 def run_probes(runs: list[dict], workers: int, desc: str) -> list[list[dict]]:
     """For every run (dict with nets, meta, splits, probes), the probes' tables per network in
-    `probe_order`; every run's networks (or stacks) go to one pool."""
-    RUNS[:] = runs
+    `probe_order`; every run's networks (or stacks) go to one pool, which receives the runs once
+    (benchmark.parallel: the job payload)."""
     items, names_of = [], []
     for i, run in enumerate(runs):
         names = probe_order(run["meta"])
@@ -124,7 +120,7 @@ def run_probes(runs: list[dict], workers: int, desc: str) -> list[list[dict]]:
         stacks = stacked_jobs(names, run["meta"]) if any(p.stacked is not None for p, _ in run["probes"]) else None
         items += [(i, s) for s in stacks] if stacks is not None else [(i, n) for n in names]
     per: list[dict[str, dict]] = [{} for _ in runs]
-    for (i, job), res in zip(items, map_ordered(_probe_item, items, workers, desc=desc)):
+    for (i, job), res in zip(items, map_ordered(_probe_item, items, workers, desc=desc, job=runs)):
         per[i].update(zip(job if isinstance(job, tuple) else (job,), res))
     return [[per[i][n] for n in names] for i, names in enumerate(names_of)]
 

@@ -166,12 +166,8 @@ def probe_control(seed: int, model: SceneClassifier, data: dict, p: DissectionPa
             "summary": probes.summary_rows(seed, "random", layers, p, OBJECTS, PARTS)}
 
 
-_JOB: dict = {}
-
-
-def _probe_one(job: tuple[str, int]) -> dict:
+def _probe_one(j: dict, job: tuple[str, int]) -> dict:
     kind, i = job
-    j = _JOB
     seed, model = j[kind][i]
     if kind == "trained":
         return probe_network(seed, model, j["data"], j["p"], j["probe_seed"] + seed, rotate=not j["replicate"])
@@ -193,12 +189,9 @@ def probe_networks(trained: list, random: list, data: dict, p: DissectionParams,
     replicate = replicate or []
     groups = {"trained": trained, "random": random, "replicate": replicate}
     jobs = [(kind, i) for kind, nets in groups.items() for i in range(len(nets))]
-    _JOB.update(trained=trained, random=random, replicate=replicate, data=data, p=p, probe_seed=probe_seed,
-                rotation_networks=rotation_networks, powers=rotation_powers or p.rotation_powers)
-    try:
-        res = map_ordered(_probe_one, jobs, workers, desc="probe scene classifiers")
-    finally:
-        _JOB.clear()
+    shared = dict(trained=trained, random=random, replicate=replicate, data=data, p=p, probe_seed=probe_seed,
+                  rotation_networks=rotation_networks, powers=rotation_powers or p.rotation_powers)
+    res = map_ordered(_probe_one, jobs, workers, desc="probe scene classifiers", job=shared)
     out: dict[str, dict[int, dict]] = {kind: {} for kind in groups}
     for (kind, i), r in zip(jobs, res):
         out[kind][groups[kind][i][0]] = r

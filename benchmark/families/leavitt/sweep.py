@@ -23,31 +23,28 @@ from benchmark.models.factory import build
 from benchmark.parallel import map_ordered
 from benchmark.steps import cli, experiment_args, publish_training
 
-_JOB: dict = {}
-
-
 def sweep_network_name(dataset: str, arch: str, alpha: float, seed: int) -> str:
     return replicates.name(("alpha", float(alpha)), ("seed", seed), head=f"{dataset}-{arch}")
 
 
-def train_one(item: tuple[int, float, int]):
-    """One network of the sweep: (index into nets, alpha, seed) -> (state, metrics)."""
+def train_one(job: dict, item: tuple[int, float, int]):
+    """One network of the sweep (job: the sweep and its splits): (index into nets, alpha, seed) -> (state, metrics)."""
     k, alpha, seed = item
-    net, split = _JOB["sweep"].nets[k], _JOB["splits"][_JOB["sweep"].nets[k].dataset]
+    net, split = job["sweep"].nets[k], job["splits"][job["sweep"].nets[k].dataset]
     cfg = TrainConfig(arch=net.arch, hidden=tuple(net.hidden), epochs=net.epochs, lr=net.lr,
                       batch_size=net.batch_size, weight_decay=net.weight_decay)
-    layers = tuple(_JOB["sweep"].regularized_layers) if _JOB["sweep"].regularized_layers is not None else None
+    layers = tuple(job["sweep"].regularized_layers) if job["sweep"].regularized_layers is not None else None
     res = train_network(cfg, split, seed, regularizer=SelectivityRegularizer(alpha, split.n_classes, layers))
     return res.state, res.metrics
 
 
-def train_stack(item: tuple[int, tuple[int, ...]]) -> list[tuple[dict, dict]]:
+def train_stack(job: dict, item: tuple[int, tuple[int, ...]]) -> list[tuple[dict, dict]]:
     """Every alpha of a few seeds on one net, trained together as one stack (benchmark.
     experiments.stacked). Each seed has the same initialization and data order at every alpha
     (the sweep is paired by seed). Returns (state, metrics) per (seed, alpha), seeds outer."""
     k, seeds = item
-    sweep = _JOB["sweep"]
-    net, split = sweep.nets[k], _JOB["splits"][sweep.nets[k].dataset]
+    sweep = job["sweep"]
+    net, split = sweep.nets[k], job["splits"][sweep.nets[k].dataset]
     members = [Member(seed, float(a)) for seed in seeds for a in sweep.alphas]
     return train_stacked(net.arch, list(net.hidden), split, members, net.epochs, net.lr, net.batch_size,
                          net.weight_decay)
@@ -63,13 +60,13 @@ def train_grid(sweep: SelectivitySweep, splits: dict, seeds_of: dict[int, list[i
     seed; in that nesting order) and (state, metrics) per grid point. Stackable nets train as one
     stack per net and run of `stack_seeds` consecutive seeds, all alphas together (a fixed function
     of the seed list, never of the worker count)."""
-    _JOB.update(sweep=sweep.model_copy(update={"alphas": list(alphas)}), splits=splits)
+    job = {"sweep": sweep.model_copy(update={"alphas": list(alphas)}), "splits": splits}
     grid = [(k, alpha, seed) for k in seeds_of for alpha in alphas for seed in seeds_of[k]]
     if not _stackable(sweep):
-        return grid, map_ordered(train_one, grid, workers, desc=desc)
+        return grid, map_ordered(train_one, grid, workers, desc=desc, job=job)
     jobs = [(k, tuple(seeds[i:i + stack_seeds])) for k, seeds in seeds_of.items() for i in range(0, len(seeds), stack_seeds)]
     done: dict[tuple[int, float, int], tuple[dict, dict]] = {}
-    for (k, chunk), stack in zip(jobs, map_ordered(train_stack, jobs, workers, desc=desc)):
+    for (k, chunk), stack in zip(jobs, map_ordered(train_stack, jobs, workers, desc=desc, job=job)):
         members = [(seed, float(a)) for seed in chunk for a in alphas]
         done.update({(k, a, seed): res for (seed, a), res in zip(members, stack)})
     return grid, [done[(k, float(alpha), seed)] for k, alpha, seed in grid]

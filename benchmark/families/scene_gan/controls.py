@@ -271,13 +271,11 @@ def measure(generators: dict[int, Callable[[], object]], seg, p, c, planted_mask
     from benchmark.parallel import map_ordered
 
     seeds = sorted(generators)
-    _JOB.update(generators=generators, seg=seg, p=p, c=c, vocab=vocab, offset_seed=offset_seed,
-                masks=planted_masks, planted_seg=planted_seg, paint=planted_paint)
-    try:
-        per_gen = map_ordered(_one_generator, seeds, workers, desc="controls: generators")
-        per_sample = map_ordered(_one_sample, list(range(c.planted_replicates)), workers, desc="controls: planted scenes")
-    finally:
-        _JOB.clear()
+    job = dict(generators=generators, seg=seg, p=p, c=c, vocab=vocab, offset_seed=offset_seed,
+               masks=planted_masks, planted_seg=planted_seg, paint=planted_paint)
+    per_gen = map_ordered(_one_generator, seeds, workers, desc="controls: generators", job=job)
+    per_sample = map_ordered(_one_sample, list(range(c.planted_replicates)), workers, desc="controls: planted scenes",
+                             job=job)
     nulls = [{"generator": seed, "unit": u, "concept": name, "iou": float(v[u, j])}
              for seed, r in zip(seeds, per_gen) if (v := r.get("null_iou")) is not None
              for u in range(v.shape[0]) for j, name in enumerate(vocab.concepts)]
@@ -285,25 +283,20 @@ def measure(generators: dict[int, Callable[[], object]], seg, p, c, planted_mask
     return collect(per_replicate, {k: [] for k in CONTROLS}), pd.DataFrame(nulls)
 
 
-_JOB: dict = {}
-
-
-def _one_generator(seed: int) -> dict:
+def _one_generator(j: dict, seed: int) -> dict:
     from benchmark.determinism import pin_threads
 
     pin_threads(1)
-    j = _JOB
     g = j["generators"][seed]()
     base = j["offset_seed"](j["c"].seed)  # every generator sees the same latents, as in the probe
     return generator_values(g, j["seg"], j["p"], j["c"].images, base, np.random.default_rng(base + 1000 + seed), j["vocab"],
                             j["c"].random_pairs)
 
 
-def _one_sample(r: int) -> dict:
+def _one_sample(j: dict, r: int) -> dict:
     from benchmark.determinism import pin_threads
 
     pin_threads(1)
-    j = _JOB
     n = j["c"].planted_scenes
     return planted_values(j["masks"][r * n:(r + 1) * n], j["planted_seg"], j["offset_seed"](j["c"].seed) + 100 + r,
                           j["p"], j["c"].planted_cells, paint=j["paint"])

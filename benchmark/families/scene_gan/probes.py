@@ -332,11 +332,7 @@ def probe_generator(seed: int, g: Generator, seg: Segmenter, p: ProbeParams, ref
             "detectors": {c: int(((best.argmax(1) == j) & (best.max(1) > p.iou_cutoff)).sum()) for j, c in enumerate(CONCEPTS)}}
 
 
-_JOB: dict = {}
-
-
-def _probe_one(name: str) -> dict:
-    j = _JOB
+def _probe_one(j: dict, name: str) -> dict:
     m = j["meta"][name]
     if j.get("build") is not None:  # paper scale: the generator comes from the user's checkpoint
         g = j["build"](m)
@@ -352,12 +348,9 @@ def probe_generators(nets: dict, meta: dict, seg: Segmenter, p: ProbeParams, ref
     """probe_generator for every generator (seed order), one process each (results independent of workers).
     `build(meta entry) -> generator` replaces the embedded Generator + state dict (paper scale)."""
     names = sorted(nets, key=lambda n: meta[n]["seed"])
-    _JOB.update(nets=nets, meta=meta, seg=seg, p=p, ref=ref, latent_seed=latent_seed, seg_iou=seg_iou,
-                build=build, vocab=vocab)
-    try:
-        results = map_ordered(_probe_one, names, workers, desc="probe scene GANs")
-    finally:
-        _JOB.clear()
+    job = dict(nets=nets, meta=meta, seg=seg, p=p, ref=ref, latent_seed=latent_seed, seg_iou=seg_iou,
+               build=build, vocab=vocab)
+    results = map_ordered(_probe_one, names, workers, desc="probe scene GANs", job=job)
     return {meta[n]["seed"]: r for n, r in zip(names, results)}
 
 

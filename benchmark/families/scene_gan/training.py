@@ -96,19 +96,12 @@ def sample_latents(n: int, nz: int, seed: int) -> torch.Tensor:
     return torch.from_numpy(np.random.default_rng(seed).standard_normal((n, nz)).astype(np.float32))
 
 
-_JOB: dict = {}
-
-
-def _train_one(seed: int):
-    g, metrics = train_gan(_JOB["cfg"], _JOB["images"], seed)
+def _train_one(job: dict, seed: int):
+    g, metrics = train_gan(job["cfg"], job["images"], seed)
     return g.state_dict(), metrics
 
 
 def train_generators(cfg: GanConfig, images: np.ndarray, seeds: list[int], workers: int) -> list[tuple[dict, dict]]:
     """One generator per seed, each in its own process on one thread (benchmark.parallel), so the
     bytes of every generator depend on its seed only, not on `workers`."""
-    _JOB.update(cfg=cfg, images=images)
-    try:
-        return map_ordered(_train_one, seeds, workers, desc="train scene GANs")
-    finally:
-        _JOB.clear()
+    return map_ordered(_train_one, seeds, workers, desc="train scene GANs", job={"cfg": cfg, "images": images})

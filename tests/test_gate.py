@@ -198,7 +198,8 @@ def _assert_gate_fails(tmp_path, spec, base, cur, design, *expected):
 def test_mutation_unit_ablation_disabled(tmp_path, monkeypatch):
     """morcos2018 M1: the reported mutation, alpha=-1 -> alpha=0 in the rank-1 update: every
     importance is 0, every per-network correlation undefined, n = 0."""
-    from benchmark.probes import ablation, registry
+    from benchmark.families.morcos import probes as registry  # the morcos probes, as the registry runs them
+    from benchmark.probes import ablation
 
     split, spec = class_signal_split(n_per_class=15), load_claim(M1_PATH)
     cfg = UnitAblationProbe(split="test")
@@ -223,7 +224,8 @@ def test_mutation_unit_ablation_disabled(tmp_path, monkeypatch):
 def test_mutation_cumulative_ablation_ablates_nothing(tmp_path, monkeypatch):
     """morcos2018 M2: the ablation mask sets kept units to 0.0 -> 1.0: nothing is ablated, every
     area equals the unablated accuracy, the decline with label noise vanishes."""
-    from benchmark.probes import ablation, registry
+    from benchmark.families.morcos import probes as registry  # the morcos probes, as the registry runs them
+    from benchmark.probes import ablation
 
     split, spec = class_signal_split(n_per_class=15), load_claim(M2_PATH)
     cfg = CumulativeAblationProbe(split="test", orders=3, fractions=[0.0, 0.25, 0.5, 0.75, 1.0])

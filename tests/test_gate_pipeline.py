@@ -11,7 +11,8 @@ import yaml
 
 from benchmark.atomic import read_json
 from benchmark.cli import main as claims_main
-from benchmark.probes import ablation, registry
+from benchmark.families.morcos import probes as registry  # the morcos probes, as the registry runs them
+from benchmark.probes import ablation
 from benchmark.stages import probe, report, test_claim, train
 from tests.mutation import mutant
 

@@ -20,7 +20,8 @@ from benchmark.determinism import pin_threads
 from benchmark.evaluate import evaluate
 from benchmark.families.morcos import controls, noise, reliance
 from benchmark.gate import run_gate, write_baseline
-from benchmark.probes import ablation, selectivity
+from benchmark.measures import selectivity
+from benchmark.probes import ablation
 from tests.conftest import REPO
 from tests.mutation import MACHINES, entry, mutant
 from tests.planted import planted_table

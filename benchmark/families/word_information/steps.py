@@ -11,50 +11,33 @@ imports the other to dispatch.
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 from benchmark.config import load_params
+from benchmark.families.word_information import controls as embedded_controls
+from benchmark.families.word_information import paper_scale, probing, training
 from benchmark.steps import cli
 
 
-def _params(doc: str, argv) -> dict:
+def _at_scale(doc: str, argv, embedded: Callable[[dict], int], paper: Callable[[dict], int]) -> int:
     argparse.ArgumentParser(description=doc).parse_args(argv)
-    return load_params()
+    params = load_params()
+    return (paper if params["scale"] == "paper" else embedded)(params)
 
 
 @cli
 def networks(argv=None) -> int:
     """Train every (model, seed) of the params' scale and publish them (stage train_word_information)."""
-    params = _params(networks.__doc__, argv)
-    if params["scale"] == "paper":
-        from benchmark.families.word_information import paper_scale
-
-        return paper_scale.train(params)
-    from benchmark.families.word_information import training
-
-    return training.train(params)
+    return _at_scale(networks.__doc__, argv, training.train, paper_scale.train)
 
 
 @cli
 def measures(argv=None) -> int:
     """The perturbation measure and the gradient baselines on every network (stage probe_word_information)."""
-    params = _params(measures.__doc__, argv)
-    if params["scale"] == "paper":
-        from benchmark.families.word_information import paper_scale
-
-        return paper_scale.probe(params)
-    from benchmark.families.word_information import probing
-
-    return probing.measure(params)
+    return _at_scale(measures.__doc__, argv, probing.measure, paper_scale.probe)
 
 
 @cli
 def controls(argv=None) -> int:
     """The instruments' controls on the networks (stage controls_word_information)."""
-    params = _params(controls.__doc__, argv)
-    if params["scale"] == "paper":
-        from benchmark.families.word_information import paper_scale
-
-        return paper_scale.controls(params)
-    from benchmark.families.word_information import controls as embedded
-
-    return embedded.run(params)
+    return _at_scale(controls.__doc__, argv, embedded_controls.run, paper_scale.controls)

@@ -153,8 +153,9 @@ def _claim_sees(tmp_path, monkeypatch, control_id: str, values_good, values_bad,
 
 
 def _mutated_fails(monkeypatch, tmp_path, instrument: str, name: str, old: str, new: str, sign: float):
-    """The mutated instrument fails both its positive controls; the claim that can decide (G4; G1-G3
-    are declared undecidable at embedded scale, always inconclusive) turns inconclusive."""
+    """The mutated instrument fails both its positive controls; a claim that can decide (G4, which
+    names every instrument's controls; G2 and G3 are declared undecidable at embedded scale, always
+    inconclusive) turns inconclusive."""
     good = _model_controls()
     monkeypatch.setattr(WC, name, _mutant(monkeypatch, name, old, new))
     bad = _model_controls()

@@ -1,6 +1,8 @@
 """Known answers of the classifier-dissection probe: a unit that copies a concept mask is found with
-IoU ~1; the identity rotation changes nothing; a rotation keeps the logits; the probe is
-deterministic (same seed, same tables)."""
+IoU ~1 and passes the null-calibrated criterion, units of noise do not, silent units are counted
+apart; the identity rotation changes nothing and rotations leave silent units in place; a rotation
+keeps the logits; the probe is deterministic (same seed, same tables) and the null's draws leave
+every other table unchanged."""
 
 from __future__ import annotations
 
@@ -19,9 +21,8 @@ from benchmark.families.classifier_dissection.params import DissectionParams
 from benchmark.families.classifier_dissection.rotation import fractional_power, random_rotation
 from benchmark.models.scene_classifier import SceneClassifier
 from benchmark.probes import dissection
-from benchmark.probes.dissection import detector_summary
 
-P = DissectionParams(quantiles=[0.01, 0.005], iou_cutoff=0.04, dissect_samples=36, importance_samples=36, paper_width=512,
+P = DissectionParams(quantiles=[0.01, 0.005], iou_cutoff=0.04, null_permutations=2, null_fpr=0.01, dissect_samples=36, importance_samples=36, paper_width=512,
                      paper_ks=[4, 20], random_draws=2, attack_samples=4, attack_steps=2, attack_eps=0.2,
                      attack_step_size=0.1, rotation_powers=[0.0, 0.5, 1.0], rotation_seed=3, probe_seed=2)
 
@@ -48,11 +49,42 @@ def test_a_unit_that_copies_the_snow_mask_is_a_snow_detector_with_iou_about_1(da
         net.convs[0].bias[0] = -2.2
     snow_share = (data["masks_test"] == CID["snow"]).mean()
     assert 0 < snow_share < 0.01
-    layers = CD.dissect_layers(net, data["x_test"], data["masks_test"], P, np.random.default_rng(0))
+    layers = CD.dissect_layers(net, data["x_test"], data["masks_test"], P, np.random.default_rng(0), np.random.default_rng(1))
     iou = layers[0]["iou"][0.99]
     assert np.nanargmax(iou[0]) == CID["snow"]
     assert iou[0, CID["snow"]] > 0.95
-    assert detector_summary(iou, 0.04)["detector_units"] >= 1
+    assert len(layers[0]["null_iou"][0.99]) == 2 and layers[0]["null_iou"][0.99][0].shape == iou.shape
+
+
+def test_a_planted_unit_passes_the_null_calibrated_criterion_and_silent_units_are_counted_apart(data):
+    """A unit that is the building mask (avg-pooled to 8x8) detects buildings above its layer's
+    null; units that never fire are silent, outside the counts and the shares."""
+    rng = np.random.default_rng(2)
+    m = torch.from_numpy((data["masks_test"] == CID["building"]).astype(np.float32))[:, None]
+    planted = torch.nn.functional.avg_pool2d(m, 4) + torch.from_numpy(rng.uniform(0, 1e-3, (36, 1, 8, 8)).astype(np.float32))
+    noise = torch.from_numpy(rng.uniform(size=(36, 5, 8, 8)).astype(np.float32))
+    layer = torch.cat([planted, noise, torch.zeros(36, 3, 8, 8)], dim=1)
+    labels = probes.with_null(lambda s, hs: data["masks_test"][s], 36, 10, 2, np.random.default_rng(4))
+    (d,) = probes.split_null(dissection.dissect(lambda s: [layer[s]], labels, 36, 30, 32, [0.99], rng), 10)
+    c = probes.criterion(d, 0.99, P)
+    assert c["detector"][0] and c["best"][0] == CID["building"] and c["cutoff"] >= 0.04
+    assert c["silent"].tolist() == [False] * 6 + [True] * 3
+    s = probes.layer_summary(c, objects=[CID["building"]])
+    assert (s["units"], s["silent_units"], s["active_units"], s["object_detectors"]) == (9, 3, 6, 1)
+    assert s["detector_share"] == s["detector_units"] / 6
+
+
+def test_noise_units_do_not_pass_their_null_calibrated_cutoff(data):
+    """Units of pure noise, independent of the masks: the cut-off rises to their null (here above
+    0.04 for the small sample) and at most a share null_fpr of them, plus sampling error, detect."""
+    rng = np.random.default_rng(3)
+    layer = torch.from_numpy(rng.uniform(size=(36, 40, 8, 8)).astype(np.float32))
+    labels = probes.with_null(lambda s, hs: data["masks_test"][s], 36, 10, 4, np.random.default_rng(4))
+    (d,) = probes.split_null(dissection.dissect(lambda s: [layer[s]], labels, 36, 50, 32, [0.99], rng), 10)
+    c = probes.criterion(d, 0.99, P)
+    assert c["cutoff"] >= max(0.04, c["null_quantile"]) and not c["silent"].any()
+    assert c["detector"].mean() <= 0.1
+    assert c["cutoff"] > probes.criterion({**d, "null_iou": {}}, 0.99, P)["cutoff"] or c["null_quantile"] <= 0.04
 
 
 def test_identity_rotation_is_exact_and_powers_compose():
@@ -75,21 +107,24 @@ def test_fractional_powers_are_rotations_that_add_up(a, b, n, seed):
         np.testing.assert_allclose(ra @ rb, fractional_power(q, a + b), atol=1e-8)
 
 
-def test_identity_rotation_changes_no_dissection(data):
+def test_identity_rotation_changes_no_dissection_and_rotations_leave_silent_units_in_place(data):
     net = _net(1)
     p = P.model_copy(update={"rotation_powers": [0.0, 1.0]})
-    rows = CD.rotation_rows(1, net, data["x_test"], data["masks_test"], data["y_test"], p, np.random.default_rng(0))
-    plain = CD.dissect_layers(net, data["x_test"], data["masks_test"], p, np.random.default_rng(5))[-1]
+    rows = CD.rotation_rows(1, net, data["x_test"], data["masks_test"], data["y_test"], p, np.random.default_rng(0),
+                            np.random.default_rng(1))
+    active = CD.active_units(lambda s: net.features(data["x_test"][s], 4), 36, 0.01)
     at0 = [r for r in rows if r["a"] == 0.0 and r["quantile"] == 0.01][0]
-    exact = detector_summary(plain["iou"][0.99], 0.04)
-    # the quantile subsample differs (its own draw), so compare with the full-sample exact dissection
-    full = dissection.dissect(lambda s: [net.features(data["x_test"][s], 4)], lambda s, hs: data["masks_test"][s],
-                                 len(data["x_test"]), 10, 32, [0.99], np.random.default_rng(0), per_batch=10 ** 7)[0]
-    assert detector_summary(full["iou"][0.99], 0.04)["units"] == exact["units"] == at0["units"]
+    assert at0["units"] == at0["active_units"] == active.sum() and at0["silent_left_out"] == 8 - active.sum()
+    idx, subs, full = probes.active_rotations(8, active, 1, p)
+    for f in full:
+        np.testing.assert_array_equal(f[np.ix_(~active, ~active)], np.eye(int((~active).sum())))
+        assert not f[np.ix_(~active, active)].any() and not f[np.ix_(active, ~active)].any()
+    full_d = dissection.dissect(lambda s: [net.features(data["x_test"][s], 4)], lambda s, hs: data["masks_test"][s],
+                                len(data["x_test"]), 10, 32, [0.99], np.random.default_rng(0), per_batch=10 ** 7)[0]
     rot0 = dissection.dissect(lambda s: [torch.einsum("ij,njhw->nihw", torch.eye(8), net.features(data["x_test"][s], 4))],
-                                 lambda s, hs: data["masks_test"][s], len(data["x_test"]), 10, 32, [0.99],
-                                 np.random.default_rng(0), per_batch=10 ** 7)[0]
-    np.testing.assert_array_equal(rot0["iou"][0.99], full["iou"][0.99])
+                              lambda s, hs: data["masks_test"][s], len(data["x_test"]), 10, 32, [0.99],
+                              np.random.default_rng(0), per_batch=10 ** 7)[0]
+    np.testing.assert_array_equal(rot0["iou"][0.99], full_d["iou"][0.99])
 
 
 @pytest.mark.parametrize("a", [0.3, 1.0])
@@ -102,7 +137,8 @@ def test_rotation_with_counter_rotated_readout_keeps_the_logits(data, a):
         w, b = CD.rotated_readout(net, r)
         logits = h.mean(dim=(2, 3)).double() @ torch.from_numpy(w).T + torch.from_numpy(b)
         torch.testing.assert_close(logits.float(), net(x), atol=1e-5, rtol=1e-5)
-    rows = CD.rotation_rows(2, net, data["x_test"], data["masks_test"], data["y_test"], P, np.random.default_rng(0))
+    rows = CD.rotation_rows(2, net, data["x_test"], data["masks_test"], data["y_test"], P, np.random.default_rng(0),
+                            np.random.default_rng(1))
     assert max(r["max_abs_logit_change"] for r in rows) < 1e-9
     assert all(r["accuracy"] == r["accuracy_unrotated"] for r in rows)
 
@@ -139,6 +175,15 @@ def test_same_seed_same_tables(data):
     assert set(res[0]) == {"dissection", "detectors", "deepest_objects", "class_removal", "unit_importance", "attacks",
                            "rotation", "rotation_fall"}
     assert set(res[0]["detectors"].kind) == {"trained", "random"}
+
+
+def test_the_null_draws_apart_from_removal_and_attacks(data):
+    """The null's permutations have a generator of their own: more or fewer of them change the
+    dissection's cut-offs, never the removal or attack draws."""
+    one = CD.probe_network(5, _net(5), data, P.model_copy(update={"null_permutations": 1}), probe_seed=7, rotate=False)
+    two = CD.probe_network(5, _net(5), data, P, probe_seed=7, rotate=False)
+    for key in ("removal", "attacks"):
+        assert pd.DataFrame(one[key]).to_csv(index=False) == pd.DataFrame(two[key]).to_csv(index=False), key
 
 
 def test_rotate_false_drops_only_the_rotations(data):

@@ -22,7 +22,7 @@ from benchmark.probes import dissection, streaming
 from tests.conftest import REPO
 from tests.mutation import gate, mutant, verdicts_with_control
 
-P = DissectionParams(quantiles=[0.01, 0.005], iou_cutoff=0.04, dissect_samples=60, importance_samples=60, paper_width=512,
+P = DissectionParams(quantiles=[0.01, 0.005], iou_cutoff=0.04, null_permutations=2, null_fpr=0.01, dissect_samples=60, importance_samples=60, paper_width=512,
                      paper_ks=[4, 20], random_draws=2, attack_samples=5, attack_steps=2, attack_eps=0.25,
                      attack_step_size=0.03, rotation_powers=[0.0, 1.0], rotation_seed=3000, probe_seed=2000)
 CLAIMS = {"bau2020.detectors-emerge": "bau2020-detectors-emerge.yaml",

@@ -9,13 +9,15 @@ inconclusive control counts as failed); the claims name the controls they rely o
 
 The expected outcomes, rules and margins below are the ones declared, before anything ran, on branch
 wip/classifier_dissection-wave-c (7ca0749, benchmark/families/classifier_dissection/controls.py),
-kept unchanged. That attempt measured a changed instrument (a null-calibrated IoU threshold, an
-active-unit rotation) that main does not have; here every control measures with main's CURRENT
-instruments, the functions the probe step calls (benchmark.probes.dissection.dissect and
-detector_summary: a unit detects its best concept when that IoU at the unit's top quantile exceeds
-iou_cutoff; probes.rotation_rows / fall_rows: the whole last layer rotated by Q^a;
-probes.removal_rows; probes.attack_rows; embedded.importance / readout / pooled). A failing control
-is a finding: its claims read inconclusive, naming it; nothing here tunes an instrument.
+kept unchanged. Since issue 25 every control measures the instruments that branch declared them
+for, as the probe step calls them: the null-calibrated detector criterion (probes.with_null,
+split_null, criterion: a unit detects its best concept when that IoU exceeds both iou_cutoff and
+the 1 - null_fpr quantile of its layer's best IoUs against masks permuted across images; silent
+units left out of counts and denominators), the active-unit rotation (probes.rotation_rows /
+fall_rows: the active units rotated among themselves by Q^a), probes.removal_rows,
+probes.attack_rows, embedded.importance / readout / pooled. The permuted-masks control draws a fresh
+permutation as its "concepts", calibrated on its own null as any layer is. A failing control is a
+finding: its claims read inconclusive, naming it; nothing here tunes an instrument.
 
 Instruments and controls:
 - dissection: a planted detector unit per object concept (its activation is the concept's share of
@@ -76,8 +78,9 @@ RANDOM_ATTACK_NORM = 10.0  # the PGD's typical L2 norm on these scenes in the [-
 SEED = 4000           # the controls' own draws start here (plus seed_offset)
 BAU2017_RANDOM = 9 / 256  # bau2017: random-weight AlexNet-Places205 conv5, 9 detector units of 256
 
-IOU = "dissection IoU (top-quantile mask vs concept mask; detector: best IoU > iou_cutoff 0.04)"
-ROT = "rotation of the last layer (O3: detector units at a = 0 vs a = 1, every unit rotated)"
+IOU = ("dissection IoU (top-quantile mask vs concept mask; detector: best IoU > max(iou_cutoff 0.04, the layer's 99th "
+       "percentile of best IoUs against masks permuted across images); silent units left out)")
+ROT = "rotation of the last layer's active units among themselves (O3: detector units at a = 0 vs a = 1)"
 IMP = "unit importance (read-out contribution) and removal (balanced accuracy)"
 ATT = "targeted PGD vs a same-norm random perturbation (peak-activation change, important vs other units)"
 WIP = "declared on wip/classifier_dissection-wave-c 7ca0749"
@@ -139,17 +142,19 @@ DECLARED = {c.id: c for c in (
 # ------------------------------------------------------------------------------ dissection
 def dissect(layer: torch.Tensor, masks: np.ndarray, p: DissectionParams, rng: np.random.Generator,
             quantile: float | None = None) -> dict:
-    """One layer's maps (N, U, h, w) dissected as the probe dissects (embedded.dissect_layers' call)."""
+    """One layer's maps (N, U, h, w) dissected as the probe dissects (embedded.dissect_layers' call:
+    with its null of p.null_permutations permutations of `masks` across images, drawn from `rng`)."""
     q = p.quantiles[0] if quantile is None else quantile
-    (d,) = dissection.dissect(lambda s: [layer[s]], lambda s, hs: masks[s], len(layer), E.K, SIZE, [1 - q], rng,
-                              per_batch=5000)
+    labels = probes.with_null(lambda s, hs: masks[s], len(layer), E.K, p.null_permutations, rng)
+    (d,) = probes.split_null(dissection.dissect(lambda s: [layer[s]], labels, len(layer), E.K * (1 + p.null_permutations),
+                                                SIZE, [1 - q], rng, per_batch=5000), E.K)
     return d
 
 
-def detectors(d: dict, p: DissectionParams, q: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(best concept, is detector) per unit: the claims' criterion (dissection.detector_summary's)."""
-    best, val = dissection.best_concepts(d["iou"][1 - (p.quantiles[0] if q is None else q)])
-    return best, val > p.iou_cutoff
+def detectors(d: dict, p: DissectionParams, q: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(best concept, is detector, is active) per unit: the claims' criterion (probes.criterion)."""
+    c = probes.criterion(d, 1 - (p.quantiles[0] if q is None else q), p)
+    return c["best"], c["detector"], ~c["silent"]
 
 
 def pooled_masks(masks: np.ndarray, concepts: list[int], rng: np.random.Generator, noise: float = 1e-3) -> torch.Tensor:
@@ -172,11 +177,10 @@ def planted_and_permuted(model: SceneClassifier, x: torch.Tensor, masks: np.ndar
     h = last_layer(model, x)
     width = h.shape[1]
     d = dissect(torch.cat([h, pooled_masks(masks, list(E.OBJECTS), rng)], dim=1), masks, p, rng)
-    best, det = detectors(d, p)
+    best, det, _ = detectors(d, p)
     found = [bool(det[width + j] and best[width + j] == obj) for j, obj in enumerate(E.OBJECTS)]
-    dp = dissect(h, masks[rng.permutation(len(masks))], p, rng)
-    _, det_p = detectors(dp, p)
-    active = dp["max"] > 0
+    dp = dissect(h, masks[rng.permutation(len(masks))], p, rng)  # a fresh permutation, calibrated on its own null
+    _, det_p, active = detectors(dp, p)
     return float(np.mean(found)), float(det_p[active].mean()) if active.any() else float("nan")
 
 
@@ -188,12 +192,32 @@ def colour_model(x_train: torch.Tensor, rng: np.random.Generator, units: int = 6
     return lambda x: F.avg_pool2d(1 / (1 + ((x[:, None] - protos[None, :, :, None, None]) ** 2).sum(2).sqrt()), POOL)
 
 
-def colour_object_share(features, x: torch.Tensor, masks: np.ndarray, p: DissectionParams, rng: np.random.Generator) -> float:
+def colour_object_share(features, x: torch.Tensor, masks: np.ndarray, p: DissectionParams, rng: np.random.Generator,
+                        ious: list | None = None) -> float:
+    """Share of the colour model's active units called object detectors (its IoU matrix appended
+    to `ious`, for colour_explained)."""
     d = dissect(features(x), masks, p, rng)
-    best, det = detectors(d, p)
-    active = d["max"] > 0
+    best, det, active = detectors(d, p)
     objects = det & np.isin(best, list(E.OBJECTS))
+    if ious is not None:
+        ious.append(d["iou"][1 - p.quantiles[0]][active])
     return float(objects[active].mean()) if active.any() else float("nan")
+
+
+def colour_explained(trained: list, colour_ious: list[np.ndarray], x: torch.Tensor, masks: np.ndarray,
+                     p: DissectionParams, seed: int) -> tuple[float, int]:
+    """(object detectors of the trained networks' last layer that colour alone explains, mean over
+    the colour models; all of them), on the colour control's scenes: a detector of object c with
+    IoU v is explained by a colour model (64 units, the last layer's width) when one of its units
+    reaches IoU >= v with c."""
+    best_colour = [np.max(m, axis=0) for m in colour_ious]  # per colour model, (K,): its best unit per concept
+    explained, total = np.zeros(len(best_colour)), 0
+    for s, model in trained:
+        c = probes.criterion(dissect(last_layer(model, x), masks, p, np.random.default_rng([seed, 9, s])), 1 - p.quantiles[0], p)
+        obj = c["detector"] & np.isin(c["best"], list(E.OBJECTS))
+        total += int(obj.sum())
+        explained += [int((obj & (b[c["best"]] >= c["iou"])).sum()) for b in best_colour]
+    return float(explained.mean()), total
 
 
 def random_init_shares(detectors_csv: pd.DataFrame, q: float, layer: str = LAYERS[-1]) -> pd.DataFrame:
@@ -236,14 +260,18 @@ def synthetic_fall(layer: torch.Tensor, masks: np.ndarray, p: DissectionParams, 
     q = p.model_copy(update={"quantiles": [p.quantiles[0]], "rotation_powers": [0.0, 1.0]})
     level = 1 - q.quantiles[0]
 
-    def dissect_rotated(rts):
-        maps = lambda s: [torch.einsum("ij,njhw->nihw", r, layer[s]) for r in rts]  # noqa: E731
-        return dissection.dissect(maps, lambda s, hs: masks[s], len(layer), E.K, SIZE, [level], rng, per_batch=5000)
+    active = E.active_units(lambda s: layer[s], len(layer), q.quantiles[0])
 
-    def check(rots, rts):  # no read-out to undo: the accuracy check does not apply
+    def dissect_rotated(idx, rts):
+        maps = lambda s: [torch.einsum("ij,njhw->nihw", r, layer[s][:, idx]) for r in rts]  # noqa: E731
+        labels = probes.with_null(lambda s, hs: masks[s], len(layer), E.K, q.null_permutations, rng)
+        return probes.split_null(dissection.dissect(maps, labels, len(layer), E.K * (1 + q.null_permutations), SIZE, [level],
+                                                    rng, per_batch=5000), E.K)
+
+    def check(rots):  # no read-out to undo: the accuracy check does not apply
         return float("nan"), [float("nan")] * len(rots), [float("nan")] * len(rots)
 
-    rows = probes.rotation_rows(seed, layer.shape[1], dissect_rotated, check, q)
+    rows = probes.rotation_rows(seed, layer.shape[1], active, dissect_rotated, check, q)
     fall = [r for r in probes.fall_rows(pd.DataFrame(rows), q) if r["metric"] == "detector_units"]
     return float(fall[0]["fall"])
 
@@ -325,8 +353,10 @@ def attack_y(model, imp: np.ndarray, data: dict, p: DissectionParams, rng: np.ra
 
 # ------------------------------------------------------------------------------ all of them
 def run_controls(trained: list[tuple[int, SceneClassifier]], random: list[tuple[int, SceneClassifier]], data: dict,
-                 random_shares: pd.DataFrame, p: DissectionParams, seed: int) -> dict[str, list[float]]:
-    """Every control's per-replicate values."""
+                 random_shares: pd.DataFrame, p: DissectionParams, seed: int,
+                 notes: dict[str, str] | None = None) -> dict[str, list[float]]:
+    """Every control's per-replicate values (and, into `notes`, how many of the trained networks'
+    object detectors colour alone explains: colour_explained)."""
     x, masks = data["x_test"][:IMAGES], data["masks_test"][:IMAGES]
     n = p.importance_samples
     values: dict[str, list[float]] = {cid: [] for cid in DECLARED}
@@ -354,9 +384,17 @@ def run_controls(trained: list[tuple[int, SceneClassifier]], random: list[tuple[
                                                             E.readout(model), data["y_test"], p,
                                                             np.random.default_rng([seed, 6, s]), p.paper_ks[-1]))
     cx, cm = data["x_test"][:COLOUR_IMAGES], data["masks_test"][:COLOUR_IMAGES]
+    colour_ious: list[np.ndarray] = []
     for j in range(COLOUR_MODELS):
         rng = np.random.default_rng([seed, 7, j])
-        values["iou.colour_only"].append(colour_object_share(colour_model(data["x_train"], rng), cx, cm, p, rng))
+        values["iou.colour_only"].append(colour_object_share(colour_model(data["x_train"], rng), cx, cm, p, rng, colour_ious))
+    if notes is not None:
+        explained, total = colour_explained(trained, colour_ious, cx, cm, p, seed)
+        notes["iou.colour_only"] = (
+            f"colour alone explains {explained:.1f} of the {total} object detectors ({explained / max(total, 1):.0%}) of the "
+            f"{len(trained)} trained networks' {LAYERS[-1]} at top {p.quantiles[0]:g} (same {len(cx)} scenes, same criterion; "
+            f"mean over the {len(colour_ious)} colour models): a unit of the colour model reaches at least the detector's IoU "
+            "with its object")
     for j in range(ROTATIONS):
         rng = np.random.default_rng([seed, 8, j])
         values["rotation.planted_axes"].append(synthetic_fall(axis_layer(cm, rng), cm, p, rng, seed + j))
@@ -366,16 +404,19 @@ def run_controls(trained: list[tuple[int, SceneClassifier]], random: list[tuple[
 
 
 def random_init_note(det: pd.DataFrame, p: DissectionParams) -> str:
-    """The random-init detector rate under the current criterion, beside bau2017's 3.5%."""
+    """The random-init detector rate under the null-calibrated criterion, beside bau2017's 3.5%:
+    detectors of the active units, silent units counted apart."""
     parts = []
     for q in sorted(p.quantiles):
         for layer in (LAYERS[-1], "all"):
             t = random_init_shares(det, q, layer)
-            parts.append(f"{layer} top {q:g}: {t.detector_units.mean():.1f} of {int(t.units.iloc[0])} units "
-                         f"({t.detector_share.mean():.1%})")
+            parts.append(f"{layer} top {q:g}: {t.detector_units.mean():.1f} of {t.active_units.mean():.1f} active units "
+                         f"({t.detector_share.mean():.1%}; {t.silent_units.mean():.1f} of {int(t.units.iloc[0])} silent)")
     n = int(random_init_shares(det, p.quantiles[-1]).shape[0])
-    return (f"random-init detector rate under the current criterion (IoU > {p.iou_cutoff:g}), mean of {n} networks: "
-            + "; ".join(parts) + f"; bau2017's random AlexNet conv5: 9 of 256 ({BAU2017_RANDOM:.1%})")
+    return (f"random-init detector rate under the null-calibrated criterion (IoU > max({p.iou_cutoff:g}, the layer's "
+            f"{1 - p.null_fpr:.0%} quantile of its units' best IoUs against {p.null_permutations} permutations of the masks "
+            f"across images)), mean of {n} networks: " + "; ".join(parts)
+            + f"; bau2017's random AlexNet conv5: 9 of 256 ({BAU2017_RANDOM:.1%})")
 
 
 def declared_with(notes: dict[str, str]) -> list[C.Control]:
@@ -403,9 +444,10 @@ def main(argv=None) -> int:
     path = models_path("scene_classifier")
     trained, random = load_scene_classifiers(path)[:NETWORKS], load_random_classifiers(path)[:RANDOM]
     det = pd.read_csv(evidence_path(FAMILY, "detectors"))
+    notes = {"iou.random_init": random_init_note(det, p)}
     values = run_controls(trained, random, data, random_init_shares(det, p.quantiles[-1]), p,
-                          replicates.sample_seed(params, SEED))
-    C.decide_and_write(FAMILY, declared_with({"iou.random_init": random_init_note(det, p)}), values)
-    print(random_init_note(det, p))
+                          replicates.sample_seed(params, SEED), notes)
+    C.decide_and_write(FAMILY, declared_with(notes), values)
+    print("\n".join(notes.values()))
     print(f"{len(DECLARED)} controls in {time.perf_counter() - t0:.1f} s")
     return 0

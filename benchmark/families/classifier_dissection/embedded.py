@@ -48,12 +48,34 @@ def readout(model: SceneClassifier) -> tuple[np.ndarray, np.ndarray]:
     return model.fc.weight.detach().double().numpy(), model.fc.bias.detach().double().numpy()
 
 
+NULL_STREAM = 25  # the null's permutations come from [probe seed, NULL_STREAM]: every other draw is unchanged
+
+
+def null_rng(probe_seed: int) -> np.random.Generator:
+    return np.random.default_rng([probe_seed, NULL_STREAM])
+
+
 def dissect_layers(model: SceneClassifier, x: torch.Tensor, masks: np.ndarray, p: DissectionParams,
-                   rng: np.random.Generator, per_batch: int = 5000) -> list[dict]:
-    """Every conv layer of `model` against the exact masks (levels 1 - q for each top fraction q)."""
+                   rng: np.random.Generator, null: np.random.Generator, per_batch: int = 5000) -> list[dict]:
+    """Every conv layer of `model` against the exact masks (levels 1 - q for each top fraction q),
+    and against p.null_permutations permutations of them across images (drawn from `null`)."""
     levels = [1 - q for q in p.quantiles]
-    return dissection.dissect(lambda s: model.all_features(x[s]), lambda s, hs: masks[s], len(x), K, SIZE,
-                              levels, rng, per_batch=per_batch)
+    labels = probes.with_null(lambda s, hs: masks[s], len(x), K, p.null_permutations, null)
+    return probes.split_null(dissection.dissect(lambda s: model.all_features(x[s]), labels, len(x), K * (1 + p.null_permutations),
+                                                SIZE, levels, rng, per_batch=per_batch), K)
+
+
+@torch.no_grad()
+def active_units(maps, n: int, q: float, batch: int = 100) -> np.ndarray:
+    """Per unit of `maps(slice)` (N, U, h, w): positive on more than a share q of the upsampled
+    pixels of the n scenes (so that its top-q threshold is above 0: not silent)."""
+    pos, total = None, 0
+    for s in dissection.batches(n, batch):
+        up = dissection.upsample(maps(s), SIZE)
+        c = (up > 0).sum(dim=(0, 2, 3)).numpy()
+        pos = c if pos is None else pos + c
+        total += up.shape[0] * up.shape[2] * up.shape[3]
+    return pos / total > q
 
 
 def importance(model: SceneClassifier, g_train: np.ndarray, y_train: np.ndarray) -> np.ndarray:
@@ -90,16 +112,20 @@ def rotated_readout(model: SceneClassifier, r: np.ndarray) -> tuple[np.ndarray, 
 
 
 def rotation_rows(seed: int, model: SceneClassifier, x: torch.Tensor, masks: np.ndarray, y: np.ndarray,
-                  p: DissectionParams, rng: np.random.Generator) -> list[dict]:
-    """O3 (probes.rotation_rows): the last layer's maps rotated and dissected; logits recomputed
-    with the counter-rotated read-out (the accuracy sanity check: exact up to float rounding)."""
+                  p: DissectionParams, rng: np.random.Generator, null: np.random.Generator) -> list[dict]:
+    """O3 (probes.rotation_rows): the last layer's active units (active_units at the deciding top
+    fraction) rotated among themselves and dissected, with their null; logits recomputed with the
+    counter-rotated read-out (the accuracy sanity check: exact up to float rounding)."""
     levels = [1 - qq for qq in p.quantiles]
+    active = active_units(lambda s: model.features(x[s], LAST), len(x), p.quantiles[0])
 
-    def dissect_rotated(rts):
-        maps = lambda s: [torch.einsum("ij,njhw->nihw", r, model.features(x[s], LAST)) for r in rts]  # noqa: E731
-        return dissection.dissect(maps, lambda s, hs: masks[s], len(x), K, SIZE, levels, rng, per_batch=5000)
+    def dissect_rotated(idx, rts):
+        maps = lambda s: [torch.einsum("ij,njhw->nihw", r, model.features(x[s], LAST)[:, idx]) for r in rts]  # noqa: E731
+        labels = probes.with_null(lambda s, hs: masks[s], len(x), K, p.null_permutations, null)
+        return probes.split_null(dissection.dissect(maps, labels, len(x), K * (1 + p.null_permutations), SIZE, levels, rng,
+                                                    per_batch=5000), K)
 
-    def check(rots, rts):
+    def check(rots):
         g = pooled(model, x)
         w, b = readout(model)
         base_logits = g @ w.T + b
@@ -111,7 +137,7 @@ def rotation_rows(seed: int, model: SceneClassifier, x: torch.Tensor, masks: np.
             changes.append(float(np.abs(logits - base_logits).max()))
         return float((base_logits.argmax(1) == y).mean()), accs, changes
 
-    return probes.rotation_rows(seed, model.layer_width(LAST), dissect_rotated, check, p)
+    return probes.rotation_rows(seed, model.layer_width(LAST), active, dissect_rotated, check, p)
 
 
 # ----------------------------------------------------------------------------- one network
@@ -131,12 +157,13 @@ def probe_network(seed: int, model: SceneClassifier, data: dict, p: DissectionPa
     carry O3 (probe_replicate), the shared networks' rotations would be measured for nothing."""
     rng = np.random.default_rng(probe_seed)
     xd, md = data["x_test"][: p.dissect_samples], data["masks_test"][: p.dissect_samples]
-    trained = dict(zip(LAYERS, dissect_layers(model, xd, md, p, rng)))
-    units = [row for name, d in trained.items() for row in probes.unit_rows(seed, "trained", name, d, p.quantiles, CONCEPTS, True)]
+    null = null_rng(probe_seed)
+    trained = dict(zip(LAYERS, dissect_layers(model, xd, md, p, rng, null)))
+    units = [row for name, d in trained.items() for row in probes.unit_rows(seed, "trained", name, d, p, CONCEPTS, True)]
     imp, removal = _importance_and_removal(seed, model, data, p, rng)
-    unit_imp = probes.importance_rows(seed, imp, trained[LAYERS[-1]]["iou"][1 - p.quantiles[0]], p, CONCEPTS)
+    unit_imp = probes.importance_rows(seed, imp, probes.criterion(trained[LAYERS[-1]], 1 - p.quantiles[0], p), p, CONCEPTS)
     attacks = attack_rows(seed, model, data["x_test"], data["y_test"], imp, p, rng)
-    rot = rotation_rows(seed, model, xd, md, data["y_test"][: p.dissect_samples], p, rng) if rotate else []
+    rot = rotation_rows(seed, model, xd, md, data["y_test"][: p.dissect_samples], p, rng, null) if rotate else []
     return {"units": units, "summary": probes.summary_rows(seed, "trained", trained, p, OBJECTS, PARTS), "removal": removal,
             "importance": unit_imp, "attacks": attacks, "rotation": rot}
 
@@ -153,7 +180,7 @@ def probe_replicate(seed: int, model: SceneClassifier, data: dict, p: Dissection
     rot = []
     if rotate:
         xd, md = data["x_test"][: p.dissect_samples], data["masks_test"][: p.dissect_samples]
-        rot = rotation_rows(seed, model, xd, md, data["y_test"][: p.dissect_samples], p, rng)
+        rot = rotation_rows(seed, model, xd, md, data["y_test"][: p.dissect_samples], p, rng, null_rng(probe_seed))
     return {"removal": removal, "rotation": rot}
 
 
@@ -161,8 +188,8 @@ def probe_control(seed: int, model: SceneClassifier, data: dict, p: DissectionPa
     """A random-init control: its dissection only (B3)."""
     rng = np.random.default_rng(probe_seed)
     xd, md = data["x_test"][: p.dissect_samples], data["masks_test"][: p.dissect_samples]
-    layers = dict(zip(LAYERS, dissect_layers(model, xd, md, p, rng)))
-    return {"units": [row for name, d in layers.items() for row in probes.unit_rows(seed, "random", name, d, p.quantiles, CONCEPTS, True)],
+    layers = dict(zip(LAYERS, dissect_layers(model, xd, md, p, rng, null_rng(probe_seed))))
+    return {"units": [row for name, d in layers.items() for row in probes.unit_rows(seed, "random", name, d, p, CONCEPTS, True)],
             "summary": probes.summary_rows(seed, "random", layers, p, OBJECTS, PARTS)}
 
 
@@ -173,16 +200,17 @@ def _probe_one(j: dict, job: tuple[str, int]) -> dict:
         return probe_network(seed, model, j["data"], j["p"], j["probe_seed"] + seed, rotate=not j["replicate"])
     if kind == "replicate":
         p = j["p"].model_copy(update={"rotation_powers": j["powers"]})
-        return probe_replicate(seed, model, j["data"], p, j["probe_seed"] + seed, rotate=i < j["rotation_networks"])
+        return probe_replicate(seed, model, j["data"], p, j["probe_seed"] + seed, rotate=j["rotation_offset"] <= i < j["rotation_offset"] + j["rotation_networks"])
     return probe_control(seed, model, j["data"], j["p"], j["probe_seed"] + CONTROL_PROBE_SHIFT + seed)
 
 
 def probe_networks(trained: list, random: list, data: dict, p: DissectionParams, probe_seed: int,
                    workers: int, replicate: list | None = None, rotation_networks: int = 0,
-                   rotation_powers: list[float] | None = None) -> dict[str, dict[int, dict]]:
+                   rotation_powers: list[float] | None = None, rotation_offset: int = 0) -> dict[str, dict[int, dict]]:
     """probe_network for every trained network, probe_control for every random-init control,
     probe_replicate for every extra replicate network (seed order; O3's rotations on the first
-    `rotation_networks` of them, at `rotation_powers`, and then not on the trained ones), one
+    `rotation_networks` of them from position `rotation_offset`, at `rotation_powers`, and then not
+    on the trained ones), one
     process each: {"trained": {seed: result}, "random": {...}, "replicate": {...}}."""
     from benchmark.parallel import map_ordered
 
@@ -190,7 +218,8 @@ def probe_networks(trained: list, random: list, data: dict, p: DissectionParams,
     groups = {"trained": trained, "random": random, "replicate": replicate}
     jobs = [(kind, i) for kind, nets in groups.items() for i in range(len(nets))]
     shared = dict(trained=trained, random=random, replicate=replicate, data=data, p=p, probe_seed=probe_seed,
-                  rotation_networks=rotation_networks, powers=rotation_powers or p.rotation_powers)
+                  rotation_networks=rotation_networks, rotation_offset=rotation_offset,
+                  powers=rotation_powers or p.rotation_powers)
     res = map_ordered(_probe_one, jobs, workers, desc="probe scene classifiers", job=shared)
     out: dict[str, dict[int, dict]] = {kind: {} for kind in groups}
     for (kind, i), r in zip(jobs, res):

@@ -11,6 +11,9 @@ What this scale supplies instead of the embedded one's, each forced by VGG16 or 
   in c's one-vs-rest balanced accuracy over the importance images when u's channel of the last
   dissected layer is zeroed, ties broken by the fall in c's logit on c's images. Class removal (B1)
   zeroes channels of that layer the same way and re-runs the rest of the network.
+- The detector criterion's null (masks permuted across images, probes.with_null) is not run at this
+  scale (Broden's masks are multi-label, and with_null permutes label maps): the cut-off is
+  iou_cutoff alone; silent units are left out as on the embedded scale, and O3 rotates the active ones.
 - O3: no counter-rotation can undo a rotation of channels before max pooling, so the accuracy
   check measures the best available undoing (rotate back after the pooling), and the claims say
   the paper scale cannot decide them (scales.paper.undecidable).
@@ -214,26 +217,29 @@ def undone_rotation_logits(model, images, n: int, layer: int, rots: list[torch.T
     return torch.cat(base).numpy(), [torch.cat(o).numpy() for o in out]
 
 
-def rotation_rows(seed, model, bro, last: str, p, rng, device, batch, val=None, n_val: int = 0, y_val=None) -> list[dict]:
-    """O3 (probes.rotation_rows): the last layer's pre-pool maps rotated and dissected. VGG16
+def rotation_rows(seed, model, bro, last: str, active: np.ndarray, p, rng, device, batch, val=None, n_val: int = 0,
+                  y_val=None) -> list[dict]:
+    """O3 (probes.rotation_rows): the last layer's active units' pre-pool maps (`active`: top-q
+    threshold above 0 in the layer's dissection) rotated among themselves and dissected. VGG16
     max-pools them next, so the rotation cannot be undone exactly: the accuracy columns measure the
     best available undoing (rotate back after the pooling) on the validation images, which is why
     O3 is not decidable at this scale (claim files)."""
     li = layer_index(last)
     levels = [1 - qq for qq in p.quantiles]
 
-    def dissect_rotated(rts):
-        extra = lambda maps: [torch.einsum("ij,njhw->nihw", r, maps[0]) for r in rts]  # noqa: E731
+    def dissect_rotated(idx, rts):
+        extra = lambda maps: [torch.einsum("ij,njhw->nihw", r, maps[0][:, idx]) for r in rts]  # noqa: E731
         return dissect_layers(model, bro, [last], levels, rng, device, batch, extra)
 
-    def check(rots, rts):
+    def check(rots):
+        rts = [torch.from_numpy(r.astype(np.float32)) for r in rots]
         if val is None or n_val <= 0:
             return float("nan"), [float("nan")] * len(rts), [float("nan")] * len(rts)
         base, rotated = undone_rotation_logits(model, val, n_val, li, rts, device)
         return (float((base.argmax(1) == y_val[:n_val]).mean()), [float((lg.argmax(1) == y_val[:n_val]).mean()) for lg in rotated],
                 [float(np.abs(lg - base).max()) for lg in rotated])
 
-    return probes.rotation_rows(seed, model.widths[li], dissect_rotated, check, p)
+    return probes.rotation_rows(seed, model.widths[li], active, dissect_rotated, check, p)
 
 
 # ------------------------------------------------------------------------------ networks
@@ -243,7 +249,7 @@ def probe_network(seed, model, data: dict, cfg, probe_seed: int, device) -> dict
     model = model.to(device).eval()
     bro, levels, last = data["broden"], [1 - q for q in p.quantiles], b.layers[-1]
     layers = dict(zip(b.layers, dissect_layers(model, bro, b.layers, levels, rng, device, b.batch)))
-    units = [r for name, d in layers.items() for r in probes.unit_rows(seed, "trained", name, d, p.quantiles, bro.names)]
+    units = [r for name, d in layers.items() for r in probes.unit_rows(seed, "trained", name, d, p, bro.names)]
     li = layer_index(last)
     n_imp, n_val = data["n_importance"], data["n_val"]
     h_tr = last_maps(model, data["train"], n_imp, li, device)
@@ -251,9 +257,10 @@ def probe_network(seed, model, data: dict, cfg, probe_seed: int, device) -> dict
     h_val = last_maps(model, data["val"], n_val, li, device)
     predict = lambda keep: logits_with(model, h_val, li, keep, device).argmax(1)  # noqa: E731
     removal = probes.removal_rows(seed, predict, data["y_val"][:n_val], score, p, rng, data["classes"])
-    unit_imp = probes.importance_rows(seed, score, layers[last]["iou"][1 - p.quantiles[0]], p, bro.names)
+    last_c = probes.criterion(layers[last], 1 - p.quantiles[0], p)
+    unit_imp = probes.importance_rows(seed, score, last_c, p, bro.names)
     attacks = attack_rows(seed, model, data["val"], n_val, data["y_val"], score, li, p, rng, data["classes"], device)
-    rot = rotation_rows(seed, model, bro, last, p, rng, device, b.batch, data["val"], n_val, data["y_val"])
+    rot = rotation_rows(seed, model, bro, last, ~last_c["silent"], p, rng, device, b.batch, data["val"], n_val, data["y_val"])
     return {"units": units, "summary": probes.summary_rows(seed, "trained", layers, p, bro.in_category("object"),
                                                            bro.in_category("part")),
             "removal": removal, "importance": unit_imp, "attacks": attacks, "rotation": rot}
@@ -265,7 +272,7 @@ def probe_control(seed, model, data: dict, cfg, probe_seed: int, device) -> dict
     bro = data["broden"]
     layers = dict(zip(b.layers, dissect_layers(model.to(device).eval(), bro, b.layers, [1 - q for q in p.quantiles],
                                                rng, device, b.batch)))
-    return {"units": [r for name, d in layers.items() for r in probes.unit_rows(seed, "random", name, d, p.quantiles, bro.names)],
+    return {"units": [r for name, d in layers.items() for r in probes.unit_rows(seed, "random", name, d, p, bro.names)],
             "summary": probes.summary_rows(seed, "random", layers, p, bro.in_category("object"), bro.in_category("part"))}
 
 

@@ -24,7 +24,11 @@ def _powers(v: list[float]) -> list[float]:
 
 class DissectionParams(_Strict):
     quantiles: list[float] = Field(min_length=1, description="top-quantile thresholds; the first decides (bau2020 0.01, bau2017 0.005)")
-    iou_cutoff: float = Field(gt=0, lt=1, description="a unit detects a concept above this IoU (0.04)")
+    iou_cutoff: float = Field(gt=0, lt=1, description="a unit detects a concept above this IoU (0.04) and above its layer's null")
+    null_permutations: int = Field(ge=1, description=(
+        "permutations of the concept masks across images each dissected layer is also counted against: the layer's null"))
+    null_fpr: float = Field(gt=0, lt=0.5, description=(
+        "declared false-positive rate: a unit detects only above the (1 - null_fpr) quantile of its layer's null best IoUs"))
     dissect_samples: int = Field(ge=10, description="held-out scenes the dissection runs on")
     importance_samples: int = Field(ge=10, description="training scenes the unit importance is ranked on (B1, B2, B7)")
     paper_width: int = Field(ge=1, description="width of the paper's layer (512): k scales as ceil(paper_k * width / paper_width)")
@@ -67,11 +71,13 @@ class DissectionPaper(_Strict):
 class ReplicateParams(_Strict):
     """Extra classifiers, trained like the shared ones (params `scene_classifier`), probed only for
     the claims sized to need more networks than the shared 8: B1 (class removal) on every one, O3
-    (rotation a = 0 -> 1) on the first `rotation_networks` (bau2020.class-depends-on-few-units and
-    the O3 pair, version 2; their claim files give the sizing)."""
+    (rotation a = 0 -> 1) on `rotation_networks` of them from position `rotation_offset` on
+    (bau2020.class-depends-on-few-units and the O3 pair; their claim files give the sizing: O3 v4
+    reads networks that no O3 verdict read before)."""
 
     seeds: Annotated[list[int], Distinct] = Field(min_length=1, description="one extra classifier per seed, before seed_offset")
-    rotation_networks: int = Field(ge=1, description="O3 reads the first n of `seeds`")
+    rotation_networks: int = Field(ge=1, description="O3 reads n of `seeds`, from position rotation_offset on")
+    rotation_offset: int = Field(default=0, ge=0, description="the first of `seeds` (by position) that O3 reads")
     rotation_powers: list[float] = Field(min_length=2, description="a in Q^a on these networks; must include 0 and 1")
 
     @field_validator("rotation_powers")
@@ -81,8 +87,9 @@ class ReplicateParams(_Strict):
 
     @model_validator(mode="after")
     def _enough(self):
-        if self.rotation_networks > len(self.seeds):
-            raise ValueError(f"rotation_networks {self.rotation_networks} > {len(self.seeds)} seeds")
+        if self.rotation_offset + self.rotation_networks > len(self.seeds):
+            raise ValueError(f"rotation_offset {self.rotation_offset} + rotation_networks {self.rotation_networks} > "
+                             f"{len(self.seeds)} seeds")
         return self
 
 

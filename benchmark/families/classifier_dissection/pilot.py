@@ -4,6 +4,9 @@ the verdict's, probe them exactly as the verdict's stage does, write the tables 
     python -m benchmark.families.classifier_dissection.pilot --seeds 101 102 103 104
         -> pilots/classifier_dissection/{detectors,deepest_objects,class_removal,unit_importance,
            attacks,rotation,rotation_fall}.csv
+    python -m benchmark.families.classifier_dissection.pilot --seeds 301 302 303 304 --out v4
+        -> pilots/classifier_dissection/v4/*.csv (issue 25: the null-calibrated criterion and the
+           active-unit rotation, on seeds disjoint from every verdict and pilot so far)
     python -m benchmark.families.classifier_dissection.pilot --seeds 1 2 3 4 5 6 7 8 --rotation-spread 6
         -> pilots/classifier_dissection/v2/rotation_spread.csv (O3's variance decomposition, version 2's pilot)
 Version 2 of B1 and the O3 pair took version 1's verdict tables (seeds 1-8) as its pilot:
@@ -38,6 +41,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rotation-spread", type=int, metavar="R", default=0,
                     help="instead: O3's variance decomposition on the shared networks of these seeds (version 1's "
                          "verdict networks, version 2's pilot), R rotations each -> pilots/classifier_dissection/v2/rotation_spread.csv")
+    ap.add_argument("--out", default="", help="a subfolder of pilots/classifier_dissection/ for the tables (e.g. v4)")
     args = ap.parse_args(argv)
     params = load_params()
     cfg, p = load_classifier_params(params), load_dissection_params(params)
@@ -62,7 +66,7 @@ def main(argv=None) -> int:
     out = tables(probe_networks(trained, random, load_data(train, test), p, p.probe_seed, params.get("workers", 1)), p)
     for name, frame in out.items():
         if name != "dissection":
-            write_csv(project_root() / "pilots" / "classifier_dissection" / f"{name}.csv", frame)
+            write_csv(project_root() / "pilots" / "classifier_dissection" / args.out / f"{name}.csv", frame)
     print(f"pilot: trained {len(args.seeds)} in {t1 - t0:.1f} s, probed in {time.perf_counter() - t1:.1f} s")
     return 0
 
@@ -101,7 +105,7 @@ def rotation_spread_rows(seed: int, model, data: dict, p, probe_seed: int, rotat
                                for r in range(rotations)]
     maps = lambda s: [torch.einsum("ij,njhw->nihw", q, model.features(xd[s], LAST)) for q in qs]  # noqa: E731
     level = 1 - p.quantiles[0]
-    ds = dissection.dissect(maps, lambda s, hs: md[s], len(xd), K, SIZE, [level], np.random.default_rng(probe_seed),
+    ds = dissection.dissect(maps, lambda s, hs: md[s], len(xd), K, SIZE, [level], np.random.default_rng(probe_seed),  # v2's instrument
                             per_batch=5000)
     a0 = dissection.detector_summary(ds[0]["iou"][level], p.iou_cutoff)["detector_units"]
     return [{"seed": seed, "rotation": r, "a0": a0, "a1": (a1 := dissection.detector_summary(d["iou"][level], p.iou_cutoff)["detector_units"]),

@@ -8,6 +8,18 @@ units zeroed, peak activations, and how a rotation of the last layer is undone. 
 attack itself is the shared benchmark.probes.attacks.pgd_targeted), so both scales
 measure the same thing the same way, drawing from the network's own `numpy.random.Generator` in the
 same order: dissection, removal, attacks, rotation.
+
+The detector criterion (version 3 of the dissection claims, issue 25) is calibrated on the
+instrument's own null: each dissected layer is also counted, in the same pass and at the same
+thresholds, against its concept masks permuted across images (`p.null_permutations` permutations,
+drawn from a generator of their own so that every other draw is unchanged; a permutation keeps
+every image's layout statistics and breaks only the pairing of a unit's map with its own image).
+A unit detects its best concept when that IoU exceeds both the paper's cut-off (0.04) and the
+(1 - p.null_fpr) quantile of its LAYER's null best IoUs (per layer, not per unit: a 1% quantile per
+unit would need hundreds of permutations per unit; the units of one layer share its resolution and
+sparsity, so they share one null). Silent units (top-q threshold 0: zero on at least 1 - q of the
+upsampled pixels, so that their "top-q mask" is not one) are excluded from every count and every
+denominator, and counted. O3 rotates the active units among themselves (silent units stay put).
 """
 
 from __future__ import annotations
@@ -43,38 +55,102 @@ def balanced_accuracy(pred: np.ndarray, y: np.ndarray, c: int) -> float:
 
 
 # ------------------------------------------------------------------------------------ dissection
-def unit_rows(seed: int, kind: str, layer: str, d: dict, quantiles: Sequence[float], names: Sequence[str],
+def with_null(labels: Callable[[slice, Sequence[torch.Tensor]], np.ndarray], n: int, k: int, permutations: int,
+              rng: np.random.Generator) -> Callable[[slice, Sequence[torch.Tensor]], np.ndarray]:
+    """`labels` for benchmark.probes.dissection.dissect with `permutations` permutations of the
+    images' masks (drawn from `rng`) appended as extra concepts: (N, k * (1 + permutations), H, W)
+    bool, the null counted in the same pass at the same thresholds. Split with split_null."""
+    perms = [rng.permutation(n) for _ in range(permutations)]
+    index = np.arange(n)
+
+    def onehot(lab: np.ndarray) -> np.ndarray:
+        return lab[:, None] == np.arange(k, dtype=lab.dtype)[None, :, None, None]
+
+    def out(s, hs):
+        lab = labels(s, hs)
+        return np.concatenate([onehot(lab), *(onehot(labels(pm[index[s]], hs)) for pm in perms)], axis=1)
+    return out
+
+
+def split_null(ds: list[dict], k: int) -> list[dict]:
+    """dissect's results over k * (1 + P) concepts (with_null) -> the true concepts' "iou" and
+    "concept_area", and "null_iou" {level: [(U, k) per permutation]}."""
+    for d in ds:
+        full = d["iou"]
+        d["iou"] = {lv: m[:, :k] for lv, m in full.items()}
+        d["null_iou"] = {lv: [m[:, k * j:k * (j + 1)] for j in range(1, m.shape[1] // k)] for lv, m in full.items()}
+        d["concept_area"] = d["concept_area"][:k]
+    return ds
+
+
+def criterion(d: dict, level: float, p: DissectionParams, signed: bool = False) -> dict:
+    """The detector criterion on one dissected layer at one quantile level: silent units, each
+    unit's best concept and IoU, the layer's cut-off max(p.iou_cutoff, (1 - p.null_fpr) quantile of
+    the active units' best IoUs against the permuted masks), and which units detect. A unit is
+    silent when its top-q threshold is 0 (a ReLU unit zero on at least 1 - q of the pixels); maps
+    that take both signs (`signed`: rotated directions) have no silent units. Without a null (a
+    dissection run without with_null) the cut-off is p.iou_cutoff alone."""
+    thr = np.asarray(d["threshold"][level])
+    silent = np.zeros(len(thr), bool) if signed else thr <= 0
+    best, val = dissection.best_concepts(d["iou"][level])
+    null = [dissection.best_concepts(m)[1][~silent] for m in d.get("null_iou", {}).get(level, [])]
+    pool = np.concatenate(null) if null else np.empty(0)
+    null_q = float(np.quantile(pool, 1 - p.null_fpr)) if pool.size else float("nan")
+    cutoff = max(p.iou_cutoff, null_q) if pool.size else p.iou_cutoff
+    return {"silent": silent, "best": best, "iou": val, "null_quantile": null_q, "cutoff": cutoff,
+            "detector": ~silent & (val > cutoff)}
+
+
+def unit_rows(seed: int, kind: str, layer: str, d: dict, p: DissectionParams, names: Sequence[str],
               per_concept: bool = False) -> list[dict]:
-    """One row per unit and quantile: its best concept, that IoU and its threshold (and, with
-    `per_concept`, its IoU with every concept)."""
+    """One row per unit and quantile: its best concept, that IoU, its threshold, whether it is
+    silent, the layer's cut-off and whether it detects (and, with `per_concept`, its IoU with every
+    concept)."""
     rows = []
-    for q in quantiles:
+    for q in p.quantiles:
+        c = criterion(d, 1 - q, p)
         iou = d["iou"][1 - q]
-        best, val = dissection.best_concepts(iou)
         for u in range(len(iou)):
-            row = {"seed": seed, "kind": kind, "layer": layer, "unit": u, "quantile": q, "concept": names[best[u]],
-                   "iou": float(val[u]), "threshold": float(d["threshold"][1 - q][u])}
+            row = {"seed": seed, "kind": kind, "layer": layer, "unit": u, "quantile": q, "concept": names[c["best"][u]],
+                   "iou": float(c["iou"][u]), "threshold": float(d["threshold"][1 - q][u]), "silent": int(c["silent"][u]),
+                   "cutoff": c["cutoff"], "detector": int(c["detector"][u])}
             if per_concept:
-                row.update({f"iou_{c}": float(iou[u, j]) for j, c in enumerate(names)})
+                row.update({f"iou_{n}": float(iou[u, j]) for j, n in enumerate(names)})
             rows.append(row)
     return rows
 
 
+def layer_summary(c: dict, objects: Sequence[int] = (), parts: Sequence[int] = ()) -> dict:
+    """Counts of one layer (or of several layers' criteria concatenated) under the criterion `c`
+    (criterion()): shares are of the active units, silent units counted apart."""
+    active = ~c["silent"]
+    det = c["detector"]
+    n_act = int(active.sum())
+    obj, part = det & np.isin(c["best"], list(objects)), det & np.isin(c["best"], list(parts))
+    share = lambda m: float(m.sum()) / n_act if n_act else float("nan")  # noqa: E731
+    return {"units": int(len(det)), "silent_units": int(c["silent"].sum()), "active_units": n_act,
+            "detector_units": int(det.sum()), "detector_share": share(det), "unique_concepts": int(np.unique(c["best"][det]).size),
+            "mean_best_iou": float(np.clip(c["iou"][active], 0, None).mean()) if n_act else float("nan"),
+            "object_detectors": int(obj.sum()), "object_share": share(obj), "part_detectors": int(part.sum())}
+
+
+def concat_criteria(cs: Sequence[dict]) -> dict:
+    """Several layers' criteria as one (each unit keeps its own layer's cut-off)."""
+    return {key: np.concatenate([c[key] for c in cs]) for key in ("silent", "best", "iou", "detector")}
+
+
 def summary_rows(seed: int, kind: str, layers: dict[str, dict], p: DissectionParams, objects: Sequence[int],
                  parts: Sequence[int]) -> list[dict]:
-    """Per layer and over all layers: detector units (and their share), unique concepts, mean best
-    IoU, object detectors (and their share of the layer), part detectors."""
+    """Per layer and over all layers: units, silent and active units, the layer's null quantile and
+    cut-off, detector units (and their share of the active units), unique concepts, mean best IoU
+    of the active units, object detectors (and their share), part detectors."""
     rows = []
     for q in p.quantiles:
-        ious = {name: d["iou"][1 - q] for name, d in layers.items()}
-        for name, iou in [*ious.items(), ("all", np.concatenate(list(ious.values())))]:
-            s = dissection.detector_summary(iou, p.iou_cutoff)
-            obj = dissection.detector_summary(iou, p.iou_cutoff, objects)
-            part = dissection.detector_summary(iou, p.iou_cutoff, parts)
-            rows.append({"seed": seed, "kind": kind, "quantile": q, "layer": name, **s,
-                         "detector_share": s["detector_units"] / s["units"],
-                         "object_detectors": obj["detector_units"], "object_share": obj["detector_units"] / s["units"],
-                         "part_detectors": part["detector_units"]})
+        cs = {name: criterion(d, 1 - q, p) for name, d in layers.items()}
+        for name, c in [*cs.items(), ("all", concat_criteria(list(cs.values())))]:
+            extra = {"null_quantile": c["null_quantile"], "cutoff": c["cutoff"]} if name != "all" else \
+                {"null_quantile": float("nan"), "cutoff": float("nan")}
+            rows.append({"seed": seed, "kind": kind, "quantile": q, "layer": name, **layer_summary(c, objects, parts), **extra})
     return rows
 
 
@@ -124,17 +200,18 @@ def removal_rows(seed: int, predict: Callable[[np.ndarray], np.ndarray], y: np.n
     return rows
 
 
-def importance_rows(seed: int, imp: np.ndarray, iou_last: np.ndarray, p: DissectionParams,
-                    names: Sequence[str]) -> list[dict]:
-    """B2: per unit of the last layer, the number of classes it is top-k for, and its best IoU."""
+def importance_rows(seed: int, imp: np.ndarray, last: dict, p: DissectionParams, names: Sequence[str]) -> list[dict]:
+    """B2: per active unit of the last layer (`last`: its criterion(); silent units are left out,
+    counted in the detectors table), the number of classes it is top-k for, its best IoU and whether
+    it detects."""
     width, n_classes = imp.shape
     k = units_for(width, p.paper_ks[-1], p.paper_width)
     count = np.zeros(width, int)
     for c in range(n_classes):
         count[ranked(imp, c)[:k]] += 1
-    best, val = dissection.best_concepts(iou_last)
-    return [{"seed": seed, "unit": u, "k": k, "classes_top_k": int(count[u]), "best_iou": float(val[u]),
-             "concept": names[best[u]]} for u in range(width)]
+    return [{"seed": seed, "unit": u, "k": k, "classes_top_k": int(count[u]), "best_iou": float(last["iou"][u]),
+             "concept": names[last["best"][u]], "detector": int(last["detector"][u])}
+            for u in range(width) if not last["silent"][u]]
 
 
 # ---------------------------------------------------------------------------------- B7: attacks
@@ -186,23 +263,46 @@ def attack_rows(seed: int, model: nn.Module, xs: torch.Tensor, idx: np.ndarray, 
 
 
 # ----------------------------------------------------------------------------- O3: rotations
-RotationCheck = Callable[[list[np.ndarray], list[torch.Tensor]], tuple[float, list[float], list[float]]]
+RotationCheck = Callable[[list[np.ndarray]], tuple[float, list[float], list[float]]]
 
 
-def rotation_rows(seed: int, width: int, dissect_rotated: Callable[[list[torch.Tensor]], list[dict]],
+def active_rotations(width: int, active: np.ndarray, seed: int, p: DissectionParams) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """(active unit indices, Q^a on the active units' subspace per a, the same as rotations of the
+    whole layer that leave the silent units where they are). Q is drawn from SO(n_active), seeded by
+    rotation_seed + seed: a rotation of every unit would mix the active units into the silent units'
+    directions and count the result as new detectors (O3 compares the active representation's
+    units with random directions in the same subspace)."""
+    idx = np.flatnonzero(active)
+    q = random_rotation(len(idx), p.rotation_seed + seed)
+    subs = [fractional_power(q, a) for a in p.rotation_powers]
+    full = []
+    for r in subs:
+        f = np.eye(width)
+        f[np.ix_(idx, idx)] = r
+        full.append(f)
+    return idx, subs, full
+
+
+def rotation_rows(seed: int, width: int, active: np.ndarray, dissect_rotated: Callable[[np.ndarray, list[torch.Tensor]], list[dict]],
                   check: RotationCheck, p: DissectionParams) -> list[dict]:
-    """O3: the last layer rotated by Q^a (Q from SO(width), seeded by rotation_seed + seed) for each
-    a in p.rotation_powers, dissected (`dissect_rotated(rotations as float32 tensors)`, one result
-    per a); `check(rotations, tensors)` -> (accuracy unrotated, accuracy per a, largest logit change
-    per a) says whether the scale undoes the rotation in its read-out."""
-    q = random_rotation(width, p.rotation_seed + seed)
-    rots = [fractional_power(q, a) for a in p.rotation_powers]
-    rts = [torch.from_numpy(r.astype(np.float32)) for r in rots]
-    ds = dissect_rotated(rts)
-    base_acc, accs, changes = check(rots, rts)
-    return [{"seed": seed, "a": a, "quantile": qq, **dissection.detector_summary(d["iou"][1 - qq], p.iou_cutoff),
-             "accuracy": acc, "accuracy_unrotated": base_acc, "max_abs_logit_change": ch}
-            for a, d, acc, ch in zip(p.rotation_powers, ds, accs, changes) for qq in p.quantiles]
+    """O3: the last layer's active units (`active`, bool per unit) rotated among themselves by Q^a
+    for each a in p.rotation_powers (active_rotations) and dissected: `dissect_rotated(active
+    indices, [Q^a as float32 tensors])` gives one result per a (with its null: with_null), the
+    directions being the rows of Q^a over the active units' maps. Every direction counts (a
+    combination of active units is not silent), against the cut-off calibrated on its own permuted
+    masks. `check(whole-layer rotations)` -> (accuracy unrotated, accuracy per a, largest logit
+    change per a) says whether the scale undoes the rotation in its read-out."""
+    idx, subs, full = active_rotations(width, active, seed, p)
+    ds = dissect_rotated(idx, [torch.from_numpy(r.astype(np.float32)) for r in subs])
+    base_acc, accs, changes = check(full)
+    rows = []
+    for a, d, acc, ch in zip(p.rotation_powers, ds, accs, changes):
+        for qq in p.quantiles:
+            c = criterion(d, 1 - qq, p, signed=True)
+            rows.append({"seed": seed, "a": a, "quantile": qq, **layer_summary(c), "cutoff": c["cutoff"],
+                         "silent_left_out": int(width - len(idx)), "accuracy": acc, "accuracy_unrotated": base_acc,
+                         "max_abs_logit_change": ch})
+    return rows
 
 
 def fall_rows(rot: pd.DataFrame, p: DissectionParams) -> list[dict]:
@@ -218,7 +318,8 @@ def fall_rows(rot: pd.DataFrame, p: DissectionParams) -> list[dict]:
             v0, v1 = float(g.loc[0.0, metric]), float(g.loc[1.0, metric])
             rows.append({"seed": seed, "metric": metric, "value_a0": v0, "value_a1": v1,
                          "fall": (v0 - v1) / v0 if v0 > 0 else float("nan"),
-                         "detectors_a0": int(g.loc[0.0, "detector_units"]),
+                         "detectors_a0": int(g.loc[0.0, "detector_units"]), "active_units": int(g.loc[0.0, "active_units"]),
+                         "silent_left_out": int(g.loc[0.0, "silent_left_out"]),
                          "accuracy_change": float((g["accuracy"] - g["accuracy_unrotated"]).abs().max()),
                          "max_abs_logit_change": float(g["max_abs_logit_change"].max())})
     return rows

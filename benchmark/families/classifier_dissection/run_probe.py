@@ -63,7 +63,8 @@ def main(argv=None) -> int:
         raise ParamsError(params.get("_path", "params.yaml"), f"classifier_dissection.{params['scale']}.replicates.seeds",
                           f"{models_path(EXPERIMENT)} holds seeds {[s for s, _ in replicate]}: re-run stage train_classifier_dissection")
     res = embedded.probe_networks(trained, random, data, p, replicates.sample_seed(params, p.probe_seed), params.get("workers", 1),
-                                  replicate, rep.rotation_networks if rep else 0, rep.rotation_powers if rep else None)
+                                  replicate, rep.rotation_networks if rep else 0, rep.rotation_powers if rep else None,
+                                  rep.rotation_offset if rep else 0)
     out = embedded.tables(res, p)
     for name, frame in out.items():
         write_csv(evidence_path(EXPERIMENT, name), frame)

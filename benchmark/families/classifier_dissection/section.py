@@ -132,6 +132,11 @@ def _networks(frame: pd.DataFrame) -> str:
     return f"{len(seeds)} networks (seeds {span})"
 
 
+def _active(rot: pd.DataFrame) -> str:
+    a = rot[rot.a == 0.0]
+    return f"{a.active_units.min()}-{a.active_units.max()}" if len(a) else "0"
+
+
 def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: list, data: dict, path: Path) -> None:
     """The report section (markdown) and its four figures beside it."""
     q = p.quantiles[0]
@@ -140,14 +145,15 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
     summary_figure(det, q, figs["dissection_summary"])
     first_seed, first_model = trained[0]
     units = out["dissection"]
-    units = units[(units.seed == first_seed) & (units.kind == "trained") & (units["quantile"] == q) & (units.iou > p.iou_cutoff)]
+    units = units[(units.seed == first_seed) & (units.kind == "trained") & (units["quantile"] == q) & (units.detector == 1)]
     unit_grid(first_model, units, data, 6, figs["detector_units"])
     removal_figure(rem, figs["removal_curves"])
     rotation_figure(rot, q, figs["rotation_curve"])
     rel = lambda f: f"evidence/classifier_dissection/{f.name}"  # noqa: E731
     rows = []
     for (kind, layer), g in det[det["quantile"] == q].groupby(["kind", "layer"], sort=False):
-        rows.append([kind, layer, int(g.units.iloc[0]), float(g.detector_units.mean()), float(g.unique_concepts.mean()),
+        rows.append([kind, layer, int(g.units.iloc[0]), float(g.silent_units.mean()), float(g.cutoff.mean()),
+                     float(g.detector_units.mean()), float(g.detector_share.mean()), float(g.unique_concepts.mean()),
                      float(g.mean_best_iou.mean()), float(g.object_detectors.mean())])
     rows_05 = []
     for kind, g in det[(det["quantile"] != q) & (det.layer == "all")].groupby("kind", sort=False):
@@ -161,12 +167,14 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
     att = out["attacks"]
     last = out["dissection"]
     last = last[(last.kind == "trained") & (last.layer == LAYERS[-1]) & (last["quantile"] == q)]
-    silent = last.threshold <= 0
-    silent_note = (f"Caveat: {silent.mean():.0%} of the trained networks' last-layer units are silent on at least {1 - q:.0%} of "
-                   f"the pixels (their top-{q:g} threshold is 0; mean best IoU {last[silent].iou.mean():.3f}), against a "
-                   f"detector rate of {(last[~silent].iou > p.iou_cutoff).mean():.0%} among the others. Any rotation mixes the "
-                   f"active units into every direction, so the rise in detectors from a = 0 to a = {sorted(rot.a.unique())[1]:g} says as much about "
-                   "these silent units as about units against directions.")
+    silent = last.silent == 1
+    rnd = det[(det.kind == "random") & (det.layer == LAYERS[-1])]
+    rnd_rate = "; ".join(f"top {qq:g}: {g.detector_share.mean():.1%} of the active units ({g.detector_units.mean():.1f} of "
+                         f"{g.active_units.mean():.1f})" for qq, g in rnd.groupby("quantile", sort=True))
+    silent_note = (f"Silent units: {silent.mean():.0%} of the trained networks' last-layer units are zero on at least {1 - q:.0%} of "
+                   f"the upsampled pixels (top-{q:g} threshold 0); they are left out of every count and share and of the "
+                   f"rotation (O3 rotates the {_active(rot)} active units among themselves), and counted here and in the "
+                   "tables (silent_units, silent_left_out).")
     text = "\n\n".join([
         f"{len(trained)} VGG-like scene classifiers (conv widths {list(trained[0][1].channels)}, one per seed "
         f"{[s for s, _ in trained]}) and as many random-init controls of the same architecture, over 9 scene "
@@ -174,14 +182,19 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
         + "; ".join(f"{c}: {', '.join(v)}" for c, v in CLASS_CONCEPTS.items()) + ".",
         f"Dissection of every conv layer against the exact concept masks of {p.dissect_samples} held-out scenes: unit maps "
         f"upsampled bilinearly to 32x32, thresholded at each unit's top {q:g} quantile (bau2020; {', '.join(f'{x:g}' for x in p.quantiles[1:])} "
-        f"as in bau2017 reported too); a unit detects its best concept when the IoU exceeds {p.iou_cutoff:g}. "
+        f"as in bau2017 reported too); a unit detects its best concept when the IoU exceeds both {p.iou_cutoff:g} and its "
+        f"layer's null: the {1 - p.null_fpr:.0%} quantile of the active units' best IoUs against the masks permuted across "
+        f"images ({p.null_permutations} permutations, counted in the same pass; a declared false-positive rate of "
+        f"{p.null_fpr:g}). Random-init networks' {LAYERS[-1]} under this criterion: {rnd_rate}; bau2017's random AlexNet "
+        "conv5: 9 of 256 (3.5%). "
         f"**IoU ceiling:** with a top-{q:g} threshold a unit's mask covers {q:.0%} of the pixels, so its IoU with a concept "
         f"covering a share p of them is at most {q:g}/p: sky and ground (the largest shares below) can never be detected, "
         "and the count of unique concepts is capped by the generator's 10 concepts, so the mean best IoU is reported too.",
         md_table(["concept", "pixel share", f"IoU ceiling ({q:g}/p)"], ceiling),
         f"![Dissection per layer, trained vs random init]({rel(figs['dissection_summary'])})",
-        f"Mean over networks, top {q:g}:\n\n" + md_table(["kind", "layer", "units", "detector units", "unique concepts",
-                                                           "mean best IoU", "object detectors"], rows),
+        f"Mean over networks, top {q:g}:\n\n" + md_table(["kind", "layer", "units", "silent", "cut-off", "detector units",
+                                                           "share of active", "unique concepts", "mean best IoU of active",
+                                                           "object detectors"], rows),
         "All layers at the other threshold(s):\n\n" + md_table(["kind", "top quantile", "detector units", "unique concepts", "mean best IoU"], rows_05),
         f"![Detector units of network {first_seed}: where each peaks (unit mask, other pixels darkened) and its concept's exact mask]({rel(figs['detector_units'])})",
         "**B1.** Units of the last conv layer ranked by their importance to each class on the training scenes (their "
@@ -197,7 +210,8 @@ def write_section(out: dict[str, pd.DataFrame], p: DissectionParams, trained: li
         f"important units {att[att.success == 1].attack_important.mean():.3f}, others {att[att.success == 1].attack_other.mean():.3f}; "
         f"under random perturbations of the same L2 norm {att[att.success == 1].random_important.mean():.3f} and "
         f"{att[att.success == 1].random_other.mean():.3f}.",
-        "**O3.** The last conv layer rotated by Q^a (Q drawn from SO(width) per network, real fractional powers from the real "
+        "**O3.** The last conv layer's active units rotated among themselves by Q^a (Q drawn from SO(active units) per network, "
+        "real fractional powers from the real "
         "Schur form), counter-rotated in the read-out: the largest change of any logit over all networks and powers was "
         f"{logit:.2e} (the sanity check: accuracy unchanged). Mean over the {_networks(rot)}, top {q:g}:\n\n"
         + md_table(["a", "detector units", "unique concepts", "mean best IoU", "accuracy"],

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 
 from benchmark.stats import tdist
-from benchmark.claims.spec import TestSpec, thresholds  # noqa: F401  (the claim's thresholds, used here and re-exported)
+from benchmark.claims.spec import TestSpec, thresholds
 from benchmark.stats.power import one_sided_t_power, verdict_power
 from benchmark.stats.result import PreconditionResult, Reason, Stratum, TestResult, Verdict
 

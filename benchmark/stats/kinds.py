@@ -21,12 +21,12 @@ from benchmark.stats import tdist
 from benchmark.claims.kinds import PARAMS, KindParams, check_params as check_declared
 from benchmark.claims.spec import ClaimSpec, TestSpec
 from benchmark.errors import EvidenceError
-from benchmark.stats.decide import (TRANSFORMS, Inference, heterogeneity, interval, observed_power, one_sided_p, stratum,
+from benchmark.stats.decide import (TRANSFORMS, Inference, heterogeneity, observed_power, one_sided_p, stratum,
                                     summarize, thresholds, with_preconditions)
 from benchmark.stats.preconditions import check_preconditions, drop_failing
 from benchmark.stats.evidence import check_values, row_name, validate
 from benchmark.stats.moments import moments, welch as welch_se
-from benchmark.stats.result import Stratum, TestResult
+from benchmark.stats.result import TestResult
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from benchmark.stats import tdist
-from benchmark.claims.spec import TestSpec
-from benchmark.stats.decide import TRANSFORMS, thresholds
+from benchmark.claims.spec import TestSpec, thresholds
+from benchmark.stats.decide import TRANSFORMS
 
 CITE_WITH_CARE = 0.9  # stability below this is flagged on the first screen
 DRAWS = 20000

@@ -61,14 +61,13 @@ def with_null(labels: Callable[[slice, Sequence[torch.Tensor]], np.ndarray], n: 
     images' masks (drawn from `rng`) appended as extra concepts: (N, k * (1 + permutations), H, W)
     bool, the null counted in the same pass at the same thresholds. Split with split_null."""
     perms = [rng.permutation(n) for _ in range(permutations)]
-    index = np.arange(n)
 
     def onehot(lab: np.ndarray) -> np.ndarray:
         return lab[:, None] == np.arange(k, dtype=lab.dtype)[None, :, None, None]
 
     def out(s, hs):
         lab = labels(s, hs)
-        return np.concatenate([onehot(lab), *(onehot(labels(pm[index[s]], hs)) for pm in perms)], axis=1)
+        return np.concatenate([onehot(lab), *(onehot(labels(pm[s], hs)) for pm in perms)], axis=1)
     return out
 
 

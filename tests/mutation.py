@@ -19,11 +19,15 @@ from benchmark.gate import compare, write_baseline
 from benchmark.stats.result import TestResult
 
 
-def mutant(module: ModuleType, name: str, old: str, new: str) -> Any:
+def mutant(module: ModuleType, name: str, old: str, new: str, *more: tuple[str, str]) -> Any:
+    """`more`: further (old, new) pairs applied to the same copy (e.g. a mutation and the setting
+    that routes the computation through the mutated path)."""
     src = inspect.getsource(module)
-    assert src.count(old) == 1, f"mutation {old!r} must match {module.__name__} exactly once"
+    for o, n in ((old, new), *more):
+        assert src.count(o) == 1, f"mutation {o!r} must match {module.__name__} exactly once"
+        src = src.replace(o, n)
     namespace: dict[str, Any] = {"__name__": f"{module.__name__}__mutant"}
-    exec(compile(src.replace(old, new), f"{module.__file__} (mutant: {old!r} -> {new!r})", "exec"), namespace)
+    exec(compile(src, f"{module.__file__} (mutant: {old!r} -> {new!r})", "exec"), namespace)
     return namespace[name]
 
 

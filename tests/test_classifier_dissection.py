@@ -222,3 +222,29 @@ def test_replicate_params_check_their_seeds():
                 {"seeds": [1, 2], "rotation_networks": 1, "rotation_powers": [0.0, 0.5]}):
         with pytest.raises(ValidationError):
             ReplicateParams(**bad)
+
+
+def test_kept_maps_save_the_second_forward_pass_and_change_no_count(data, monkeypatch):
+    """The second pass reuses the first pass's maps while they fit dissection.MAPS_KEPT_BYTES:
+    features run once per batch instead of twice, with the same thresholds and counts as when
+    they do not fit and are computed again."""
+    net, calls = _net(4), []
+
+    def features(s):
+        calls.append(s)
+        return net.all_features(data["x_test"][s])
+
+    def run(budget: int) -> list[dict]:
+        monkeypatch.setattr(dissection, "MAPS_KEPT_BYTES", budget)
+        calls.clear()
+        return dissection.dissect(features, lambda s, hs: data["masks_test"][s], 36, 10, 32, [0.99, 0.995],
+                                  np.random.default_rng(0), batch=10)
+
+    kept = run(256 << 20)
+    assert len(calls) == 4  # 4 batches, once each
+    again = run(0)
+    assert len(calls) == 8
+    for a, b in zip(kept, again):
+        for lv in (0.99, 0.995):
+            np.testing.assert_array_equal(a["threshold"][lv], b["threshold"][lv])
+            np.testing.assert_array_equal(a["iou"][lv], b["iou"][lv])

@@ -53,11 +53,22 @@ def _found(scenes) -> float:
     return ctl.planted_and_permuted(model, x, masks, P, np.random.default_rng(0))[0]
 
 
-def test_a_broken_iou_fails_the_planted_detector_and_its_claims_turn_inconclusive(scenes, tmp_path, monkeypatch):
+# the IoU ignores the concept mask: the intersection is what a unit independent of the mask would
+# have (dense), or is counted at pixels other than the unit's (sparse): in either way RunningIoU counts
+BROKEN_IOU = {
+    "dense": (("self.inter += np.rint(uf @ cf.T)", "self.inter += np.rint(uf.sum(1)[:, None] * cf.mean(1)[None, :])"),
+              ("SPARSE_SHARE = 0.02", "SPARSE_SHARE = -1.0")),
+    "sparse": (("unit, image, pixel = (on // pix) % units, on // (units * pix), on % pix",  # concepts looked up elsewhere
+                "unit, image, pixel = (on // pix) % units, on // (units * pix), (on * 7919 + 13) % pix"),
+               ("SPARSE_SHARE = 0.02", "SPARSE_SHARE = 1.0")),
+}
+
+
+@pytest.mark.parametrize("path", sorted(BROKEN_IOU))
+def test_a_broken_iou_fails_the_planted_detector_and_its_claims_turn_inconclusive(scenes, tmp_path, monkeypatch, path):
     good_value = _found(scenes)
-    # the IoU ignores the concept mask: the intersection is what a unit independent of the mask would have
-    monkeypatch.setattr(dissection, "RunningIoU", mutant(streaming, "RunningIoU", "self.inter += np.rint(uf @ cf.T)",
-                                                         "self.inter += np.rint(uf.sum(1)[:, None] * cf.mean(1)[None, :])"))
+    (old, new), route = BROKEN_IOU[path]
+    monkeypatch.setattr(dissection, "RunningIoU", mutant(streaming, "RunningIoU", old, new, route))
     bad_value = _found(scenes)
     good, bad = decide(ctl.DECLARED[CID], [good_value]), decide(ctl.DECLARED[CID], [bad_value])
     assert good.passed and not bad.passed, (good_value, bad_value)

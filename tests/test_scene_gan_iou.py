@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
+from benchmark.probes import streaming
 from benchmark.probes.streaming import RunningIoU, RunningQuantile, confusion_iou, iou
 
 masks = st.integers(1, 6).flatmap(lambda n: st.tuples(arrays(bool, (n, n)), arrays(bool, (n, n))))
@@ -77,3 +79,27 @@ def test_confusion_iou_per_class():
     got = confusion_iou(pred, true, 3)
     np.testing.assert_allclose(got[:2], [0.5, 2 / 3])
     assert math.isnan(got[2])
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 5), st.integers(1, 6), st.integers(2, 7), st.floats(0.0, 0.3),
+       st.integers(0, 2**32 - 1))
+def test_sparse_and_dense_counting_give_the_counts_of_their_definition(n, units, side, k, density, seed):
+    """RunningIoU counts sparse masks from their on-pixels and dense ones by a product: both give
+    the counts by definition, for integer labels (those outside [0, K) count nowhere) and for
+    multi-label masks, so the path never changes a table."""
+    rng = np.random.default_rng(seed)
+    masks = rng.random((n, units, side, side)) < density
+    labels = rng.integers(-1, k + 1, (n, side, side))
+    multi = rng.random((n, k, side, side)) < 0.3
+    for concepts, of in ((labels, lambda c: labels == c), (multi, lambda c: multi[:, c])):
+        want = np.array([[np.sum(masks[:, u] & of(c)) for c in range(k)] for u in range(units)])
+        for share in (-1.0, 1.0):  # every batch dense, every batch sparse
+            with mock.patch.object(streaming, "SPARSE_SHARE", share):
+                r = RunningIoU(units, k)
+                r.add(masks, concepts)
+                r.add(masks[::-1], concepts[::-1])
+            assert np.array_equal(r.inter, 2 * want), (concepts.ndim, share)
+            assert np.array_equal(r.area_u, 2 * masks.sum(axis=(0, 2, 3)))
+            assert np.array_equal(r.area_c, 2 * np.array([np.sum(of(c)) for c in range(k)]))

@@ -23,6 +23,12 @@ import torch.nn.functional as F
 from benchmark.probes.streaming import RunningIoU, RunningQuantile
 
 
+# The second pass needs the same maps as the first: they are kept (not computed again) while they
+# take at most this much memory; `features` must be deterministic either way (it is called again
+# on the same slice when they do not fit), so keeping them changes no value, only the time.
+MAPS_KEPT_BYTES = 256 << 20
+
+
 def batches(n: int, size: int):
     for i in range(0, n, size):
         yield slice(i, min(n, i + size))
@@ -42,8 +48,14 @@ def dissect(features: Callable[[slice], Sequence[torch.Tensor]], labels: Callabl
     per unit for the quantile estimate (all of them when a batch has fewer)."""
     rqs: list[RunningQuantile] | None = None
     maxima: list[np.ndarray] = []
+    kept: list | None = []  # the first pass's maps, for the second while they fit MAPS_KEPT_BYTES
+    kept_bytes = 0
     for s in batches(n, batch):
-        ups = [upsample(h, size) for h in features(s)]
+        hs = features(s)
+        if kept is not None:
+            kept_bytes += sum(h.numel() * h.element_size() for h in hs)
+            kept = kept + [hs] if kept_bytes <= MAPS_KEPT_BYTES else None
+        ups = [upsample(h, size) for h in hs]
         if rqs is None:
             rqs = [RunningQuantile(u.shape[1], per_batch=per_batch, rng=rng) for u in ups]
             maxima = [np.full(u.shape[1], -np.inf) for u in ups]
@@ -54,8 +66,8 @@ def dissect(features: Callable[[slice], Sequence[torch.Tensor]], labels: Callabl
         raise ValueError("dissect: no images (n = 0)")
     thr = [{lv: rq.quantile(lv) for lv in levels} for rq in rqs]
     counts = [{lv: RunningIoU(rq.units, n_concepts) for lv in levels} for rq in rqs]
-    for s in batches(n, batch):
-        hs = features(s)
+    for i, s in enumerate(batches(n, batch)):
+        hs = kept[i] if kept is not None else features(s)
         lab = labels(s, hs)
         for j, h in enumerate(hs):
             up = upsample(h, size).numpy()

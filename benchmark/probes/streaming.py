@@ -54,6 +54,9 @@ class RunningQuantile:
         self._kept = [np.asarray(state["values"], np.float64)]
 
 
+SPARSE_SHARE = 0.02  # RunningIoU counts from the on-pixels when at most this share of the unit masks is on
+
+
 class RunningIoU:
     """Counts for IoU between U binary unit masks and K binary concept masks over a dataset.
 
@@ -70,6 +73,11 @@ class RunningIoU:
         u = np.asarray(unit_masks, bool)
         k = self.area_c.size
         labels = np.asarray(labels)
+        if (labels.ndim in (3, 4) and u.size and labels.shape[0] == u.shape[0] and labels.shape[-2:] == u.shape[2:]
+                and (labels.ndim == 4 or np.issubdtype(labels.dtype, np.integer))
+                and np.count_nonzero(u) <= SPARSE_SHARE * u.size):
+            self._add_sparse(u, labels)
+            return
         if labels.ndim == 4:  # (N, K, H, W) bool: multi-label pixels (Broden), already one-hot
             onehot = labels.astype(bool)
         else:
@@ -80,6 +88,29 @@ class RunningIoU:
         self.inter += np.rint(uf @ cf.T).astype(np.int64)
         self.area_u += u.reshape(n, units, -1).sum(axis=(0, 2))
         self.area_c += onehot.reshape(n, k, -1).sum(axis=(0, 2))
+
+    def _add_sparse(self, u: np.ndarray, labels: np.ndarray) -> None:
+        """The same counts from the on-pixels alone: a unit mask at a top-1% threshold is ~1% on,
+        and looking up its pixels' concepts costs a fraction of the dense (U x pixels) @ (pixels x K)
+        product (3-4x less at 1%; the product wins above ~3%). Integer labels outside [0, K)
+        count nowhere, as in the dense path."""
+        k = self.area_c.size
+        n, units = u.shape[:2]
+        pix = u[0, 0].size
+        on = np.flatnonzero(u)                                   # flat (image, unit, pixel) indices
+        unit, image, pixel = (on // pix) % units, on // (units * pix), on % pix
+        if labels.ndim == 4:  # (N, K, H, W) bool: every concept at each on-pixel
+            onehot = labels.reshape(n, k, pix).astype(bool, copy=False)
+            row, concept = np.nonzero(onehot[image, :, pixel])   # (on-pixel, concept) pairs
+            self.inter += np.bincount(unit[row] * k + concept, minlength=units * k).reshape(units, k)
+            self.area_c += np.count_nonzero(onehot, axis=(0, 2))
+        else:
+            flat = labels.reshape(-1)
+            lab = flat[image * pix + pixel]
+            ok = (lab >= 0) & (lab < k)
+            self.inter += np.bincount(unit[ok] * k + lab[ok], minlength=units * k).reshape(units, k)
+            self.area_c += np.bincount(flat[(flat >= 0) & (flat < k)], minlength=k)
+        self.area_u += np.bincount(unit, minlength=units)
 
     def iou(self) -> np.ndarray:
         return iou_from_counts(self.inter, self.area_u[:, None], self.area_c[None, :])

@@ -54,7 +54,10 @@ def dissect(features: Callable[[slice], Sequence[torch.Tensor]], labels: Callabl
         hs = features(s)
         if kept is not None:
             kept_bytes += sum(h.numel() * h.element_size() for h in hs)
-            kept = kept + [hs] if kept_bytes <= MAPS_KEPT_BYTES else None
+            if kept_bytes <= MAPS_KEPT_BYTES:
+                kept.append(hs)
+            else:
+                kept = None  # over the budget: the second pass computes them again
         ups = [upsample(h, size) for h in hs]
         if rqs is None:
             rqs = [RunningQuantile(u.shape[1], per_batch=per_batch, rng=rng) for u in ups]

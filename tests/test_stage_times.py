@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.errors import BenchmarkError
 from benchmark.perf import stage_times
-from benchmark.perf.stage_times import FAMILIES, Family, family_times, parse_log
+from benchmark.perf.stage_times import FAMILIES, Family, family_times, parse_log, parse_logs
 from benchmark.paths import project_root
 
 
@@ -25,6 +25,21 @@ def test_a_stage_lasts_until_the_next_one_starts(tmp_path):
     ])
     seconds, total = parse_log(log)
     assert seconds == pytest.approx({"train": 60.0, "probe": 30.0, "test_claim@a.x": 1.0, "report": 9.0})
+    assert total == pytest.approx(100.0)
+
+
+def test_two_lanes_and_a_last_pass_make_one_run(tmp_path):
+    """The suite's passes: two lanes at once, then the last; a stage both lanes ran counts twice (its
+    CPU was spent twice), the run lasts from the first line of any log to the last."""
+    one = _log(tmp_path, [("100.0", "Running stage 'code_hashes':"), ("103.0", "Running stage 'train':"),
+                          ("160.0", "done")])
+    (tmp_path / "lane1.log").write_text(one.read_text())
+    two = _log(tmp_path, [("101.0", "Running stage 'code_hashes':"), ("105.0", "Running stage 'probe':"),
+                          ("190.0", "done")])
+    (tmp_path / "lane2.log").write_text(two.read_text())
+    last = _log(tmp_path, [("191.0", "Running stage 'report':"), ("200.0", "done")])
+    seconds, total = parse_logs([tmp_path / "lane1.log", tmp_path / "lane2.log", last])
+    assert seconds == pytest.approx({"code_hashes": 7.0, "train": 57.0, "probe": 85.0, "report": 9.0})
     assert total == pytest.approx(100.0)
 
 

@@ -16,6 +16,23 @@ def test_ledger_root_climbs_out_of_dvc_temp_workspaces(tmp_path):
     assert ledger_root(tmp_path / "proj") == tmp_path / "proj"
 
 
+def test_a_lane_copy_logs_into_the_project_it_was_copied_from(monkeypatch, tmp_path):
+    """The suite's second lane runs in a throw-away copy and names the project's store outright;
+    `prepare` creates the store and both experiments before two lanes log to it at once."""
+    import sqlite3
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("INTERP_CLAIMS_MLFLOW", raising=False)
+    monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(tmp_path / "lane2"))
+    monkeypatch.setenv("INTERP_CLAIMS_LEDGER_ROOT", str(tmp_path / "proj"))
+    assert ledger_root() == tmp_path / "proj"
+    assert ledger.prepare() == f"sqlite:///{tmp_path / 'proj' / 'mlflow.db'}"
+    with sqlite3.connect(tmp_path / "proj" / "mlflow.db") as con:
+        names = {r[0] for r in con.execute("SELECT name FROM experiments")}
+    assert {ledger.TRAINING_EXPERIMENT, ledger.CLAIMS_EXPERIMENT} <= names
+    assert not (tmp_path / "lane2" / "mlflow.db").exists()
+
+
 def test_default_uri_is_an_absolute_sqlite_path(monkeypatch, tmp_path):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("INTERP_CLAIMS_ROOT", str(tmp_path))

@@ -4,7 +4,7 @@
 
 `.ci/paper-smoke` clones the repository into a temporary folder, writes the fixture files
 (`benchmark.paper.fixtures`), applies these overrides and runs the whole pipeline at paper scale
-to the report (two `dvc repro` lanes, `benchmark.paper.lanes`): every family end to end on files in
+to the report (two `dvc repro` lanes, `benchmark.pipeline.lanes`): every family end to end on files in
 the real formats, no download. The
 verdicts are meaningless and say `FIXTURE DATA`. The overrides keep every replicate list at two
 networks, every epoch count at one, every probe at a few samples and every network at a fraction of

@@ -1,10 +1,14 @@
 """Minutes per claim family, read off a timed `dvc repro`, against the issues' time budgets.
 
-    python -m benchmark.perf.stage_times .ci/artifacts/repro-times.log [--json out.json]
+    python -m benchmark.perf.stage_times LOG [LOG ...] [--json out.json]
 
-`.ci/suite` writes the log: every line of `dvc repro`'s output prefixed with the time it was
-printed (`$EPOCHREALTIME`). A stage lasts from its "Running stage" line to the next stage's
-(dvc runs stages one at a time); a skipped stage takes the seconds dvc spent deciding so.
+`.ci/suite` writes the logs: every line of a `dvc repro`'s output prefixed with the time it was
+printed (`$EPOCHREALTIME`), one log per pass (its two lanes and the last pass, or one log with
+INTERP_CLAIMS_LANES=1). A stage lasts from its "Running stage" line to the next stage's in the
+same log (dvc runs one stage at a time per pass); a skipped stage takes the seconds dvc spent
+deciding so. The whole run lasts from the first log's first line to the last line of any. With two
+lanes a stage shares the cores with the other lane's, so its seconds (and the family times summed
+from them) are longer than alone: budgets are read from a one-lane run.
 
 Two times per family: `alone`, what a fresh clone spends on `dvc repro` of the family's claims
 (the stages upstream of its claim tests, shared ones included: the scene classifiers count for
@@ -21,6 +25,7 @@ import argparse
 import dataclasses
 import fnmatch
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -79,6 +84,19 @@ def parse_log(path: Path) -> tuple[dict[str, float], float]:
     return seconds, last - first
 
 
+def parse_logs(paths: list[Path]) -> tuple[dict[str, float], float]:
+    """`parse_log` over the passes of one run: (seconds per stage over all logs, seconds from the
+    earliest line to the latest)."""
+    seconds, first, last = {}, math.inf, -math.inf
+    for path in paths:
+        per_stage, _ = parse_log(path)
+        for name, v in per_stage.items():
+            seconds[name] = seconds.get(name, 0.0) + v
+        stamps = [float(line.split(" ", 1)[0].replace(",", ".")) for line in path.read_text().splitlines()]
+        first, last = min(first, stamps[0]), max(last, stamps[-1])
+    return seconds, last - first
+
+
 def upstream(root: Path) -> dict[str, set[str]]:
     """Each claim test stage (`test_claim@<id>`) -> itself and every stage it depends on."""
     import networkx as nx
@@ -122,31 +140,34 @@ def family_times(seconds: dict[str, float], deps: dict[str, set[str]],
     return rows
 
 
-def render(rows: list[dict], total_s: float) -> str:
+def render(rows: list[dict], total_s: float, passes: int = 1) -> str:
     lines = ["| family | claims | minutes alone | own | budget | within |", "|---|---|---|---|---|---|"]
     for r in rows:
         budget = "-" if r["budget_min"] is None else f"{r['budget_min']:g} ({r['source']})"
         mark = {None: "", "yes": "yes", "no": "OVER"}.get(r["within"], r["within"])
         lines.append(f"| {r['family']} | {r['claims']} | {r['minutes']:.1f} | {r['own_minutes']:.1f} | {budget} | {mark} |")
     lines.append(f"\nwhole `dvc repro`: {total_s / 60:.1f} min (each stage once; a family's 'alone' counts its shared stages too)")
+    if passes > 1:
+        lines.append(f"{passes} passes (two lanes at once, then the last): a stage's seconds include the other lane's "
+                     "share of the cores; read budgets off a one-lane run (INTERP_CLAIMS_LANES=1)")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("log", type=Path)
+    ap.add_argument("log", type=Path, nargs="+", help="one log per `dvc repro` pass of the run")
     ap.add_argument("--json", type=Path, help="also write the rows here")
     ap.add_argument("--root", type=Path, default=Path("."), help="the repository whose dvc.yaml ran")
     args = ap.parse_args(argv)
     try:
-        seconds, total = parse_log(args.log)
+        seconds, total = parse_logs(args.log)
     except BenchmarkError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     rows = family_times(seconds, upstream(args.root))
-    print(render(rows, total))
+    print(render(rows, total, len(args.log)))
     if args.json:
-        write_json(args.json, {"log": str(args.log), "total_s": round(total, 1), "families": rows})
+        write_json(args.json, {"log": [str(p) for p in args.log], "total_s": round(total, 1), "families": rows})
     return 0
 
 

@@ -112,6 +112,18 @@ def _run(client, exp_id: str, name: str, tags: dict[str, str], params: dict[str,
     return rid
 
 
+def prepare() -> str | None:
+    """Create the store and both experiments now, before processes that log at the same time start
+    (the suite's two `dvc repro` lanes): two processes creating one sqlite store at once race in
+    its schema migration. Returns the tracking URI (None when logging is off)."""
+    if not enabled():
+        return None
+    _, client = _client()
+    for name in (TRAINING_EXPERIMENT, CLAIMS_EXPERIMENT):
+        _experiment_id(client, name)
+    return tracking_uri()
+
+
 def log_training(experiment: str, networks: Iterable[dict[str, Any]], tags: dict[str, str]) -> str | None:
     """One parent run per training stage, one child run per network (params, metrics, seed)."""
     if not enabled():
@@ -185,3 +197,7 @@ def record_final(run_id: str, verdict: str, metrics: dict[str, Any]) -> None:
 
         client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in _finite(metrics).items()],
                          tags=[RunTag("verdict_final", verdict)])
+
+
+if __name__ == "__main__":  # `python -m benchmark.tracking.ledger`: prepare the store, print where it is
+    print(prepare() or "MLflow logging is off (INTERP_CLAIMS_MLFLOW)")

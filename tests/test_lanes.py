@@ -1,11 +1,11 @@
-"""The fixture run's two DVC lanes (benchmark.paper.lanes): every claim family lands in a lane, and
+"""The two DVC lanes of the suite and the fixture run (benchmark.pipeline.lanes): every claim family lands in a lane, and
 merging a lane's clone copies exactly the stages the other clone lacks (outputs, cache, lock)."""
 
 from __future__ import annotations
 
 import yaml
 
-from benchmark.paper.lanes import lane_targets, merge, stage_names
+from benchmark.pipeline.lanes import lane_targets, merge, ran_stages, stage_names
 from tests.conftest import REPO
 
 
@@ -47,3 +47,29 @@ def test_merge_copies_only_the_missing_stages(tmp_path):
     assert (dst / "evidence/a.csv").read_text() == "from dst"  # a stage both ran keeps dst's result
     assert (dst / ".dvc/cache/files/md5/02/x").read_text() == "cached"
     assert (dst / ".dvc/cache/files/md5/01/y").read_text() == "dst copy"
+
+
+def test_merge_replaces_what_the_other_lane_ran_and_keeps_what_this_one_ran(tmp_path):
+    """A re-run: dst already holds older entries of every stage. Those src's lane ran replace them
+    (a folder output loses the files its stage no longer writes), those dst's own lane ran stay."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _clone(src, {"a": {"cmd": "a", "outs": [{"path": "a.csv", "md5": "new"}]},
+                 "b": {"cmd": "b", "outs": [{"path": "figs", "md5": "new.dir"}]},
+                 "c": {"cmd": "c", "outs": [{"path": "c.csv", "md5": "same"}]}},
+           {"a.csv": "a from src", "figs/new.png": "new", "c.csv": "c"})
+    _clone(dst, {"a": {"cmd": "a", "outs": [{"path": "a.csv", "md5": "mine"}]},
+                 "b": {"cmd": "b", "outs": [{"path": "figs", "md5": "old.dir"}]},
+                 "c": {"cmd": "c", "outs": [{"path": "c.csv", "md5": "same"}]}},
+           {"a.csv": "a from dst", "figs/old.png": "old", "c.csv": "c"})
+    assert merge(src, dst, ran={"a", "b"}, kept={"a"}) == ["b"]
+    lock = yaml.safe_load((dst / "dvc.lock").read_text())["stages"]
+    assert lock["a"]["outs"][0]["md5"] == "mine" and lock["b"]["outs"][0]["md5"] == "new.dir"
+    assert (dst / "a.csv").read_text() == "a from dst"
+    assert sorted(p.name for p in (dst / "figs").iterdir()) == ["new.png"]
+
+
+def test_ran_stages_reads_the_running_lines_of_a_timed_log(tmp_path):
+    log = tmp_path / "lane.log"
+    log.write_text("1.0 Running stage 'train@x':\n1.1 > python -m x\n2.0 Stage 'probe' didn't change, skipping\n"
+                   "3.0 Running stage 'test_claim@a.b-c':\n4.0 done\n")
+    assert ran_stages(log) == {"train@x", "test_claim@a.b-c"}

@@ -31,11 +31,18 @@ def pin_threads(n: int = 1) -> None:
 def deterministic_kernels() -> None:
     """`torch.use_deterministic_algorithms(True)` for eager kernels, without the import of
     torch._inductor that the public call makes to set the compiler's flag (about 2 CPU-s per
-    process, paid by every stage and pool worker; the suite never compiles)."""
+    process, paid by every stage and pool worker; the suite never compiles).
+
+    Without torch's NaN fill of every new uninitialized tensor (`fill_uninitialized_memory`, on by
+    default in deterministic mode): it guards code that reads memory it never wrote, which no
+    output of the suite does (every `dvc.lock` output hash is the same with and without it), and it
+    cost the CPU convolutions their scratch buffers' worth of writes: 18% of a leavitt conv1d
+    training step in `aten::fill_` (torch.profiler), 10% of a conv2d one."""
     import torch
 
     if not torch.are_deterministic_algorithms_enabled():
         torch._C._set_deterministic_algorithms(True)
+    torch._C._set_deterministic_fill_uninitialized_memory(False)
 
 
 def seed_everything(seed: int) -> "np.random.Generator":

@@ -139,6 +139,28 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
                                estimand="every_stratum", heterogeneity=heterogeneity(strata))
 
 
+def _row_groups(frame: pd.DataFrame, by):
+    """(key, positions of its rows in table order) for each group of `frame.groupby(by, sort=True)`:
+    the same groups, keys and order (missing keys dropped), without building a sub-frame per group
+    (the kinds read one or two columns of each)."""
+    keys = [frame[c] for c in by] if isinstance(by, list) else frame[by]
+    for key, at in pd.Series(np.arange(len(frame)), index=frame.index).groupby(keys, sort=True):
+        yield key, at.to_numpy()
+
+
+def _distinct(values: np.ndarray) -> int:
+    """Number of distinct non-missing values (what Series.nunique() counts), of an array."""
+    uniques = pd.unique(values)
+    return int(len(uniques) - pd.isna(uniques).sum())
+
+
+def _group_mean(values: pd.Series, keys: pd.Series, rows: np.ndarray) -> pd.Series:
+    """Mean of `values` per key over the rows at positions `rows` (ascending): what
+    `sub.groupby(key)[value].mean()` gives for the sub-frame of those rows (pandas' group mean, whose
+    summation depends on the values' order and on whether the keys come sorted: both kept)."""
+    return values.take(rows).groupby(keys.take(rows)).mean()
+
+
 @register("replicate_correlation")
 def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Correlation of x and y within each replicate (network), Fisher-z averaged, t-test across replicates.
@@ -157,11 +179,13 @@ def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     corr = stats.spearmanr if method == "spearman" else stats.pearsonr
     rows = []
     groups = [rep] + ([strata_col] if strata_col else [])
-    for key, g in frame.groupby(groups, sort=True):
+    xs, ys = np.asarray(frame[p["x"]]), np.asarray(frame[p["y"]])  # what the correlation reads of a column
+    for key, at in _row_groups(frame, groups):
         key = key if isinstance(key, tuple) else (key,)
-        if len(g) < 3 or g[p["x"]].nunique() < 2 or g[p["y"]].nunique() < 2:
+        x, y = xs[at], ys[at]
+        if len(at) < 3 or _distinct(x) < 2 or _distinct(y) < 2:
             continue  # correlation undefined within this network/stratum
-        r = float(corr(g[p["x"]], g[p["y"]])[0])
+        r = float(corr(x, y)[0])
         if math.isfinite(r):
             rows.append({"rep": key[0], "stratum": key[1] if strata_col else "all", "z": math.atanh(max(-0.999999, min(0.999999, r)))})
     per = pd.DataFrame(rows, columns=["rep", "stratum", "z"])
@@ -319,21 +343,27 @@ def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
     ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
 
-    def diffs(sub: pd.DataFrame) -> tuple[pd.Series, int]:
-        t = sub[sub[p["group"]].isin(treat)].groupby(rep)[p["y"]].mean()
-        c = sub[sub[p["group"]].isin(ctrl)].groupby(rep)[p["y"]].mean()
+    y, reps = frame[p["y"]], frame[rep]
+    in_treat, in_ctrl = frame[p["group"]].isin(treat).to_numpy(), frame[p["group"]].isin(ctrl).to_numpy()
+
+    def diffs(rows: np.ndarray) -> tuple[pd.Series, int]:
+        """The differences over the rows at positions `rows` (table order), and the replicates
+        lacking a side. Each side's mean is the group mean over that side's rows in table order,
+        the same numbers as from the side's sub-frame, without building the sub-frames."""
+        t = _group_mean(y, reps, rows[in_treat[rows]])
+        c = _group_mean(y, reps, rows[in_ctrl[rows]])
         paired = t.index.intersection(c.index)
         unpaired = len(t.index.union(c.index)) - len(paired)
         return (t[paired] - c[paired]).sort_index(), unpaired
 
     if strata_col:
-        parts = {name: diffs(g) for name, g in frame.groupby(strata_col, sort=True)}
+        parts = {name: diffs(rows) for name, rows in _row_groups(frame, strata_col)}
         details = {"strata": strata_col, "unpaired": {str(k): v[1] for k, v in parts.items()},
                    "per_replicate": {str(k): {str(r): float(d) for r, d in v[0].items()} for k, v in parts.items()}}
         if not parts:
             return summarize("paired_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
         return _intersection("paired_difference", {k: _one_sample(v[0].to_numpy()) for k, v in parts.items()}, spec, details)
-    d, unpaired = diffs(frame)
+    d, unpaired = diffs(np.arange(len(frame)))
     return summarize("paired_difference", _one_sample(d.to_numpy()), spec, (),
                      {"unpaired": unpaired, "per_replicate": {str(r): float(v) for r, v in d.items()}})
 

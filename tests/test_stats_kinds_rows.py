@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from benchmark.claims.spec import TestSpec
 from benchmark.stats.decide import heterogeneity, stratum, summarize
-from benchmark.stats.kinds import (Inference, _filter, _intersection, _one_sample, dataclasses, paired_difference,
-                                   replicate_correlation)
+from benchmark.stats.kinds import (Inference, _filter, _intersection, _one_sample, dataclasses, mean_difference,
+                                   moments, paired_difference, replicate_correlation, replicate_mean, welch_se)
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -86,6 +86,54 @@ def _reference_replicate_correlation(frame: pd.DataFrame, spec: TestSpec):
     return result
 
 
+def _reference_replicate_mean(frame: pd.DataFrame, spec: TestSpec):
+    p = spec.params
+    rep = p.get("replicate", "seed")
+    frame = _filter(frame, p)
+    if p.get("strata"):
+        infs = {name: _one_sample(g.groupby(rep)[p["y"]].mean().to_numpy())
+                for name, g in frame.groupby(p["strata"], sort=True)}
+        if infs:
+            return _intersection("replicate_mean", infs, spec, {"strata": p["strata"]})
+    per_rep = frame.groupby(rep)[p["y"]].mean()
+    inf = _one_sample(per_rep.to_numpy())
+    return summarize("replicate_mean", inf, spec, (), {"rows_per_replicate": float(frame.groupby(rep).size().mean()) if len(frame) else 0.0})
+
+
+def _reference_mean_difference(frame: pd.DataFrame, spec: TestSpec):
+    p = spec.params
+    rep, strata_col = p.get("replicate", "seed"), p.get("strata")
+    frame = _filter(frame, p)
+
+    def side(sub, values):
+        values = values if isinstance(values, list) else [values]
+        sub = sub[sub[p["group"]].isin(values)]
+        return sub.groupby([rep, p["group"]])[p["y"]].mean().to_numpy(float)
+
+    def welch(sub):
+        a, b = side(sub, p["treatment"]), side(sub, p["control"])
+        n = len(a) + len(b)
+        if len(a) < 2 or len(b) < 2:
+            return Inference(math.nan, math.nan, 0, n), a, b
+        se, dof = welch_se(moments(a), moments(b))
+        return Inference(float(a.mean() - b.mean()), se, dof if se > 0 else float(len(a) + len(b) - 2), n), a, b
+
+    if strata_col:
+        parts = {name: welch(g) for name, g in frame.groupby(strata_col, sort=True)}
+        details = {"strata": strata_col,
+                   "mean_treatment": {str(k): float(v[1].mean()) if len(v[1]) else math.nan for k, v in parts.items()},
+                   "mean_control": {str(k): float(v[2].mean()) if len(v[2]) else math.nan for k, v in parts.items()},
+                   "n_treatment": {str(k): len(v[1]) for k, v in parts.items()},
+                   "n_control": {str(k): len(v[2]) for k, v in parts.items()}}
+        if not parts:
+            return summarize("mean_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
+        return _intersection("mean_difference", {k: v[0] for k, v in parts.items()}, spec, details)
+    inf, a, b = welch(frame)
+    return summarize("mean_difference", inf, spec, (), {"n_treatment": len(a), "n_control": len(b),
+                                                       "mean_treatment": float(a.mean()) if len(a) else math.nan,
+                                                       "mean_control": float(b.mean()) if len(b) else math.nan})
+
+
 def _same(a, b) -> None:
     """Equal to the last bit: repr prints every float exactly (and tells -0.0 from 0.0)."""
     assert repr(a) == repr(b)
@@ -142,3 +190,23 @@ def test_replicate_correlation_is_the_sub_frame_formulation(frame, strata, metho
         params["strata"] = "layer"
     spec = _spec("replicate_correlation", params, ("every_stratum" if every else "pooled") if strata else None)
     _same(_reference_replicate_correlation(frame, spec), replicate_correlation(frame, spec))
+
+
+@SETTINGS
+@given(frame=tables(with_x=False), strata=st.booleans(), treatment=st.sampled_from([["t"], ["t", "t2"]]))
+def test_mean_difference_is_the_sub_frame_formulation(frame, strata, treatment):
+    params = {"y": "y", "group": "arm", "treatment": treatment, "control": ["c"], "replicate": "seed"}
+    if strata:
+        params["strata"] = "layer"
+    spec = _spec("mean_difference", params, "every_stratum" if strata else None)
+    _same(_reference_mean_difference(frame, spec), mean_difference(frame, spec))
+
+
+@SETTINGS
+@given(frame=tables(with_x=False), strata=st.booleans())
+def test_replicate_mean_is_the_sub_frame_formulation(frame, strata):
+    params = {"y": "y", "replicate": "seed"}
+    if strata:
+        params["strata"] = "layer"
+    spec = _spec("replicate_mean", params, "every_stratum" if strata else None)
+    _same(_reference_replicate_mean(frame, spec), replicate_mean(frame, spec))

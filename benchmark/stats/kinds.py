@@ -154,11 +154,12 @@ def _distinct(values: np.ndarray) -> int:
     return int(len(uniques) - pd.isna(uniques).sum())
 
 
-def _group_mean(values: pd.Series, keys: pd.Series, rows: np.ndarray) -> pd.Series:
-    """Mean of `values` per key over the rows at positions `rows` (ascending): what
+def _group_mean(values: pd.Series, keys: pd.Series | list[pd.Series], rows: np.ndarray) -> pd.Series:
+    """Mean of `values` per key (or keys) over the rows at positions `rows` (ascending): what
     `sub.groupby(key)[value].mean()` gives for the sub-frame of those rows (pandas' group mean, whose
     summation depends on the values' order and on whether the keys come sorted: both kept)."""
-    return values.take(rows).groupby(keys.take(rows)).mean()
+    by = [k.take(rows) for k in keys] if isinstance(keys, list) else keys.take(rows)
+    return values.take(rows).groupby(by).mean()
 
 
 @register("replicate_correlation")
@@ -276,8 +277,8 @@ def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     rep = p.get("replicate", "seed")
     frame = _filter(frame, p)
     if p.get("strata"):
-        infs = {name: _one_sample(g.groupby(rep)[p["y"]].mean().to_numpy())
-                for name, g in frame.groupby(p["strata"], sort=True)}
+        infs = {name: _one_sample(_group_mean(frame[p["y"]], frame[rep], at).to_numpy())
+                for name, at in _row_groups(frame, p["strata"])}
         if infs:
             return _intersection("replicate_mean", infs, spec, {"strata": p["strata"]})
     per_rep = frame.groupby(rep)[p["y"]].mean()
@@ -297,13 +298,16 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     rep, strata_col = p.get("replicate", "seed"), p.get("strata")
     frame = _filter(frame, p)
 
-    def side(sub, values):
-        values = values if isinstance(values, list) else [values]
-        sub = sub[sub[p["group"]].isin(values)]
-        return sub.groupby([rep, p["group"]])[p["y"]].mean().to_numpy(float)
+    y, keys = frame[p["y"]], [frame[rep], frame[p["group"]]]
+    in_arm = {arm: frame[p["group"]].isin(p[arm] if isinstance(p[arm], list) else [p[arm]]).to_numpy()
+              for arm in ("treatment", "control")}
 
-    def welch(sub) -> tuple[Inference, np.ndarray, np.ndarray]:
-        a, b = side(sub, p["treatment"]), side(sub, p["control"])
+    def side(rows: np.ndarray, arm: str) -> np.ndarray:
+        """Per (replicate, group) means over the arm's rows among the rows at positions `rows`."""
+        return _group_mean(y, keys, rows[in_arm[arm][rows]]).to_numpy(float)
+
+    def welch(rows: np.ndarray) -> tuple[Inference, np.ndarray, np.ndarray]:
+        a, b = side(rows, "treatment"), side(rows, "control")
         n = len(a) + len(b)  # replicates the verdict rests on (both arms)
         if len(a) < 2 or len(b) < 2:
             return Inference(math.nan, math.nan, 0, n), a, b
@@ -311,7 +315,7 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         return Inference(float(a.mean() - b.mean()), se, dof if se > 0 else float(len(a) + len(b) - 2), n), a, b
 
     if strata_col:  # the difference must hold in every stratum (intersection-union)
-        parts = {name: welch(g) for name, g in frame.groupby(strata_col, sort=True)}
+        parts = {name: welch(rows) for name, rows in _row_groups(frame, strata_col)}
         details = {"strata": strata_col,
                    "mean_treatment": {str(k): float(v[1].mean()) if len(v[1]) else math.nan for k, v in parts.items()},
                    "mean_control": {str(k): float(v[2].mean()) if len(v[2]) else math.nan for k, v in parts.items()},
@@ -320,7 +324,7 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         if not parts:
             return summarize("mean_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
         return _intersection("mean_difference", {k: v[0] for k, v in parts.items()}, spec, details)
-    inf, a, b = welch(frame)
+    inf, a, b = welch(np.arange(len(frame)))
     return summarize("mean_difference", inf, spec, (), {"n_treatment": len(a), "n_control": len(b),
                                                        "mean_treatment": float(a.mean()) if len(a) else math.nan,
                                                        "mean_control": float(b.mean()) if len(b) else math.nan})
@@ -352,6 +356,8 @@ def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         the same numbers as from the side's sub-frame, without building the sub-frames."""
         t = _group_mean(y, reps, rows[in_treat[rows]])
         c = _group_mean(y, reps, rows[in_ctrl[rows]])
+        if t.index.equals(c.index):  # every replicate has both sides: t and c align as they are
+            return (t - c).sort_index(), 0
         paired = t.index.intersection(c.index)
         unpaired = len(t.index.union(c.index)) - len(paired)
         return (t[paired] - c[paired]).sort_index(), unpaired

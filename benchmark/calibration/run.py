@@ -30,7 +30,7 @@ from benchmark.atomic import write_csv, write_text
 from benchmark.calibration.designs import CorrelationDesign, PairedDesign, StratifiedDesign, TrendDesign, distance_w
 from benchmark.calibration.measure import design_for_claim
 from benchmark.calibration.reference import reference_designs
-from benchmark.calibration.simulate import per_replicate_sd, simulate
+from benchmark.calibration.simulate import Simulator, per_replicate_sd
 from benchmark.claims.registry import load_claims
 from benchmark.claims.spec import ClaimSpec
 from benchmark.config import load_params
@@ -116,8 +116,9 @@ def run_job(job: Job) -> dict:
     counts = dict.fromkeys(VERDICTS, 0)
     support_sig, sds = 0, []
     kind = check_params(claim, "<calibration>")
+    simulate = Simulator(job.design, columns, spec.params.get("where"), spec.params.get("range"))
     for i in range(job.n_sims):
-        frame = simulate(job.design, truth, rng, columns, spec.params.get("where"), spec.params.get("range"))
+        frame = simulate(truth, rng)
         if i == 0:  # the simulated tables are what the pipeline's tables are: the first is checked in full
             res = run_test(frame, claim, "<calibration>", f"<simulated {job.name}>", job.scale)
         else:  # the rule as implemented: the kind's test and decision (table checks are not part of it)

@@ -139,6 +139,29 @@ def _intersection(kind: str, infs: dict[str, Inference], spec: TestSpec, details
                                estimand="every_stratum", heterogeneity=heterogeneity(strata))
 
 
+def _row_groups(frame: pd.DataFrame, by):
+    """(key, positions of its rows in table order) for each group of `frame.groupby(by, sort=True)`:
+    the same groups, keys and order (missing keys dropped), without building a sub-frame per group
+    (the kinds read one or two columns of each)."""
+    keys = [frame[c] for c in by] if isinstance(by, list) else frame[by]
+    for key, at in pd.Series(np.arange(len(frame)), index=frame.index).groupby(keys, sort=True):
+        yield key, at.to_numpy()
+
+
+def _distinct(values: np.ndarray) -> int:
+    """Number of distinct non-missing values (what Series.nunique() counts), of an array."""
+    uniques = pd.unique(values)
+    return int(len(uniques) - pd.isna(uniques).sum())
+
+
+def _group_mean(values: pd.Series, keys: pd.Series | list[pd.Series], rows: np.ndarray) -> pd.Series:
+    """Mean of `values` per key (or keys) over the rows at positions `rows` (ascending): what
+    `sub.groupby(key)[value].mean()` gives for the sub-frame of those rows (pandas' group mean, whose
+    summation depends on the values' order and on whether the keys come sorted: both kept)."""
+    by = [k.take(rows) for k in keys] if isinstance(keys, list) else keys.take(rows)
+    return values.take(rows).groupby(by).mean()
+
+
 @register("replicate_correlation")
 def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     """Correlation of x and y within each replicate (network), Fisher-z averaged, t-test across replicates.
@@ -157,11 +180,13 @@ def replicate_correlation(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     corr = stats.spearmanr if method == "spearman" else stats.pearsonr
     rows = []
     groups = [rep] + ([strata_col] if strata_col else [])
-    for key, g in frame.groupby(groups, sort=True):
+    xs, ys = np.asarray(frame[p["x"]]), np.asarray(frame[p["y"]])  # what the correlation reads of a column
+    for key, at in _row_groups(frame, groups):
         key = key if isinstance(key, tuple) else (key,)
-        if len(g) < 3 or g[p["x"]].nunique() < 2 or g[p["y"]].nunique() < 2:
+        x, y = xs[at], ys[at]
+        if len(at) < 3 or _distinct(x) < 2 or _distinct(y) < 2:
             continue  # correlation undefined within this network/stratum
-        r = float(corr(g[p["x"]], g[p["y"]])[0])
+        r = float(corr(x, y)[0])
         if math.isfinite(r):
             rows.append({"rep": key[0], "stratum": key[1] if strata_col else "all", "z": math.atanh(max(-0.999999, min(0.999999, r)))})
     per = pd.DataFrame(rows, columns=["rep", "stratum", "z"])
@@ -252,8 +277,8 @@ def replicate_mean(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     rep = p.get("replicate", "seed")
     frame = _filter(frame, p)
     if p.get("strata"):
-        infs = {name: _one_sample(g.groupby(rep)[p["y"]].mean().to_numpy())
-                for name, g in frame.groupby(p["strata"], sort=True)}
+        infs = {name: _one_sample(_group_mean(frame[p["y"]], frame[rep], at).to_numpy())
+                for name, at in _row_groups(frame, p["strata"])}
         if infs:
             return _intersection("replicate_mean", infs, spec, {"strata": p["strata"]})
     per_rep = frame.groupby(rep)[p["y"]].mean()
@@ -273,13 +298,16 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     rep, strata_col = p.get("replicate", "seed"), p.get("strata")
     frame = _filter(frame, p)
 
-    def side(sub, values):
-        values = values if isinstance(values, list) else [values]
-        sub = sub[sub[p["group"]].isin(values)]
-        return sub.groupby([rep, p["group"]])[p["y"]].mean().to_numpy(float)
+    y, keys = frame[p["y"]], [frame[rep], frame[p["group"]]]
+    in_arm = {arm: frame[p["group"]].isin(p[arm] if isinstance(p[arm], list) else [p[arm]]).to_numpy()
+              for arm in ("treatment", "control")}
 
-    def welch(sub) -> tuple[Inference, np.ndarray, np.ndarray]:
-        a, b = side(sub, p["treatment"]), side(sub, p["control"])
+    def side(rows: np.ndarray, arm: str) -> np.ndarray:
+        """Per (replicate, group) means over the arm's rows among the rows at positions `rows`."""
+        return _group_mean(y, keys, rows[in_arm[arm][rows]]).to_numpy(float)
+
+    def welch(rows: np.ndarray) -> tuple[Inference, np.ndarray, np.ndarray]:
+        a, b = side(rows, "treatment"), side(rows, "control")
         n = len(a) + len(b)  # replicates the verdict rests on (both arms)
         if len(a) < 2 or len(b) < 2:
             return Inference(math.nan, math.nan, 0, n), a, b
@@ -287,7 +315,7 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         return Inference(float(a.mean() - b.mean()), se, dof if se > 0 else float(len(a) + len(b) - 2), n), a, b
 
     if strata_col:  # the difference must hold in every stratum (intersection-union)
-        parts = {name: welch(g) for name, g in frame.groupby(strata_col, sort=True)}
+        parts = {name: welch(rows) for name, rows in _row_groups(frame, strata_col)}
         details = {"strata": strata_col,
                    "mean_treatment": {str(k): float(v[1].mean()) if len(v[1]) else math.nan for k, v in parts.items()},
                    "mean_control": {str(k): float(v[2].mean()) if len(v[2]) else math.nan for k, v in parts.items()},
@@ -296,7 +324,7 @@ def mean_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
         if not parts:
             return summarize("mean_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
         return _intersection("mean_difference", {k: v[0] for k, v in parts.items()}, spec, details)
-    inf, a, b = welch(frame)
+    inf, a, b = welch(np.arange(len(frame)))
     return summarize("mean_difference", inf, spec, (), {"n_treatment": len(a), "n_control": len(b),
                                                        "mean_treatment": float(a.mean()) if len(a) else math.nan,
                                                        "mean_control": float(b.mean()) if len(b) else math.nan})
@@ -319,21 +347,29 @@ def paired_difference(frame: pd.DataFrame, spec: TestSpec) -> TestResult:
     treat = p["treatment"] if isinstance(p["treatment"], list) else [p["treatment"]]
     ctrl = p["control"] if isinstance(p["control"], list) else [p["control"]]
 
-    def diffs(sub: pd.DataFrame) -> tuple[pd.Series, int]:
-        t = sub[sub[p["group"]].isin(treat)].groupby(rep)[p["y"]].mean()
-        c = sub[sub[p["group"]].isin(ctrl)].groupby(rep)[p["y"]].mean()
+    y, reps = frame[p["y"]], frame[rep]
+    in_treat, in_ctrl = frame[p["group"]].isin(treat).to_numpy(), frame[p["group"]].isin(ctrl).to_numpy()
+
+    def diffs(rows: np.ndarray) -> tuple[pd.Series, int]:
+        """The differences over the rows at positions `rows` (table order), and the replicates
+        lacking a side. Each side's mean is the group mean over that side's rows in table order,
+        the same numbers as from the side's sub-frame, without building the sub-frames."""
+        t = _group_mean(y, reps, rows[in_treat[rows]])
+        c = _group_mean(y, reps, rows[in_ctrl[rows]])
+        if t.index.equals(c.index):  # every replicate has both sides: t and c align as they are
+            return (t - c).sort_index(), 0
         paired = t.index.intersection(c.index)
         unpaired = len(t.index.union(c.index)) - len(paired)
         return (t[paired] - c[paired]).sort_index(), unpaired
 
     if strata_col:
-        parts = {name: diffs(g) for name, g in frame.groupby(strata_col, sort=True)}
+        parts = {name: diffs(rows) for name, rows in _row_groups(frame, strata_col)}
         details = {"strata": strata_col, "unpaired": {str(k): v[1] for k, v in parts.items()},
                    "per_replicate": {str(k): {str(r): float(d) for r, d in v[0].items()} for k, v in parts.items()}}
         if not parts:
             return summarize("paired_difference", Inference(math.nan, math.nan, 0, 0), spec, (), details)
         return _intersection("paired_difference", {k: _one_sample(v[0].to_numpy()) for k, v in parts.items()}, spec, details)
-    d, unpaired = diffs(frame)
+    d, unpaired = diffs(np.arange(len(frame)))
     return summarize("paired_difference", _one_sample(d.to_numpy()), spec, (),
                      {"unpaired": unpaired, "per_replicate": {str(r): float(v) for r, v in d.items()}})
 

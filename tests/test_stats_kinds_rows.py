@@ -10,16 +10,16 @@ side, rows in neither side, missing replicates and strata, and an index that is 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
-import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmark.claims.spec import TestSpec
 from benchmark.stats.decide import heterogeneity, stratum, summarize
-from benchmark.stats.kinds import (Inference, _filter, _intersection, _one_sample, dataclasses, mean_difference,
+from benchmark.stats.kinds import (Inference, _filter, _intersection, _one_sample, mean_difference,
                                    moments, paired_difference, replicate_correlation, replicate_mean, welch_se)
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

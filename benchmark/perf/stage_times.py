@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import fnmatch
-import json
 import math
 import re
 import sys

@@ -73,3 +73,16 @@ def test_ran_stages_reads_the_running_lines_of_a_timed_log(tmp_path):
     log.write_text("1.0 Running stage 'train@x':\n1.1 > python -m x\n2.0 Stage 'probe' didn't change, skipping\n"
                    "3.0 Running stage 'test_claim@a.b-c':\n4.0 done\n")
     assert ran_stages(log) == {"train@x", "test_claim@a.b-c"}
+
+
+def test_merge_of_nothing_leaves_the_lock_as_dvc_wrote_it(tmp_path):
+    """A second suite run finds every stage up to date in both lanes: no stage to copy, and dst's
+    dvc.lock keeps its bytes (DVC's own formatting), so the checkout shows no change."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    entry = {"cmd": "a", "outs": [{"path": "a.csv", "md5": "1"}]}
+    _clone(src, {"a": entry}, {"a.csv": "a"})
+    _clone(dst, {"a": entry}, {"a.csv": "a"})
+    dvc_written = 'schema: "2.0"\nstages:\n  a:\n    cmd: a\n    outs:\n    - path: a.csv\n      md5: "1"\n'  # not PyYAML's quoting
+    (dst / "dvc.lock").write_text(dvc_written)
+    assert merge(src, dst, ran=set(), kept=set()) == []
+    assert (dst / "dvc.lock").read_text() == dvc_written

@@ -101,7 +101,8 @@ def merge(src: Path, dst: Path, ran: set[str] = frozenset(), kept: set[str] = fr
         into[name] = entry
     if (src / ".dvc" / "cache").is_dir():
         _copy_missing(src / ".dvc" / "cache", dst / ".dvc" / "cache")
-    write_text(dst / "dvc.lock", yaml.safe_dump(lock_dst, sort_keys=False))
+    if copied:  # else dst's lock stays as DVC wrote it (a re-run where every stage was up to date)
+        write_text(dst / "dvc.lock", yaml.safe_dump(lock_dst, sort_keys=False))
     return copied
 
 

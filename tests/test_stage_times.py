@@ -41,6 +41,11 @@ def test_two_lanes_and_a_last_pass_make_one_run(tmp_path):
     seconds, total = parse_logs([tmp_path / "lane1.log", tmp_path / "lane2.log", last])
     assert seconds == pytest.approx({"code_hashes": 7.0, "train": 57.0, "probe": 85.0, "report": 9.0})
     assert total == pytest.approx(100.0)
+    # a family over its budget in shared-core minutes is not called OVER: its budget is a one-lane figure
+    rows = family_times(seconds, {"test_claim@p.one": {"test_claim@p.one", "train", "probe"}},
+                        (Family("p", ("p.*",), 1, "issue 1"),))
+    assert rows[0]["within"] == "no"
+    assert "OVER" in stage_times.render(rows, total, 1) and "OVER" not in stage_times.render(rows, total, 3)
 
 
 def test_a_family_counts_every_stage_upstream_of_its_claims_once():

@@ -144,6 +144,8 @@ def render(rows: list[dict], total_s: float, passes: int = 1) -> str:
     for r in rows:
         budget = "-" if r["budget_min"] is None else f"{r['budget_min']:g} ({r['source']})"
         mark = {None: "", "yes": "yes", "no": "OVER"}.get(r["within"], r["within"])
+        if passes > 1 and r["within"] is not None:  # lane minutes are shared-core minutes: no budget verdict
+            mark = "(one-lane run)"
         lines.append(f"| {r['family']} | {r['claims']} | {r['minutes']:.1f} | {r['own_minutes']:.1f} | {budget} | {mark} |")
     lines.append(f"\nwhole `dvc repro`: {total_s / 60:.1f} min (each stage once; a family's 'alone' counts its shared stages too)")
     if passes > 1:

@@ -61,6 +61,12 @@ FAMILIES = (
 
 def parse_log(path: Path) -> tuple[dict[str, float], float]:
     """(seconds per stage, seconds of the whole log) from a timestamped `dvc repro` log."""
+    seconds, first, last = _read_log(path)
+    return seconds, last - first
+
+
+def _read_log(path: Path) -> tuple[dict[str, float], float, float]:
+    """(seconds per stage, first timestamp, last timestamp) of one timestamped log."""
     if not path.is_file():
         raise BenchmarkError(f"{path}: no such log (run `bash .ci/suite`, which writes it)")
     events, first, last = [], None, None
@@ -80,7 +86,7 @@ def parse_log(path: Path) -> tuple[dict[str, float], float]:
     seconds = {}
     for (t, name), nxt in zip(events, [e[0] for e in events[1:]] + [last]):
         seconds[name] = seconds.get(name, 0.0) + (nxt - t)
-    return seconds, last - first
+    return seconds, first, last
 
 
 def parse_logs(paths: list[Path]) -> tuple[dict[str, float], float]:
@@ -88,11 +94,10 @@ def parse_logs(paths: list[Path]) -> tuple[dict[str, float], float]:
     earliest line to the latest)."""
     seconds, first, last = {}, math.inf, -math.inf
     for path in paths:
-        per_stage, _ = parse_log(path)
+        per_stage, start, end = _read_log(path)
         for name, v in per_stage.items():
             seconds[name] = seconds.get(name, 0.0) + v
-        stamps = [float(line.split(" ", 1)[0].replace(",", ".")) for line in path.read_text().splitlines()]
-        first, last = min(first, stamps[0]), max(last, stamps[-1])
+        first, last = min(first, start), max(last, end)
     return seconds, last - first
 
 

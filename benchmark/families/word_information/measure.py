@@ -18,6 +18,9 @@ that of its Gaussian: h_i = log sigma_i + log(2 pi e) / 2 nats; low = the layer 
 Every sentence and every layer is optimized at once: the batch holds one copy of each sentence per
 layer, and Adam's update is elementwise, so the copies do not interact; the least-loss state is
 kept per sentence and layer (the authors optimize one sentence and one layer at a time).
+Copy l is read at layer l only: a feature function with a `shed` parameter (the embedded
+networks') drops each copy after its layer, which saves (L-1)/2L of the work (the embedded probe's
+bytes are the same; see networks.py).
 
 Gradient baselines per layer (not the output's gradient, which is the same for every layer):
 saliency_i = ||d phi_l / d x_i||_F and grad x input_i = ||(d phi_l / d x_i) x_i||, both estimated
@@ -32,6 +35,7 @@ models' last layers.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import Callable
 
@@ -66,6 +70,16 @@ def scale_of(cfg: PerturbationConfig, net) -> float:
         return float(cfg.noise_scale)
     with torch.no_grad():
         return float(cfg.noise_scale * net.embedding_table().detach().float().std())
+
+
+def _copies(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Tensor, rows: int) -> list[torch.Tensor]:
+    """Per layer l, the features of the batch's copy l (rows l*rows to (l+1)*rows) of a batch that
+    holds one copy per layer: with `shed` (when feature_fn takes it) each layer computes only the
+    copies still to be read."""
+    if "shed" in inspect.signature(feature_fn).parameters:
+        return [f[:rows] for f in feature_fn(x, mask, shed=rows)]
+    feats = feature_fn(x, mask)
+    return [f.reshape(len(feats), rows, *f.shape[1:])[layer] for layer, f in enumerate(feats)]
 
 
 def _entries(f: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -106,10 +120,10 @@ def perturbation_entropy(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Ten
         sigma = scale * torch.sigmoid(rho)  # [L, B, T]
         eps = torch.randn(n_layers, b, t, d, generator=gen).to(x.device)  # CPU draws: same noise on any device
         noisy = xs + (sigma.unsqueeze(-1) * eps * m.unsqueeze(-1)).reshape(n_layers * b, t, d)
-        feats = feature_fn(noisy, ms)
+        feats = _copies(feature_fn, noisy, ms, b)
         losses = []
         for layer in range(n_layers):
-            f = feats[layer].reshape(n_layers, b, *feats[layer].shape[1:])[layer]
+            f = feats[layer]
             diff = _entries((f - clean[layer]) / feat_scale[layer], mask)
             recon = diff.pow(2).sum((1, 2)) / (words * f.shape[-1])
             reg = (torch.log(sigma[layer]) * m).sum(1) / words
@@ -141,11 +155,11 @@ def gradient_measures(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Tensor
     gen = torch.Generator().manual_seed(seed)
     xs = x.detach().repeat(n_layers * k, 1, 1).requires_grad_(True)
     ms = mask.repeat(n_layers * k, 1)
-    feats = feature_fn(xs, ms)
+    feats = _copies(feature_fn, xs, ms, k * b)
     total = xs.new_zeros(())
     mk = mask.repeat(k, 1)
     for layer in range(n_layers):
-        f = feats[layer].reshape(n_layers, k * b, *feats[layer].shape[1:])[layer]
+        f = feats[layer]
         total = total + (_entries(f, mk) * torch.randn(f.shape, generator=gen).to(f.device)).sum()
     (grad,) = torch.autograd.grad(total, xs)
     grad = grad.reshape(n_layers, k, b, t, d)

@@ -5,6 +5,13 @@ stacked blocks whose outputs [batch, words, width] are the features it reads. Th
 interface: `embed(tokens) -> x`, `embedding_table()`, `features(x, mask) -> [layer 1 .. layer L]`,
 `classify(last, mask) -> logits`; the transformer adds `mlm(last)` for masked-language-model
 pretraining (the embedded stand-in for BERT's).
+
+`features(x, mask, shed=n)` serves the perturbation measure's batch, which holds one copy of the
+sentences per layer (copy l, rows l*n to (l+1)*n, is read at layer l+1 only): after each layer it
+drops the first n rows, so layer l+1's output holds copies l onward and the layers compute
+L(L+1)/2 copies instead of L^2. Every op here reads a row's own sentence only; the last bits may
+differ where a layer's batch gets small (a sentence or two), but at the probe stage's 48 sentences
+every output hash was kept.
 """
 
 from __future__ import annotations
@@ -52,12 +59,14 @@ class Transformer(_Base):
             for _ in range(layers))
         self.mlm_head = nn.Linear(width, vocab)
 
-    def features(self, x: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+    def features(self, x: torch.Tensor, mask: torch.Tensor, shed: int = 0) -> list[torch.Tensor]:
         h, pad = x + self.pos[: x.shape[1]], ~mask
         out = []
         for block in self.blocks:
             h = block(h, src_key_padding_mask=pad)
             out.append(h)
+            if shed:
+                h, pad = h[shed:], pad[shed:]
         return out
 
     def mlm(self, last: torch.Tensor) -> torch.Tensor:
@@ -70,11 +79,13 @@ class BiLSTM(_Base):
         self.blocks = nn.ModuleList(nn.LSTM(width, width // 2, batch_first=True, bidirectional=True)
                                     for _ in range(layers))
 
-    def features(self, x: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+    def features(self, x: torch.Tensor, mask: torch.Tensor, shed: int = 0) -> list[torch.Tensor]:
         m, h, out = mask.unsqueeze(-1).to(x.dtype), x, []
         for block in self.blocks:
             h = block(h * m)[0]
             out.append(h)
+            if shed:
+                h, m = h[shed:], m[shed:]
         return out
 
 
@@ -83,11 +94,13 @@ class CNN(_Base):
         super().__init__(vocab, width, layers)
         self.blocks = nn.ModuleList(nn.Conv1d(width, width, kernel, padding=kernel // 2) for _ in range(layers))
 
-    def features(self, x: torch.Tensor, mask: torch.Tensor) -> list[torch.Tensor]:
+    def features(self, x: torch.Tensor, mask: torch.Tensor, shed: int = 0) -> list[torch.Tensor]:
         m, h, out = mask.unsqueeze(-1).to(x.dtype), x, []
         for block in self.blocks:
             h = torch.relu(block((h * m).transpose(1, 2))).transpose(1, 2)
             out.append(h)
+            if shed:
+                h, m = h[shed:], m[shed:]
         return out
 
 

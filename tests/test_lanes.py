@@ -18,6 +18,25 @@ def test_every_claim_test_of_the_project_is_in_one_lane():
     assert "report" not in one + two and "calibrate" not in one + two  # the final pass runs them
 
 
+def test_the_lanes_share_no_upstream_stage_but_two_small_ones():
+    """A stage upstream of both lanes runs twice (each lane reproduces its targets' ancestors):
+    only code_hashes and controls_morcos (seconds each) may; anything more is a misplaced rule."""
+    import networkx as nx
+    from dvc.repo import Repo
+
+    graph = Repo(str(REPO)).index.graph
+    stages = {s.addressing: s for s in graph.nodes}
+    names = stage_names(REPO / "dvc.yaml")
+
+    def upstream(lane):
+        out = set()
+        for n in lane_targets(names, lane):
+            out |= {n} | {s.addressing for s in nx.descendants(graph, stages[n])}
+        return out
+
+    assert upstream(1) & upstream(2) <= {"code_hashes", "controls_morcos", "data.dvc"}
+
+
 def test_stage_names_expand_foreach(tmp_path):
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {
         "train": {"foreach": ["a", "b"], "do": {"cmd": "x ${item}"}},

@@ -20,6 +20,11 @@ at the family's training budget (`budget` steps per network, from params.yaml's 
 The leavitt rows also give the vmapped ensemble trainer without the regularizer (its class means
 index with a boolean mask, which vmap cannot batch), for comparison.
 The scene GAN (batch norm buffers, two optimizers) is timed in its own loop only.
+
+why   : for a trainer more than 2x from its bound, where its step goes (torch.profiler on one more
+        run of the suite trainer, CPU self time per op): the share spent in the kernels the bound
+        counts (matmuls and convolutions) and the three largest ops. The profiler's own per-op cost
+        inflates the rest a little; the shares say what a faster trainer would have to remove.
 """
 
 from __future__ import annotations
@@ -27,9 +32,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 import time
 
-import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -74,6 +79,22 @@ def matmul_flops_per_s(size: int = 512, repeat: int = 20) -> float:
     a @ b
     best = min(_cpu(lambda: [a @ b for _ in range(5)]) for _ in range(repeat // 5))
     return 5 * 2 * size ** 3 / best
+
+
+BOUND_OPS = re.compile(r"aten::(mm|addmm|bmm|baddbmm|addbmm|.*conv.*)$")  # the work the FLOP bound counts
+
+
+def where_time_goes(fn, top: int = 3) -> dict:
+    """CPU self time of fn's ops (torch.profiler): the share in BOUND_OPS and the `top` largest ops."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        fn()
+    events = [e for e in prof.key_averages() if e.self_cpu_time_total > 0]
+    total = sum(e.self_cpu_time_total for e in events)
+    largest = sorted(events, key=lambda e: -e.self_cpu_time_total)[:top]
+    return {"bound_ops_share": sum(e.self_cpu_time_total for e in events if BOUND_OPS.match(e.key)) / total,
+            "top_ops": [(e.key, e.self_cpu_time_total / total) for e in largest]}
 
 
 def bench_family(fam: Family, nets: int, steps: int, flops_per_s: float, params: dict) -> dict:
@@ -129,6 +150,8 @@ def bench_family(fam: Family, nets: int, steps: int, flops_per_s: float, params:
         f"{k}_nets_per_cpu_s": v / budget_steps for k, v in rates.items()}}
     if fam.trainer == "stacked":  # the vmapped ensemble trainer on the same nets, without the regularizer
         row["ensemble_noreg_steps_per_cpu_s"] = total_steps / _cpu(lambda: train_group(cfg, split, jobs))
+    if rates["bound"] > 2 * rates["suite"]:
+        row["why"] = where_time_goes(suite_run)
     return row
 
 
@@ -200,6 +223,16 @@ def main(argv=None) -> int:
                   f"{r['ensemble_noreg_steps_per_cpu_s']:.1f} steps per CPU-s (the suite uses the stacked trainer)")
     print("* per mini-batch step, the fit checks and final evaluation of the bench's networks included; "
           "networks per CPU-s scale the step rates to the family's budget (steps/net)")
+    for r in rows:
+        if "why" in r:
+            w = r["why"]
+            ops = ", ".join(f"{k} {v:.0%}" for k, v in w["top_ops"])
+            kernels = r["flops_per_step"] * r["suite_steps_per_cpu_s"] / w["bound_ops_share"]  # FLOP/s inside them
+            print(f"why {r['family']} is {r['bound_steps_per_cpu_s'] / r['suite_steps_per_cpu_s']:.1f}x from its bound: "
+                  f"{w['bound_ops_share']:.0%} of its step is in the matmul and convolution kernels the bound counts, "
+                  f"which run at {kernels / 1e9:.1f} GFLOP/s against the sgemm's {fps / 1e9:.1f} (a step of those "
+                  f"kernels alone would be {fps / kernels:.1f}x from the bound); the rest is per-op and element-wise "
+                  f"work; largest ops: {ops}")
     return 0
 
 

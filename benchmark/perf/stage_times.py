@@ -154,7 +154,8 @@ def render(rows: list[dict], total_s: float, passes: int = 1) -> str:
         lines.append(f"| {r['family']} | {r['claims']} | {r['minutes']:.1f} | {r['own_minutes']:.1f} | {budget} | {mark} |")
     lines.append(f"\nwhole `dvc repro`: {total_s / 60:.1f} min (each stage once; a family's 'alone' counts its shared stages too)")
     if passes > 1:
-        lines.append(f"{passes} passes (two lanes at once, then the last): a stage's seconds include the other lane's "
+        lines.append(f"{passes} passes (two lanes at once, the word-information unit in whichever ended first, then "
+                     "the last): a stage's seconds include the other lane's "
                      "share of the cores; read budgets off a one-lane run (INTERP_CLAIMS_LANES=1)")
     return "\n".join(lines)
 

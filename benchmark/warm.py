@@ -197,9 +197,6 @@ def serve(path: str, preload: tuple[str, ...] = PRELOAD) -> int:
             importlib.import_module(name)
         except Exception:  # an optional library missing: its stages import it themselves
             pass
-    for name in [m for m in sys.modules if m == "benchmark" or m.startswith("benchmark.")]:
-        if name != __name__:
-            del sys.modules[name]
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     tmp = f"{path}.{os.getpid()}"

@@ -72,11 +72,16 @@ def scale_of(cfg: PerturbationConfig, net) -> float:
         return float(cfg.noise_scale * net.embedding_table().detach().float().std())
 
 
-def _copies(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Tensor, rows: int) -> list[torch.Tensor]:
+def _sheds(feature_fn: FeatureFn) -> bool:
+    """Whether feature_fn takes `shed` (drops each copy after its layer; see networks.py)."""
+    return "shed" in inspect.signature(feature_fn).parameters
+
+
+def _copies(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Tensor, rows: int, sheds: bool) -> list[torch.Tensor]:
     """Per layer l, the features of the batch's copy l (rows l*rows to (l+1)*rows) of a batch that
-    holds one copy per layer: with `shed` (when feature_fn takes it) each layer computes only the
+    holds one copy per layer: with `sheds` (`_sheds(feature_fn)`) each layer computes only the
     copies still to be read."""
-    if "shed" in inspect.signature(feature_fn).parameters:
+    if sheds:
         return [f[:rows] for f in feature_fn(x, mask, shed=rows)]
     feats = feature_fn(x, mask)
     return [f.reshape(len(feats), rows, *f.shape[1:])[layer] for layer, f in enumerate(feats)]
@@ -116,11 +121,12 @@ def perturbation_entropy(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Ten
     words = m.sum(1).clamp_min(1.0)  # [B]
     best_loss = torch.full((n_layers, b), math.inf, device=x.device)
     best_rho = rho.detach().clone()
+    sheds = _sheds(feature_fn)
     for _ in range(iterations):
         sigma = scale * torch.sigmoid(rho)  # [L, B, T]
         eps = torch.randn(n_layers, b, t, d, generator=gen).to(x.device)  # CPU draws: same noise on any device
         noisy = xs + (sigma.unsqueeze(-1) * eps * m.unsqueeze(-1)).reshape(n_layers * b, t, d)
-        feats = _copies(feature_fn, noisy, ms, b)
+        feats = _copies(feature_fn, noisy, ms, b, sheds)
         losses = []
         for layer in range(n_layers):
             f = feats[layer]
@@ -155,7 +161,7 @@ def gradient_measures(feature_fn: FeatureFn, x: torch.Tensor, mask: torch.Tensor
     gen = torch.Generator().manual_seed(seed)
     xs = x.detach().repeat(n_layers * k, 1, 1).requires_grad_(True)
     ms = mask.repeat(n_layers * k, 1)
-    feats = _copies(feature_fn, xs, ms, k * b)
+    feats = _copies(feature_fn, xs, ms, k * b, _sheds(feature_fn))
     total = xs.new_zeros(())
     mk = mask.repeat(k, 1)
     for layer in range(n_layers):
